@@ -1,0 +1,22 @@
+# Makefile - entry points of exitless: all, deps, test, clean (more arrive as they work).
+# Each component keeps its own flat fragment (*.mk) included here.
+
+BUILD    ?= build
+CC       ?= gcc
+WERROR   ?= 1
+SANITIZE ?= 0
+
+.PHONY: all deps test clean
+all:
+
+include mk/deps.mk
+include vmm/vmm.mk
+-include guest-kernel/guest.mk
+-include workloads/workloads.mk
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,129 @@
+/* machine.c - assembles the machine: RAM, guest image and modules, KVM, the platform devices. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../include/abi.h"
+#include "vmm.h"
+
+/* isa-debug-exit: the written value becomes the exit status (clamped to 255 so that no value
+ * can wrap around to 0 = success). */
+static void debug_exit_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size,
+			      bool is_write)
+{
+	struct vmm *v = opaque;
+	uint32_t value = 0;
+
+	if (!is_write || off != 0) {
+		if (!is_write)
+			memset(data, 0xff, size);
+		return;
+	}
+	memcpy(&value, data, size < 4 ? size : 4);
+	v->exit_code = value > 255 ? 255 : (int)value;
+	v->stop = true;
+}
+
+static void marker_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write)
+{
+	struct vmm *v = opaque;
+
+	(void)off;
+	if (is_write)
+		v->marks++;
+	else
+		memset(data, 0, size);
+}
+
+static int open_output(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		die(VMM_EXIT_USAGE, "cannot create %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static void add_region(struct bus *b, uint64_t base, uint64_t len, void *opaque,
+		       void (*access)(void *, uint64_t, uint8_t *, uint32_t, bool), const char *name)
+{
+	struct bus_region r = { base, len, opaque, access, name };
+
+	if (bus_register(b, &r) < 0)
+		die(VMM_EXIT_FAILURE, "%s", err_msg());
+}
+
+static void setup_platform_devices(struct vmm *v)
+{
+	const struct vmm_config *c = &v->cfg;
+
+	serial_init(&v->com1, c->console ? open_output(c->console) : STDOUT_FILENO, !c->console);
+	serial_init(&v->com2, c->results ? open_output(c->results) : -1, false);
+	add_region(&v->pio, ABI_COM1_PORT, 8, &v->com1, serial_access, "com1");
+	add_region(&v->pio, ABI_COM2_PORT, 8, &v->com2, serial_access, "com2");
+	add_region(&v->pio, ABI_DEBUG_EXIT_PORT, 4, v, debug_exit_access, "debug-exit");
+	add_region(&v->pio, ABI_MARKER_PORT, 1, v, marker_access, "marker");
+}
+
+/* The guest's command line: the user's words, then what the VMM tells the guest. */
+static char *guest_cmdline(struct vmm *v)
+{
+	const char *user = v->cfg.cmdline ? v->cfg.cmdline : "";
+	size_t len = strlen(user) + 64;
+	char *s = malloc(len);
+
+	if (!s)
+		die(VMM_EXIT_FAILURE, "out of memory");
+	snprintf(s, len, "%s%stsc_khz=%u", user, *user ? " " : "", v->kvm.tsc_khz);
+	return s;
+}
+
+static void load_guest(struct vmm *v, struct pvh_image *img)
+{
+	uint8_t *elf;
+	size_t len;
+
+	if (pvh_read_file(v->cfg.guest, &elf, &len) < 0)
+		die(VMM_EXIT_USAGE, "%s", err_msg());
+	if (pvh_load_elf(&v->mem, elf, len, img) < 0)
+		die(VMM_EXIT_USAGE, "%s: %s", v->cfg.guest, err_msg());
+	free(elf);
+	if (pvh_load_modules(&v->mem, img, v->cfg.modules, v->cfg.nmodules) < 0)
+		die(VMM_EXIT_USAGE, "%s", err_msg());
+}
+
+void machine_setup(struct vmm *v)
+{
+	struct pvh_image img;
+	char *cmdline;
+
+	v->mem.fd = -1;
+	v->kvm = (struct kvm_vm){ .kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1 };
+	if (gmem_init(&v->mem, v->cfg.mem_mib << 20) < 0)
+		die(VMM_EXIT_FAILURE, "%s", err_msg());
+	load_guest(v, &img);
+	if (kvm_vm_create(&v->kvm, &v->mem) < 0)
+		die(VMM_EXIT_FAILURE, "%s", err_msg());
+	cmdline = guest_cmdline(v);
+	if (pvh_write_start_info(&v->mem, cmdline, v->cfg.modules, v->cfg.nmodules) < 0)
+		die(VMM_EXIT_USAGE, "%s", err_msg());
+	free(cmdline);
+	if (kvm_vcpu_pvh_entry(&v->kvm, img.entry32, (uint32_t)PVH_START_INFO_GPA) < 0)
+		die(VMM_EXIT_FAILURE, "%s", err_msg());
+	setup_platform_devices(v);
+}
+
+void machine_teardown(struct vmm *v)
+{
+	serial_flush(&v->com1);
+	serial_flush(&v->com2);
+	if (v->cfg.console && v->com1.out_fd >= 0)
+		close(v->com1.out_fd);
+	if (v->com2.out_fd >= 0)
+		close(v->com2.out_fd);
+	kvm_vm_destroy(&v->kvm);
+	gmem_destroy(&v->mem);
+}

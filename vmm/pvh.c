@@ -1,0 +1,224 @@
+/* pvh.c - PVH direct boot as QEMU does it: ELF64 PT_LOAD segments, XEN_ELFNOTE_PHYS32_ENTRY,
+ * hvm_start_info (version 1) with command line, memory map and module list. */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm.h"
+
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+#define HVM_START_MAGIC          0x336ec578u
+#define E820_RAM                 1
+#define E820_RESERVED            2
+#define PAGE_SIZE                4096ull
+
+/* Layouts from Xen's public/arch-x86/hvm/start_info.h. */
+struct hvm_start_info {
+	uint32_t magic, version, flags, nr_modules;
+	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+	uint32_t memmap_entries, reserved;
+};
+struct hvm_modlist_entry {
+	uint64_t paddr, size, cmdline_paddr, reserved;
+};
+struct hvm_memmap_table_entry {
+	uint64_t addr, size;
+	uint32_t type, reserved;
+};
+
+#define PVH_MEMMAP_GPA  (PVH_START_INFO_GPA + 0x100)
+#define PVH_MODLIST_GPA (PVH_START_INFO_GPA + 0x200)
+
+/* True when [off, off+len) lies inside a buffer of `size` bytes, without overflowing. */
+static bool span_ok(uint64_t off, uint64_t len, uint64_t size)
+{
+	return len <= size && off <= size - len;
+}
+
+static int check_header(const uint8_t *buf, size_t len, const Elf64_Ehdr **out)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+
+	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+		return err_set("not an ELF file");
+	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
+	    eh->e_machine != EM_X86_64)
+		return err_set("not an x86-64 little-endian ELF64 file");
+	if (eh->e_type != ET_EXEC)
+		return err_set("not an executable ELF (e_type %u)", eh->e_type);
+	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 ||
+	    !span_ok(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), len))
+		return err_set("truncated or malformed ELF program headers");
+	*out = eh;
+	return 0;
+}
+
+static int load_segment(struct guest_mem *m, const uint8_t *buf, size_t len, const Elf64_Phdr *ph)
+{
+	uint8_t *dst;
+
+	if (!span_ok(ph->p_offset, ph->p_filesz, len))
+		return err_set("truncated ELF: segment at file offset 0x%llx runs past the end",
+			       (unsigned long long)ph->p_offset);
+	if (ph->p_filesz > ph->p_memsz)
+		return err_set("malformed ELF: segment file size exceeds its memory size");
+	if (ph->p_paddr < PVH_KERNEL_MIN)
+		return err_set("ELF segment at 0x%llx is below 1 MiB", (unsigned long long)ph->p_paddr);
+	dst = gmem_ptr(m, ph->p_paddr, ph->p_memsz);
+	if (!dst)
+		return err_set("ELF segment [0x%llx, +0x%llx) does not fit in guest RAM (%llu MiB)",
+			       (unsigned long long)ph->p_paddr, (unsigned long long)ph->p_memsz,
+			       (unsigned long long)(m->size >> 20));
+	memcpy(dst, buf + ph->p_offset, ph->p_filesz);
+	memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
+	return 0;
+}
+
+/* Walks the notes of one PT_NOTE segment for XEN_ELFNOTE_PHYS32_ENTRY; 1 if found, 0 if not. */
+static int find_entry_note(const uint8_t *buf, size_t len, const Elf64_Phdr *ph, uint32_t *entry)
+{
+	uint64_t off = 0;
+
+	if (!span_ok(ph->p_offset, ph->p_filesz, len))
+		return err_set("truncated ELF: note segment runs past the end");
+	while (off + sizeof(Elf64_Nhdr) <= ph->p_filesz) {
+		const Elf64_Nhdr *nh = (const Elf64_Nhdr *)(buf + ph->p_offset + off);
+		uint64_t name_sz = (nh->n_namesz + 3ull) & ~3ull;
+		uint64_t desc_sz = (nh->n_descsz + 3ull) & ~3ull;
+		const uint8_t *name = (const uint8_t *)(nh + 1);
+
+		off += sizeof(*nh);
+		if (name_sz + desc_sz > ph->p_filesz - off)
+			return err_set("malformed ELF note");
+		if (nh->n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh->n_namesz == 4 &&
+		    memcmp(name, "Xen", 4) == 0 && nh->n_descsz >= 4) {
+			memcpy(entry, name + name_sz, sizeof(*entry));
+			return 1;
+		}
+		off += name_sz + desc_sz;
+	}
+	return 0;
+}
+
+int pvh_load_elf(struct guest_mem *m, const uint8_t *buf, size_t len, struct pvh_image *img)
+{
+	const Elf64_Ehdr *eh = NULL;
+	int found = 0;
+
+	if (check_header(buf, len, &eh) < 0)
+		return -1;
+	img->lo = UINT64_MAX;
+	img->hi = 0;
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Phdr *ph = (const Elf64_Phdr *)(buf + eh->e_phoff) + i;
+
+		if (ph->p_type == PT_LOAD && ph->p_memsz) {
+			if (load_segment(m, buf, len, ph) < 0)
+				return -1;
+			img->lo = ph->p_paddr < img->lo ? ph->p_paddr : img->lo;
+			img->hi = ph->p_paddr + ph->p_memsz > img->hi ? ph->p_paddr + ph->p_memsz : img->hi;
+		} else if (ph->p_type == PT_NOTE && !found) {
+			found = find_entry_note(buf, len, ph, &img->entry32);
+			if (found < 0)
+				return -1;
+		}
+	}
+	if (img->hi == 0)
+		return err_set("ELF has no loadable segment");
+	if (!found)
+		return err_set("not a PVH kernel: no XEN_ELFNOTE_PHYS32_ENTRY note");
+	if (img->entry32 < img->lo || img->entry32 >= img->hi)
+		return err_set("PVH entry 0x%x lies outside the loaded image [0x%llx, 0x%llx)",
+			       img->entry32, (unsigned long long)img->lo, (unsigned long long)img->hi);
+	return 0;
+}
+
+int pvh_read_file(const char *path, uint8_t **buf, size_t *len)
+{
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_set("cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_set("%s is not a regular file", path);
+	}
+	*buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!*buf) {
+		close(fd);
+		return err_set("out of memory reading %s", path);
+	}
+	n = pread(fd, *buf, (size_t)st.st_size, 0);
+	close(fd);
+	if (n != st.st_size) {
+		free(*buf);
+		*buf = NULL;
+		return err_set("cannot read %s", path);
+	}
+	*len = (size_t)st.st_size;
+	return 0;
+}
+
+int pvh_load_modules(struct guest_mem *m, const struct pvh_image *img, struct pvh_module *mods,
+		     int n)
+{
+	uint64_t top = m->size;
+
+	for (int i = 0; i < n; i++) {
+		uint8_t *data;
+		size_t len;
+		uint64_t need;
+
+		if (pvh_read_file(mods[i].path, &data, &len) < 0)
+			return -1;
+		need = (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		if (need > top - img->hi) {
+			free(data);
+			return err_set("module %s (%zu bytes) does not fit in guest RAM above the "
+				       "kernel: use a larger --mem", mods[i].path, len);
+		}
+		top -= need;
+		memcpy(gmem_ptr(m, top, len), data, len);
+		free(data);
+		mods[i].gpa = top;
+		mods[i].size = len;
+	}
+	return 0;
+}
+
+int pvh_write_start_info(struct guest_mem *m, const char *cmdline, const struct pvh_module *mods,
+			 int n)
+{
+	size_t cl = strlen(cmdline) + 1;
+	struct hvm_start_info *si = gmem_ptr(m, PVH_START_INFO_GPA, sizeof(*si));
+	struct hvm_memmap_table_entry *mm = gmem_ptr(m, PVH_MEMMAP_GPA, 3 * sizeof(*mm));
+	struct hvm_modlist_entry *ml = gmem_ptr(m, PVH_MODLIST_GPA, PVH_MAX_MODULES * sizeof(*ml));
+
+	BUG_ON(!si || !mm || !ml || n > PVH_MAX_MODULES);
+	if (cl > PVH_CMDLINE_MAX)
+		return err_set("command line too long (%zu bytes, max %llu)", cl - 1,
+			       (unsigned long long)PVH_CMDLINE_MAX - 1);
+	memcpy(gmem_ptr(m, PVH_CMDLINE_GPA, cl), cmdline, cl);
+	mm[0] = (struct hvm_memmap_table_entry){ 0, PVH_LOW_RAM_END, E820_RAM, 0 };
+	mm[1] = (struct hvm_memmap_table_entry){ PVH_LOW_RAM_END, PVH_KERNEL_MIN - PVH_LOW_RAM_END,
+						 E820_RESERVED, 0 };
+	mm[2] = (struct hvm_memmap_table_entry){ PVH_KERNEL_MIN, m->size - PVH_KERNEL_MIN, E820_RAM, 0 };
+	for (int i = 0; i < n; i++)
+		ml[i] = (struct hvm_modlist_entry){ mods[i].gpa, mods[i].size, 0, 0 };
+	*si = (struct hvm_start_info){
+		.magic = HVM_START_MAGIC,
+		.version = 1,
+		.nr_modules = (uint32_t)n,
+		.modlist_paddr = n ? PVH_MODLIST_GPA : 0,
+		.cmdline_paddr = PVH_CMDLINE_GPA,
+		.memmap_paddr = PVH_MEMMAP_GPA,
+		.memmap_entries = 3,
+	};
+	return 0;
+}

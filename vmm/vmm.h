@@ -1,0 +1,192 @@
+/* vmm.h - the VMM's internal interfaces; every prototype states its contract. */
+#ifndef VMM_H
+#define VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+/* Process exit statuses of build/vmm besides the guest's own code (0..255 written to port 0xf4). */
+#define VMM_EXIT_USAGE   2   /* bad flag, missing/malformed file, a module that does not fit */
+#define VMM_EXIT_TIMEOUT 124 /* --timeout expired */
+#define VMM_EXIT_FAILURE 125 /* unexpected exit, guest triple fault, host failure */
+
+/* ---- errors (err.c) -------------------------------------------------------------------------- */
+
+/* Records a one-line error message for the caller to print; returns -1 so callers can
+ * `return err_set(...)`. Thread-local: each thread keeps its own last message. */
+int err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The last message recorded by err_set() on this thread ("" if none). */
+const char *err_msg(void);
+/* Prints "vmm: <message>" on stderr and exits with `status`. */
+void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+/* A broken host invariant: prints file:line and the message, exits VMM_EXIT_FAILURE. */
+#define BUG_ON(cond)                                                                               \
+	do {                                                                                       \
+		if (cond)                                                                          \
+			die(VMM_EXIT_FAILURE, "%s:%d: internal error: %s", __FILE__, __LINE__,     \
+			    #cond);                                                                \
+	} while (0)
+
+/* ---- guest memory (guest_mem.c) -------------------------------------------------------------- */
+
+struct guest_mem {
+	int fd;          /* memfd backing guest RAM: a device process maps the same pages */
+	uint8_t *host;   /* MAP_SHARED mapping of fd in this process */
+	uint64_t size;   /* bytes of RAM, guest-physical [0, size) */
+};
+
+/* Creates `size` bytes of zeroed RAM on a memfd and maps it. Returns 0 or -1 (err_set). */
+int gmem_init(struct guest_mem *m, uint64_t size);
+/* Unmaps and closes; safe on a zeroed or already destroyed struct. */
+void gmem_destroy(struct guest_mem *m);
+/* The one checked translation: host pointer for guest-physical [gpa, gpa+len), or NULL when any
+ * byte of it lies outside RAM (overflow of gpa+len included). len 0 is valid for gpa <= size.
+ * Every device reaches guest memory through this. */
+void *gmem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* ---- PVH boot (pvh.c) ------------------------------------------------------------------------ */
+
+#define PVH_START_INFO_GPA 0x6000ull /* hvm_start_info, then memmap and module list */
+#define PVH_CMDLINE_GPA    0x7000ull /* NUL-terminated command line, up to PVH_CMDLINE_MAX */
+#define PVH_CMDLINE_MAX    (0x9f000ull - PVH_CMDLINE_GPA)
+#define PVH_LOW_RAM_END    0x9fc00ull /* start of the legacy hole, as on a PC */
+#define PVH_KERNEL_MIN     0x100000ull /* segments must load at or above 1 MiB */
+#define PVH_MAX_MODULES    16
+
+struct pvh_image {
+	uint32_t entry32; /* XEN_ELFNOTE_PHYS32_ENTRY */
+	uint64_t lo, hi;  /* guest-physical span of the loaded segments [lo, hi) */
+};
+
+struct pvh_module {
+	const char *path;
+	uint64_t gpa, size; /* filled by pvh_load_modules() */
+};
+
+/* Validates the ELF64 image in buf[0, len) and copies its PT_LOAD segments into guest RAM
+ * (zero-filling memsz beyond filesz); finds the PVH entry note. Returns 0, or -1 with a
+ * one-line reason (err_set) for a truncated or malformed ELF, a segment outside RAM or below
+ * 1 MiB, or a missing / out-of-image entry note. Guest RAM may be partly written on failure. */
+int pvh_load_elf(struct guest_mem *m, const uint8_t *buf, size_t len, struct pvh_image *img);
+/* Reads a file into a malloc'ed buffer. Returns 0 or -1 (err_set naming the path). */
+int pvh_read_file(const char *path, uint8_t **buf, size_t *len);
+/* Places each module's file at the top of RAM (4 KiB aligned, downwards) and fills gpa/size.
+ * Returns 0, or -1 (err_set) when a file cannot be read or the modules do not fit above img. */
+int pvh_load_modules(struct guest_mem *m, const struct pvh_image *img, struct pvh_module *mods,
+		     int n);
+/* Writes hvm_start_info (version 1), the memory map, the module list and the command line.
+ * Returns 0 or -1 (err_set) when the command line is too long. */
+int pvh_write_start_info(struct guest_mem *m, const char *cmdline, const struct pvh_module *mods,
+			 int n);
+
+/* ---- I/O buses (bus.c) ----------------------------------------------------------------------- */
+
+/* A device region on the port or MMIO bus. `access` gets the offset inside the region; on a read
+ * it fills data[0, size), on a write it consumes it. Called on the vCPU thread. */
+struct bus_region {
+	uint64_t base, len;
+	void *opaque;
+	void (*access)(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
+	const char *name;
+};
+
+#define BUS_MAX_REGIONS 32
+struct bus {
+	struct bus_region r[BUS_MAX_REGIONS];
+	int n;
+	uint64_t unclaimed; /* accesses that hit no region (reads return all-ones) */
+};
+
+/* Adds a region; regions must not overlap. Returns 0 or -1 (err_set). */
+int bus_register(struct bus *b, const struct bus_region *r);
+/* Dispatches one access; an address in no region reads as all-ones and ignores writes. */
+void bus_access(struct bus *b, uint64_t addr, uint8_t *data, uint32_t size, bool is_write);
+
+/* ---- 16550 UART (serial.c) ------------------------------------------------------------------- */
+
+struct serial {
+	int out_fd;          /* where transmitted bytes go */
+	uint8_t regs[8];     /* IER, IIR/FCR, LCR, MCR, LSR, MSR, SCR as last written */
+	uint8_t dll, dlm;    /* divisor latch */
+	char buf[4096];      /* transmit buffer, flushed at newline / when full / on serial_flush */
+	size_t used;
+	bool line_buffered;  /* flush at every '\n' (an interactive console) */
+};
+
+/* Initialises a UART writing to out_fd. */
+void serial_init(struct serial *s, int out_fd, bool line_buffered);
+/* Bus access handler for the UART's 8 registers (opaque = struct serial *). */
+void serial_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
+/* Writes out what is buffered. */
+void serial_flush(struct serial *s);
+
+/* ---- KVM (kvm.c) ----------------------------------------------------------------------------- */
+
+struct kvm_vm {
+	int kvm_fd, vm_fd, vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	uint32_t tsc_khz;
+	const char *flavor; /* "vmx", "svm" or "pvm" */
+};
+
+/* Opens /dev/kvm, creates the VM with an in-kernel irqchip (PIC, IOAPIC, LAPIC), registers guest
+ * RAM, creates vCPU 0 with CPUID from KVM_GET_SUPPORTED_CPUID and reads the TSC frequency.
+ * Returns 0 or -1 (err_set). */
+int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m);
+/* Puts vCPU 0 in the PVH entry state: 32-bit flat protected mode, paging off,
+ * eip = entry, ebx = start_info. Returns 0 or -1 (err_set). */
+int kvm_vcpu_pvh_entry(struct kvm_vm *vm, uint32_t entry, uint32_t start_info);
+/* Prints general and segment registers of vCPU 0 on stderr. */
+void kvm_dump_regs(struct kvm_vm *vm);
+/* Closes every fd and unmaps kvm_run; safe on a partly created VM. */
+void kvm_vm_destroy(struct kvm_vm *vm);
+
+/* ---- the machine (vcpu.c) -------------------------------------------------------------------- */
+
+struct vmm_config {
+	uint64_t mem_mib;
+	const char *cmdline;
+	const char *guest;
+	const char *console;  /* NULL: stdout */
+	const char *results;  /* NULL: COM2 output is dropped */
+	unsigned timeout_s;   /* 0: none */
+	struct pvh_module modules[PVH_MAX_MODULES];
+	int nmodules;
+};
+
+/* Counts of userspace exits by reason, kept by the vCPU thread. */
+struct exit_counts {
+	uint64_t io, mmio, hlt, intr, shutdown, other;
+};
+
+struct vmm {
+	struct vmm_config cfg;
+	struct guest_mem mem;
+	struct kvm_vm kvm;
+	struct bus pio, mmio;
+	struct serial com1, com2;
+	struct exit_counts exits;
+	uint64_t marks;      /* marker-port writes seen */
+	int exit_code;       /* set by the debug-exit port */
+	bool stop;           /* set when the guest asked to exit */
+};
+
+/* Parses argv into cfg. Prints usage and exits 0 on --help; on a bad flag prints one line and exits
+ * VMM_EXIT_USAGE. */
+void options_parse(struct vmm_config *cfg, int argc, char **argv);
+
+/* Builds the machine from v->cfg: RAM, KVM, devices, loads the guest. Exits VMM_EXIT_USAGE on bad
+ * input (unreadable or malformed ELF, a module that does not fit) and VMM_EXIT_FAILURE on host
+ * failures, each with one line. */
+void machine_setup(struct vmm *v);
+/* Runs vCPU 0 until the guest writes the debug-exit port, the timeout expires or a fatal exit;
+ * returns the process exit status. */
+int vcpu_run_loop(struct vmm *v);
+/* Releases what machine_setup() acquired and flushes the UARTs. */
+void machine_teardown(struct vmm *v);
+
+#endif

@@ -1,0 +1,43 @@
+# vmm/vmm.mk - builds build/vmm and the VMM's unit tests.
+
+VMM_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -MMD -MP -D_GNU_SOURCE
+ifeq ($(WERROR),1)
+VMM_CFLAGS += -Werror
+endif
+ifeq ($(SANITIZE),1)
+VMM_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+VMM_LDFLAGS += -fsanitize=address,undefined
+endif
+VMM_LDLIBS := -lpthread
+
+VMM_LIB_SRCS := vmm/err.c vmm/guest_mem.c vmm/pvh.c vmm/bus.c vmm/serial.c vmm/kvm.c vmm/vcpu.c \
+		vmm/machine.c vmm/options.c
+VMM_LIB_OBJS := $(VMM_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+VMM_TEST_SRCS := $(wildcard vmm/tests/unit-*.c)
+VMM_TESTS := $(VMM_TEST_SRCS:vmm/tests/%.c=$(BUILD)/tests/%)
+
+all: $(BUILD)/vmm $(VMM_TESTS)
+
+$(BUILD)/obj/vmm/%.o: vmm/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(VMM_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/vmm/tests/%.o: vmm/tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(VMM_CFLAGS) -Ivmm -c $< -o $@
+
+$(BUILD)/vmm: $(BUILD)/obj/vmm/main.o $(VMM_LIB_OBJS)
+	$(CC) $(VMM_LDFLAGS) $^ -o $@ $(VMM_LDLIBS)
+
+$(BUILD)/tests/unit-%: $(BUILD)/obj/vmm/tests/unit-%.o $(VMM_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(VMM_LDFLAGS) $^ -o $@ $(VMM_LDLIBS)
+
+-include $(wildcard $(BUILD)/obj/vmm/*.d $(BUILD)/obj/vmm/tests/*.d)
+
+# A minimal PVH guest for the VMM's own tests.
+all: $(BUILD)/tests/mini-guest.elf
+$(BUILD)/tests/mini-guest.elf: vmm/tests/mini-guest.S vmm/tests/mini-guest.ld
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $(BUILD)/obj/mini-guest.o
+	ld -m elf_x86_64 -nostdlib --build-id=none -T vmm/tests/mini-guest.ld $(BUILD)/obj/mini-guest.o -o $@
