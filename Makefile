@@ -13,6 +13,7 @@ include mk/deps.mk
 include vmm/vmm.mk
 -include guest-kernel/guest.mk
 -include workloads/workloads.mk
+-include guest-kernel/drivers/drivers.mk
 
 test: deps
 	@$(MAKE) --no-print-directory all

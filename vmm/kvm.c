@@ -184,3 +184,23 @@ void kvm_vm_destroy(struct kvm_vm *vm)
 	vm->run = NULL;
 	vm->vcpu_fd = vm->vm_fd = vm->kvm_fd = -1;
 }
+
+/* Reads a module parameter that is "Y"/"1" when set. */
+static bool param_on(const char *path)
+{
+	char c = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	if (fread(&c, 1, 1, f) != 1)
+		c = 0;
+	fclose(f);
+	return c == 'Y' || c == '1';
+}
+
+bool host_posted_interrupts(void)
+{
+	return param_on("/sys/module/kvm_intel/parameters/enable_apicv") ||
+	       param_on("/sys/module/kvm_amd/parameters/avic");
+}

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "../include/abi.h"
-#include "vmm.h"
+#include "dev.h"
 
 /* isa-debug-exit: the written value becomes the exit status (clamped to 255 so that no value
  * can wrap around to 0 = success). */
@@ -32,8 +32,10 @@ static void marker_access(void *opaque, uint64_t off, uint8_t *data, uint32_t si
 	struct vmm *v = opaque;
 
 	(void)off;
-	if (is_write)
+	if (is_write) {
 		v->marks++;
+		stats_mark(v, data[0]);
+	}
 	else
 		memset(data, 0, size);
 }
@@ -68,16 +70,72 @@ static void setup_platform_devices(struct vmm *v)
 	add_region(&v->pio, ABI_MARKER_PORT, 1, v, marker_access, "marker");
 }
 
-/* The guest's command line: the user's words, then what the VMM tells the guest. */
+/* Default placement when --pin is not given: the vCPU alone on CPU 0, the IOCore and the
+ * emulation contexts on CPU 1 (on 3+ CPUs each gets its own). Recorded in the stats. */
+static void default_pin(struct vmm_config *c)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (c->pin_given || ncpu < 2)
+		return;
+	c->pin = (struct pin_config){ 0, 1, ncpu >= 3 ? 2 : 1 };
+}
+
+static void setup_disks(struct vmm *v)
+{
+	for (int i = 0; i < v->cfg.ndisks; i++) {
+		struct blk_dev *d = blk_create(i, &v->cfg.disks[i], &v->mem);
+
+		v->transports[i] = calloc(1, sizeof(struct virtio_mmio));
+		if (!d)
+			die(VMM_EXIT_USAGE, "%s", err_msg());
+		if (!v->transports[i] || virtio_mmio_attach(v, v->transports[i], d) < 0)
+			die(VMM_EXIT_FAILURE, "%s", err_msg());
+		v->disks[i] = d;
+		v->ndisks++;
+	}
+}
+
+/* Device processes are forked before any thread exists; then threads and the IOCore. */
+static void start_io_path(struct vmm *v)
+{
+	const struct vmm_config *c = &v->cfg;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < v->ndisks; i++)
+			if ((pass == 0) == (c->emulation == EMU_PROCESS) &&
+			    emu_start(v->disks[i], c->emulation, c->pin.dev) < 0)
+				die(VMM_EXIT_FAILURE, "disk %d: %s", i, err_msg());
+	if (v->ndisks && c->request != REQ_EXIT &&
+	    iocore_start(v->disks, v->ndisks, c->request, c->poll_us, c->pin.iocore,
+			 c->pin.iocore < 0 || c->pin.iocore == c->pin.dev) < 0)
+		die(VMM_EXIT_FAILURE, "%s", err_msg());
+}
+
+static const char *const request_names[] = { "exit", "ioeventfd", "exitless" };
+static const char *const emulation_names[] = { "thread", "process" };
+static const char *const completion_names[] = { "irq", "poll" };
+
+/* The guest's command line: the user's words, then what the VMM tells the guest: its disks
+ * (the Linux virtio_mmio.device= syntax, as QEMU microvm passes them), the modes, the TSC rate. */
 static char *guest_cmdline(struct vmm *v)
 {
 	const char *user = v->cfg.cmdline ? v->cfg.cmdline : "";
-	size_t len = strlen(user) + 64;
+	size_t len = strlen(user) + 256 + 64 * (size_t)v->ndisks, n;
 	char *s = malloc(len);
 
 	if (!s)
 		die(VMM_EXIT_FAILURE, "out of memory");
-	snprintf(s, len, "%s%stsc_khz=%u", user, *user ? " " : "", v->kvm.tsc_khz);
+	n = (size_t)snprintf(s, len, "%s", user);
+	for (int i = 0; i < v->ndisks; i++)
+		n += (size_t)snprintf(s + n, len - n, " virtio_mmio.device=%u@0x%llx:%d", ABI_VIRTIO_MMIO_SIZE,
+				      ABI_VIRTIO_MMIO_BASE + (unsigned long long)i * ABI_VIRTIO_MMIO_SIZE,
+				      ABI_VIRTIO_IRQ_BASE + i);
+	snprintf(s + n, len - n, " request=%s emulation=%s completion=%s tsc_khz=%u",
+		 request_names[v->cfg.request], emulation_names[v->cfg.emulation],
+		 completion_names[v->cfg.completion], v->kvm.tsc_khz);
+	if (s[0] == ' ') /* no user words: no leading blank */
+		memmove(s, s + 1, strlen(s));
 	return s;
 }
 
@@ -107,6 +165,7 @@ void machine_setup(struct vmm *v)
 	load_guest(v, &img);
 	if (kvm_vm_create(&v->kvm, &v->mem) < 0)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());
+	setup_disks(v);
 	cmdline = guest_cmdline(v);
 	if (pvh_write_start_info(&v->mem, cmdline, v->cfg.modules, v->cfg.nmodules) < 0)
 		die(VMM_EXIT_USAGE, "%s", err_msg());
@@ -114,10 +173,21 @@ void machine_setup(struct vmm *v)
 	if (kvm_vcpu_pvh_entry(&v->kvm, img.entry32, (uint32_t)PVH_START_INFO_GPA) < 0)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());
 	setup_platform_devices(v);
+	default_pin(&v->cfg);
+	start_io_path(v);
+	if (v->cfg.pin.vcpu >= 0 && pin_self(v->cfg.pin.vcpu) < 0)
+		die(VMM_EXIT_FAILURE, "%s", err_msg());
+	if (stats_init(v) < 0)
+		die(VMM_EXIT_FAILURE, "%s", err_msg());
 }
 
 void machine_teardown(struct vmm *v)
 {
+	iocore_stop();
+	for (int i = 0; i < v->ndisks; i++)
+		emu_stop(v->disks[i]);
+	if (v->cfg.stats && stats_write(v, v->cfg.stats) < 0)
+		fprintf(stderr, "vmm: %s\n", err_msg());
 	serial_flush(&v->com1);
 	serial_flush(&v->com2);
 	if (v->cfg.console && v->com1.out_fd >= 0)

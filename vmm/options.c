@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm.h"
 
@@ -66,6 +67,101 @@ static void set_results(struct vmm_config *c, const char *v, const char *name)
 	c->results = v;
 }
 
+static void set_stats(struct vmm_config *c, const char *v, const char *name)
+{
+	(void)name;
+	c->stats = v;
+}
+
+/* Picks `value` out of a NULL-terminated list; dies naming the choices otherwise. */
+static int choose(const char *value, const char *name, const char *const *choices)
+{
+	char all[128] = "";
+
+	for (int i = 0; choices[i]; i++) {
+		if (strcmp(value, choices[i]) == 0)
+			return i;
+		snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s", i ? "|" : "", choices[i]);
+	}
+	die(VMM_EXIT_USAGE, "--%s: '%s' is not one of %s", name, value, all);
+}
+
+static void set_request(struct vmm_config *c, const char *v, const char *name)
+{
+	static const char *const modes[] = { "exit", "ioeventfd", "exitless", NULL };
+
+	c->request = (enum request_mode)choose(v, name, modes);
+}
+
+static void set_emulation(struct vmm_config *c, const char *v, const char *name)
+{
+	static const char *const modes[] = { "thread", "process", NULL };
+
+	c->emulation = (enum emu_mode)choose(v, name, modes);
+}
+
+static void set_completion(struct vmm_config *c, const char *v, const char *name)
+{
+	static const char *const modes[] = { "irq", "poll", NULL };
+
+	c->completion = (enum completion_mode)choose(v, name, modes);
+}
+
+static void set_poll_us(struct vmm_config *c, const char *v, const char *name)
+{
+	unsigned long long us = parse_number(v, name, 0, 10000000);
+
+	c->poll_us = us ? (long)us : -1;
+}
+
+/* --disk PATH[,backend=uring|sync|null|ram][,ro][,rw-device] */
+static void set_disk(struct vmm_config *c, const char *v, const char *name)
+{
+	static const char *const backends[] = { "uring", "sync", "null", "ram", NULL };
+	struct disk_config *d = &c->disks[c->ndisks];
+	char *spec = strdup(v), *save = NULL, *opt;
+
+	if (c->ndisks == VMM_MAX_DISKS)
+		die(VMM_EXIT_USAGE, "--%s: at most %d disks", name, VMM_MAX_DISKS);
+	d->path = strtok_r(spec, ",", &save);
+	d->backend = "uring";
+	if (!d->path)
+		die(VMM_EXIT_USAGE, "--%s: no image path in '%s'", name, v);
+	while ((opt = strtok_r(NULL, ",", &save))) {
+		if (strncmp(opt, "backend=", 8) == 0)
+			d->backend = backends[choose(opt + 8, "disk backend", backends)];
+		else if (strcmp(opt, "ro") == 0)
+			d->ro = true;
+		else if (strcmp(opt, "rw-device") == 0)
+			d->rw_device = true;
+		else
+			die(VMM_EXIT_USAGE, "--%s: unknown disk option '%s' (backend=, ro, rw-device)", name, opt);
+	}
+	c->ndisks++;
+}
+
+/* --pin vcpu=C,iocore=C,dev=C (any subset) */
+static void set_pin(struct vmm_config *c, const char *v, const char *name)
+{
+	char *spec = strdup(v), *save = NULL, *item;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	for (item = strtok_r(spec, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+		int *slot = NULL;
+
+		if (eq) {
+			*eq = 0;
+			slot = !strcmp(item, "vcpu") ? &c->pin.vcpu : !strcmp(item, "iocore") ? &c->pin.iocore
+			     : !strcmp(item, "dev") ? &c->pin.dev : NULL;
+		}
+		if (!slot)
+			die(VMM_EXIT_USAGE, "--%s: '%s' is not vcpu=C, iocore=C or dev=C", name, item);
+		*slot = (int)parse_number(eq + 1, name, 0, (unsigned long long)ncpu - 1);
+	}
+	c->pin_given = true;
+}
+
 static void show_help(struct vmm_config *c, const char *v, const char *name);
 
 static const struct option_def option_defs[] = {
@@ -77,6 +173,13 @@ static const struct option_def option_defs[] = {
 	{ "results", "FILE", "write COM2 (the guest's machine-readable results) to FILE", set_results },
 	{ "timeout", "SEC", "stop the guest after SEC seconds with exit status 124 (0: never)",
 	  set_timeout },
+	{ "disk", "PATH[,OPT]", "a virtio-blk disk (repeatable); OPT: backend=uring|sync|null|ram (default uring), ro, rw-device (allow writes to a block device)", set_disk },
+	{ "request", "MODE", "how requests reach the device: exit|ioeventfd|exitless (default exitless)", set_request },
+	{ "poll-us", "N", "exitless: IOCore sleeps after N µs without work (0: never sleeps; default 0)", set_poll_us },
+	{ "emulation", "MODE", "where the device runs: thread (in the VMM) | process (a device process) (default thread)", set_emulation },
+	{ "completion", "MODE", "how completions reach the guest: irq|poll (default poll)", set_completion },
+	{ "pin", "LIST", "CPU placement vcpu=C,iocore=C,dev=C (default: vcpu=0,iocore=1,dev=1 on 2+ CPUs)", set_pin },
+	{ "stats", "FILE", "write exit and cost accounting of the measured window as JSON", set_stats },
 	{ "help", NULL, "show this help and exit", show_help },
 };
 #define NOPTIONS (sizeof(option_defs) / sizeof(option_defs[0]))
@@ -104,6 +207,11 @@ void options_parse(struct vmm_config *c, int argc, char **argv)
 
 	memset(c, 0, sizeof(*c));
 	c->mem_mib = 256;
+	c->request = REQ_EXITLESS;
+	c->emulation = EMU_THREAD;
+	c->completion = COMP_POLL;
+	c->poll_us = -1;
+	c->pin = (struct pin_config){ -1, -1, -1 };
 	for (size_t i = 0; i < NOPTIONS; i++)
 		longopts[i] = (struct option){ option_defs[i].name,
 					       option_defs[i].arg ? required_argument : no_argument,

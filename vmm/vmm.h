@@ -4,7 +4,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <linux/kvm.h>
 
@@ -145,6 +147,26 @@ void kvm_dump_regs(struct kvm_vm *vm);
 /* Closes every fd and unmaps kvm_run; safe on a partly created VM. */
 void kvm_vm_destroy(struct kvm_vm *vm);
 
+/* ---- the experiment switches and disks ------------------------------------------------------- */
+
+enum request_mode { REQ_EXIT, REQ_IOEVENTFD, REQ_EXITLESS };
+enum emu_mode { EMU_THREAD, EMU_PROCESS };
+enum completion_mode { COMP_IRQ, COMP_POLL };
+
+struct disk_config {
+	const char *path;
+	const char *backend; /* "uring" (default), "sync", "null", "ram" */
+	bool ro;             /* offer VIRTIO_BLK_F_RO; the image is opened read-only */
+	bool rw_device;      /* allow writes to a block device */
+};
+
+#define VMM_MAX_DISKS 8 /* one virtio-mmio slot each (ABI_VIRTIO_MAX_SLOTS) */
+
+/* CPU placement of the host threads; -1: not pinned. */
+struct pin_config {
+	int vcpu, iocore, dev;
+};
+
 /* ---- the machine (vcpu.c) -------------------------------------------------------------------- */
 
 struct vmm_config {
@@ -156,12 +178,25 @@ struct vmm_config {
 	unsigned timeout_s;   /* 0: none */
 	struct pvh_module modules[PVH_MAX_MODULES];
 	int nmodules;
+	struct disk_config disks[VMM_MAX_DISKS];
+	int ndisks;
+	enum request_mode request;
+	enum emu_mode emulation;
+	enum completion_mode completion;
+	long poll_us;         /* IOCore idle spin before it sleeps; -1 (--poll-us 0): never sleeps */
+	struct pin_config pin;
+	const char *stats;    /* --stats FILE */
+	bool pin_given;
 };
 
 /* Counts of userspace exits by reason, kept by the vCPU thread. */
 struct exit_counts {
 	uint64_t io, mmio, hlt, intr, shutdown, other;
 };
+
+struct blk_dev;
+struct virtio_mmio;
+struct stats;
 
 struct vmm {
 	struct vmm_config cfg;
@@ -173,6 +208,10 @@ struct vmm {
 	uint64_t marks;      /* marker-port writes seen */
 	int exit_code;       /* set by the debug-exit port */
 	bool stop;           /* set when the guest asked to exit */
+	struct blk_dev *disks[VMM_MAX_DISKS];
+	struct virtio_mmio *transports[VMM_MAX_DISKS];
+	int ndisks;
+	struct stats *stats; /* exit and cost accounting (stats.c) */
 };
 
 /* Parses argv into cfg. Prints usage and exits 0 on --help; on a bad flag prints one line and exits
@@ -188,5 +227,23 @@ void machine_setup(struct vmm *v);
 int vcpu_run_loop(struct vmm *v);
 /* Releases what machine_setup() acquired and flushes the UARTs. */
 void machine_teardown(struct vmm *v);
+
+/* ---- accounting (stats.c) and host threads (thread.c) ----------------------------------------- */
+
+/* Opens the vCPU's KVM statistics and takes the opening snapshot (the window starts at boot
+ * unless the guest marks it). Call on the vCPU thread. Returns 0 or -1. */
+int stats_init(struct vmm *v);
+/* Marker-port write: 1 (ABI_MARK_BEGIN) snapshots the start of the window (first one wins),
+ * 2 (ABI_MARK_END) its end (last one wins). */
+void stats_mark(struct vmm *v, int which);
+/* Writes the window's deltas as JSON (format 1) to path. Returns 0 or -1. */
+int stats_write(struct vmm *v, const char *path);
+/* Pins the calling thread / thread t to one CPU. Returns 0 or -1. */
+int pin_self(int cpu);
+int pin_thread(pthread_t t, int cpu);
+/* CPU time consumed so far by a thread of this process or by another process, in ns. */
+uint64_t task_cpu_ns(pid_t tid);
+/* Whether KVM on this host delivers interrupts as posted interrupts (APICv / AVIC). */
+bool host_posted_interrupts(void);
 
 #endif

@@ -8,10 +8,11 @@ ifeq ($(SANITIZE),1)
 VMM_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
 VMM_LDFLAGS += -fsanitize=address,undefined
 endif
-VMM_LDLIBS := -lpthread
+VMM_LDLIBS := -luring -lpthread
 
 VMM_LIB_SRCS := vmm/err.c vmm/guest_mem.c vmm/pvh.c vmm/bus.c vmm/serial.c vmm/kvm.c vmm/vcpu.c \
-		vmm/machine.c vmm/options.c
+		vmm/machine.c vmm/options.c vmm/thread.c vmm/stats.c vmm/virtio_mmio.c \
+		vmm/virtqueue.c vmm/blk.c vmm/backend.c vmm/backend_uring.c vmm/emu.c vmm/iocore.c
 VMM_LIB_OBJS := $(VMM_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 VMM_TEST_SRCS := $(wildcard vmm/tests/unit-*.c)
 VMM_TESTS := $(VMM_TEST_SRCS:vmm/tests/%.c=$(BUILD)/tests/%)
