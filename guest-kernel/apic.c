@@ -1,0 +1,130 @@
+/* apic.c - LAPIC (x2APIC or xAPIC, optional KVM PV EOI) and IOAPIC programming, at CPL0. */
+#include "kernel.h"
+
+#define MSR_APIC_BASE     0x1b
+#define APIC_BASE_EN      (1u << 11)
+#define APIC_BASE_EXTD    (1u << 10)
+#define MSR_X2APIC_ID     0x802
+#define MSR_X2APIC_SVR    0x80f
+#define MSR_X2APIC_TIMER  0x832
+#define MSR_X2APIC_LINT0  0x835
+#define MSR_X2APIC_SELF_IPI 0x83f
+#define MSR_KVM_PV_EOI_EN 0x4b564d04
+#define KVM_FEATURE_PV_EOI (1u << 6)
+
+#define XAPIC_BASE  0xfee00000ull
+#define XAPIC_ID    0x020
+#define XAPIC_SVR   0x0f0
+#define XAPIC_TIMER 0x320
+#define XAPIC_LINT0 0x350
+#define XAPIC_ICR_LO 0x300
+#define XAPIC_ICR_SELF (1u << 18)
+
+#define IOAPIC_BASE 0xfec00000ull
+#define IOAPIC_WIN  0x10
+#define IOAPIC_REDIR(pin) (0x10 + 2 * (pin))
+
+#define SVR_ENABLE_SPURIOUS_FF 0x1ff
+#define LVT_MASKED             0x10000
+
+uint8_t apic_x2apic, apic_pv_eoi;
+volatile uint32_t apic_pv_eoi_word __attribute__((aligned(4)));
+static uint8_t apic_ready;
+
+static int cpu_has_x2apic(void)
+{
+	uint32_t r[4];
+
+	cpuid(1, 0, r);
+	return (r[2] >> 21) & 1;
+}
+
+/* KVM's paravirtual EOI: advertised in CPUID 0x40000001 eax bit 6 behind the "KVMKVMKVM" signature. */
+static int cpu_has_pv_eoi(void)
+{
+	uint32_t r[4];
+
+	cpuid(0x40000000, 0, r);
+	if (r[1] != 0x4b4d564b || r[2] != 0x564b4d56 || r[3] != 0x4d || r[0] < 0x40000001)
+		return 0;
+	cpuid(0x40000001, 0, r);
+	return (r[0] & KVM_FEATURE_PV_EOI) != 0;
+}
+
+/* Enables the LAPIC with spurious vector 0xff; the timer and LINT0 (ExtINT from the legacy PIC after a
+ * KVM reset) stay masked: this guest takes IOAPIC interrupts only. */
+static void lapic_enable(void)
+{
+	uint64_t base = rdmsr(MSR_APIC_BASE);
+
+	if (apic_x2apic) {
+		wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
+		wrmsr(MSR_X2APIC_SVR, SVR_ENABLE_SPURIOUS_FF);
+		wrmsr(MSR_X2APIC_TIMER, LVT_MASKED);
+		wrmsr(MSR_X2APIC_LINT0, LVT_MASKED);
+		return;
+	}
+	wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN);
+	*mmio32(XAPIC_BASE + XAPIC_SVR) = SVR_ENABLE_SPURIOUS_FF;
+	*mmio32(XAPIC_BASE + XAPIC_TIMER) = LVT_MASKED;
+	*mmio32(XAPIC_BASE + XAPIC_LINT0) = LVT_MASKED;
+}
+
+/* eoi_mode: IRQ_EOI_* or -1 for the default (x2APIC when CPUID has it). x2APIC cannot be left again
+ * without a reset, so after the first call the APIC mode is fixed; later calls only report it.
+ * Returns the mode in effect. */
+long apic_setup(int eoi_mode)
+{
+	int x2;
+
+	if (apic_ready)
+		return apic_eoi_mode();
+	x2 = cpu_has_x2apic();
+	apic_x2apic = x2 && eoi_mode != IRQ_EOI_XAPIC;
+	lapic_enable();
+	if (eoi_mode == IRQ_EOI_PV && cpu_has_pv_eoi()) {
+		apic_pv_eoi_word = 0;
+		wrmsr(MSR_KVM_PV_EOI_EN, (uint64_t)(uintptr_t)&apic_pv_eoi_word | 1);
+		apic_pv_eoi = 1;
+	}
+	apic_ready = 1;
+	return apic_eoi_mode();
+}
+
+/* Plain memory reads: callable at CPL3 too (every page is user-accessible). */
+int apic_eoi_mode(void)
+{
+	if (!apic_ready)
+		return -1;
+	return apic_pv_eoi ? IRQ_EOI_PV : apic_x2apic ? IRQ_EOI_X2APIC : IRQ_EOI_XAPIC;
+}
+
+uint32_t apic_id(void)
+{
+	if (apic_x2apic)
+		return (uint32_t)rdmsr(MSR_X2APIC_ID);
+	return *mmio32(XAPIC_BASE + XAPIC_ID) >> 24;
+}
+
+static void ioapic_write(uint32_t reg, uint32_t v)
+{
+	*mmio32(IOAPIC_BASE) = reg;
+	*mmio32(IOAPIC_BASE + IOAPIC_WIN) = v;
+}
+
+/* Fixed delivery, physical destination, active high, edge-triggered, unmasked (all those bits 0).
+ * The high word goes first so the pin is never live with a stale destination. */
+void ioapic_route(unsigned gsi, uint8_t vector, uint32_t dest_apic_id)
+{
+	ioapic_write(IOAPIC_REDIR(gsi) + 1, dest_apic_id << 24);
+	ioapic_write(IOAPIC_REDIR(gsi), vector);
+}
+
+/* Fixed-delivery IPI to self: the x2APIC SELF_IPI register, or the xAPIC ICR with the "self" shorthand. */
+void apic_self_ipi(uint8_t vector)
+{
+	if (apic_x2apic)
+		wrmsr(MSR_X2APIC_SELF_IPI, vector);
+	else
+		*mmio32(XAPIC_BASE + XAPIC_ICR_LO) = XAPIC_ICR_SELF | vector;
+}

@@ -1,0 +1,59 @@
+/* syscall.c - the CPL0 side of the int3 system-call gate: one switch over the numbers of syscall.h. */
+#include "kernel.h"
+
+#define EINVAL 22
+#define ENODEV 19
+
+#define MSR_KVM_SYSTEM_TIME_NEW   0x4b564d01
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+
+static long sys_cpuid_into(uint32_t leaf, uint32_t sub, uint64_t out)
+{
+	uint32_t r[4];
+
+	cpuid(leaf, sub, r);	/* at CPL0 the VMM's CPUID answers; at CPL3 the CPU may answer natively */
+	memcpy((void *)(uintptr_t)out, r, sizeof(r));
+	return 0;
+}
+
+/* Points KVM's per-vCPU time structure at paddr (CPL3 reads it: version, tsc_to_system_mul, tsc_shift). */
+static long sys_kvmclock_at(uint64_t paddr)
+{
+	uint32_t r[4];
+
+	cpuid(0x40000000, 0, r);
+	if (r[1] != 0x4b4d564b || r[0] < 0x40000001)
+		return -ENODEV;
+	cpuid(0x40000001, 0, r);
+	if (!(r[0] & KVM_FEATURE_CLOCKSOURCE2))
+		return -ENODEV;
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, paddr ? paddr | 1 : 0);
+	return 0;
+}
+
+/* Entered from syscall_entry (isr.S) with interrupts off (the #BP gate is an interrupt gate). */
+long syscall_dispatch(long nr, long a, long b, long c)
+{
+	switch (nr) {
+	case SYS_EXIT:
+		guest_exit((int)a);
+	case SYS_PING:
+		return a + 2 * b + 3 * c;
+	case SYS_IRQ_SETUP:
+		return apic_setup((int)a);
+	case SYS_IRQ_ATTACH:
+		return irq_attach(a, (uint64_t)b, (uint64_t)c);
+	case SYS_IRQ_WAIT:
+		return irq_wait(a, (uint64_t)b);
+	case SYS_IRQ_COUNT:
+		return irq_count(a);
+	case SYS_CPUID:
+		return sys_cpuid_into((uint32_t)a, (uint32_t)b, (uint64_t)c);
+	case SYS_KVMCLOCK:
+		return sys_kvmclock_at((uint64_t)a);
+	case SYS_IRQ_RAISE:
+		return irq_raise(a);
+	default:
+		return -EINVAL;
+	}
+}
