@@ -1,0 +1,197 @@
+/* eng.h - the engine's internal header: libc switch (hosted/freestanding), job model, module prototypes. */
+#ifndef EXITLESS_ENG_H
+#define EXITLESS_ENG_H
+
+/* The same sources build hosted (unit tests, host tools) and freestanding (the guest, against lib/klib.h).
+ * Only memcpy, memmove, memset, memcmp, strlen, strcmp, strncmp, strchr, snprintf are used from libc. */
+#if __STDC_HOSTED__
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#else
+#include "klib.h"
+#endif
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "engine.h"
+
+__extension__ typedef unsigned __int128 eng_u128;
+
+/* ---- job model (jobfile.c, options.c) ---- */
+
+enum eng_rw { RW_READ, RW_WRITE, RW_RANDREAD, RW_RANDWRITE, RW_RW, RW_RANDRW };
+#define RW_IS_RAND(rw)  ((rw) == RW_RANDREAD || (rw) == RW_RANDWRITE || (rw) == RW_RANDRW)
+#define RW_HAS_READ(rw) ((rw) != RW_WRITE && (rw) != RW_RANDWRITE)
+#define RW_HAS_WRITE(rw) ((rw) != RW_READ && (rw) != RW_RANDREAD)
+
+#define JOB_NAME_MAX 64
+#define JOB_DESC_MAX 256
+#define JOB_OPTS_MAX 40  /* key=value pairs kept per section for fio's "job options" */
+#define JOBS_MAX     32
+#define JOB_POOL     8192 /* bytes of option text kept for the JSON report */
+
+struct job_kv {
+	const char *key, *val;
+};
+
+/* One job section, with [global] values applied. Times in ns, sizes in bytes. */
+struct job {
+	char name[JOB_NAME_MAX];
+	char description[JOB_DESC_MAX];
+	uint32_t rw, rwmixread, iodepth, iodepth_batch, numjobs;
+	uint64_t bs, size, offset, number_ios, runtime_ns, ramp_ns, randseed;
+	uint32_t time_based, randrepeat, direct, verify, do_verify;
+	uint32_t flags_ignored; /* stonewall, group_reporting, thread: accepted, no effect */
+	uint64_t set;           /* bit i: option i of the table was given (for defaults that depend on others) */
+	unsigned line;          /* line of the section header */
+	struct job_kv kv[JOB_OPTS_MAX];
+	unsigned nkv;
+};
+
+struct jobfile {
+	struct job global; /* the [global] values seen so far */
+	struct job jobs[JOBS_MAX];
+	unsigned njobs;
+	char pool[JOB_POOL];
+	size_t pool_used;
+	char err[200]; /* the one-line error when parsing fails */
+};
+
+/* Parses text[0..len) into jf (zeroed by the caller). Returns 0, or -1 with jf->err set. */
+int jobfile_parse(struct jobfile *jf, const char *text, size_t len);
+
+/* options.c: the declarative option table. */
+void opt_defaults(struct job *j);
+/* Sets option `key` (NUL-terminated) to `val` (NULL for a bare flag) in j. Returns 0, or -1 with err set
+ * (without the "job file line N: " prefix). */
+int opt_set(struct job *j, const char *key, const char *val, char *err, size_t errlen);
+int opt_index(const char *key);
+int opt_parse_size(const char *s, uint64_t *out);
+int opt_parse_time_ns(const char *s, uint64_t *out);
+const char *opt_rw_name(uint32_t rw);
+
+/* ---- offsets and random numbers (offsets.c) ---- */
+
+struct eng_rng {
+	uint64_t s;
+};
+
+void rng_seed(struct eng_rng *r, uint64_t seed);
+uint64_t rng_next(struct eng_rng *r);
+uint64_t rng_below(struct eng_rng *r, uint64_t n); /* uniform in [0, n), n > 0 */
+
+/* Where the next I/O goes: fio's sequential/random generators over [start, start + len). */
+struct offgen {
+	uint64_t start, len, bs, nblocks;
+	uint64_t perm_ctr, perm_key; /* random: position in this pass of the block permutation, its key */
+	unsigned perm_half;          /* bits of each Feistel half */
+	uint64_t next[2];        /* sequential position per direction, relative to start */
+	uint32_t rw, rwmixread;
+	struct eng_rng off_rng, mix_rng;
+};
+
+void offgen_init(struct offgen *g, const struct job *j, uint64_t start, uint64_t len, uint64_t seed);
+uint8_t offgen_ddir(struct offgen *g);              /* 0 read, 1 write */
+uint64_t offgen_offset(struct offgen *g, uint8_t ddir);
+uint64_t offgen_ios_per_pass(const struct offgen *g); /* fio: seq ceil(len/bs), random floor(len/bs) */
+
+/* ---- statistics (stats.c) ---- */
+
+#define HIST_BITS   6
+#define HIST_VAL    (1u << HIST_BITS)
+#define HIST_GROUPS 29
+#define HIST_NR     (HIST_GROUPS * HIST_VAL)
+#define PCT_NR      17
+
+struct lat_stat {
+	uint64_t n, min, max, sum;
+	eng_u128 sumsq;
+};
+
+struct dir_stat {
+	uint64_t ios, bytes;
+	struct lat_stat slat, clat, lat;
+	uint64_t *hist; /* HIST_NR buckets of clat, fio's log-linear layout */
+};
+
+/* Fixed point: value * 10^6, as fio prints its doubles with %f. */
+struct fix6 {
+	uint64_t micro;
+};
+
+void lat_add(struct lat_stat *s, uint64_t v);
+struct fix6 lat_mean(const struct lat_stat *s);
+struct fix6 lat_stddev(const struct lat_stat *s);
+unsigned hist_index(uint64_t v);
+uint64_t hist_value(unsigned idx);
+/* fio's percentile list in millionths of a percent (99.99 -> 99990000) and their values. */
+extern const uint64_t pct_list[PCT_NR];
+void hist_percentiles(const uint64_t *hist, uint64_t n, uint64_t out[PCT_NR]);
+eng_u128 u128_div(eng_u128 a, eng_u128 b, eng_u128 *rem); /* no libgcc: the guest links none */
+uint64_t isqrt128(eng_u128 v);
+/* value*10^6 / div (div > 0) as fixed point */
+struct fix6 fix6_ratio(uint64_t value, uint64_t mul, uint64_t div);
+
+/* ---- verify (verify.c) ---- */
+
+#define VFY_MAGIC        0x42565845u /* "EXVB" little-endian */
+#define VFY_HDR_SIZE     32
+#define VFY_DEFAULT_SEED 0xb1899bedull /* fio's default randseed: the same data from guest and host tools */
+
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+/* Fills blk[0..len) (len >= VFY_HDR_SIZE, a multiple of 8) for device offset `off`. */
+void vfy_fill(void *blk, uint32_t len, uint64_t off, uint64_t seed);
+/* Checks blk; returns 0 if good, else 1 and a one-line description (no trailing newline) in msg. */
+int vfy_check(const void *blk, uint32_t len, uint64_t off, uint64_t seed, char *msg, size_t msglen);
+
+/* ---- JSON output (json.c) ---- */
+
+struct jw {
+	const struct eng_env *env;
+	char buf[1024];
+	size_t used;
+	int depth;
+	int first; /* no value written yet at this depth */
+};
+
+void jw_begin(struct jw *w, const struct eng_env *env);
+void jw_end(struct jw *w);
+void jw_obj(struct jw *w, const char *key);   /* key NULL inside arrays/at top */
+void jw_obj_end(struct jw *w);
+void jw_arr(struct jw *w, const char *key);
+void jw_arr_end(struct jw *w);
+void jw_u64(struct jw *w, const char *key, uint64_t v);
+void jw_fix(struct jw *w, const char *key, struct fix6 v);
+void jw_str(struct jw *w, const char *key, const char *s);
+int fix6_format(char *out, size_t outlen, struct fix6 v);
+
+/* ---- report (report.c): fio's JSON document ---- */
+
+enum { DDIR_READ = 0, DDIR_WRITE = 1, DDIR_NR = 2 };
+
+struct job_result {
+	const struct job *job;
+	struct dir_stat d[DDIR_NR];
+	uint64_t runtime_ns;     /* measured window */
+	uint64_t job_runtime_ns; /* whole job, ramp included */
+	uint64_t io_errors, verify_errors, verified_blocks;
+	struct lat_stat sync;    /* FLUSH latency (fio's "sync" block) */
+	uint64_t t_end;          /* last completion (now_ns) */
+	int error;               /* fio's "error": 0 or an errno-like value */
+};
+
+struct run_report {
+	const struct jobfile *jf;
+	struct job_result *res;
+	unsigned nres;
+	uint64_t wall_s;
+};
+
+void report_json(const struct run_report *r, const struct eng_env *env);
+
+/* ---- console (engine.c) ---- */
+
+void eng_log(const struct eng_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

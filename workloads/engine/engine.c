@@ -1,0 +1,210 @@
+/* engine.c - engine_run(): parse the job file, check each job against the device, run jobs in order, report. */
+#include "ioloop.h"
+
+void eng_log(const struct eng_env *env, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	env->console(line, (size_t)n);
+}
+
+/* I/O buffers are reused by the next job when large enough: alloc() never frees. */
+struct bufpool {
+	uint8_t *mem;
+	size_t size;
+};
+
+static int refuse(const struct eng_env *env, const struct job *j, const char *what, unsigned long long v)
+{
+	eng_log(env, "job file line %u: job '%s': %s%llu\n", j->line, j->name, what, v);
+	return ENG_EXIT_BADJOB;
+}
+
+/* The job's region: [offset, offset + size), size defaulting to the rest of the device like fio. */
+static int check_job(const struct eng_env *env, const struct eng_dev *dev, const struct job *j, uint64_t *len)
+{
+	if (j->bs % dev->sector_size || j->offset % dev->sector_size)
+		return refuse(env, j, "bs and offset must be multiples of the device's sector size: ", dev->sector_size);
+	if (dev->max_io_bytes && j->bs > dev->max_io_bytes)
+		return refuse(env, j, "bs is larger than the device's largest request: ", dev->max_io_bytes);
+	if (RW_HAS_WRITE(j->rw) && dev->read_only)
+		return refuse(env, j, "writes to a read-only device; device bytes: ", dev->capacity);
+	if (j->offset >= dev->capacity)
+		return refuse(env, j, "offset is past the end of the device; device bytes: ", dev->capacity);
+	*len = j->size ? j->size : dev->capacity - j->offset;
+	uint64_t blocks = RW_IS_RAND(j->rw) ? *len / j->bs : (*len + j->bs - 1) / j->bs;
+	if (!blocks)
+		return refuse(env, j, "size is smaller than bs: ", j->bs);
+	if (blocks > (dev->capacity - j->offset) / j->bs)
+		return refuse(env, j, "offset+size is past the end of the device; device bytes: ", dev->capacity);
+	return 0;
+}
+
+static void *alloc_or_log(const struct eng_env *env, size_t size, size_t align)
+{
+	void *p = env->alloc(size, align);
+	if (!p)
+		eng_log(env, "engine: out of memory (%llu bytes)\n", (unsigned long long)size);
+	return p;
+}
+
+/* Write buffers hold pseudo-random bytes (fio's default) so nothing below can shortcut zeroes. */
+static void fill_random(uint8_t *b, size_t n, uint64_t seed)
+{
+	struct eng_rng r;
+	rng_seed(&r, seed);
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		uint64_t w = rng_next(&r);
+		memcpy(b + i, &w, 8);
+	}
+}
+
+static int setup_buffers(struct ioloop *l, struct bufpool *pool)
+{
+	size_t stride = (l->job->bs + ENG_BUF_ALIGN - 1) & ~(size_t)(ENG_BUF_ALIGN - 1);
+	size_t need = stride * l->depth;
+	if (need > pool->size) {
+		pool->mem = alloc_or_log(l->env, need, ENG_BUF_ALIGN);
+		pool->size = pool->mem ? need : 0;
+		if (!pool->mem)
+			return -1;
+	}
+	if (RW_HAS_WRITE(l->job->rw) && !l->job->verify)
+		fill_random(pool->mem, need, l->job->randseed);
+	for (unsigned i = 0; i < l->depth; i++) {
+		l->ios[i].buf = pool->mem + i * stride;
+		l->ios[i].slot = i;
+		l->free[i] = &l->ios[i];
+	}
+	l->nfree = l->depth;
+	return 0;
+}
+
+static int setup(struct ioloop *l, struct bufpool *pool, uint64_t len)
+{
+	const struct job *j = l->job;
+	const struct eng_env *env = l->env;
+	uint64_t seed = j->randrepeat || (j->set & (1ull << opt_index("randseed"))) ? j->randseed
+										    : env->now_ns();
+	offgen_init(&l->gen, j, j->offset, len, seed);
+	l->ios_per_pass = offgen_ios_per_pass(&l->gen);
+	l->depth = j->iodepth < l->dev->max_inflight ? j->iodepth : l->dev->max_inflight;
+	l->depth = l->depth ? l->depth : 1;
+	l->batch_max = j->iodepth_batch < l->depth ? j->iodepth_batch : l->depth;
+	l->ios = alloc_or_log(env, l->depth * sizeof(*l->ios), 64);
+	l->free = alloc_or_log(env, 3 * l->depth * sizeof(*l->free), 64);
+	for (int d = 0; d < DDIR_NR; d++)
+		l->res->d[d].hist = alloc_or_log(env, HIST_NR * sizeof(uint64_t), 64);
+	if (!l->ios || !l->free || !l->res->d[0].hist || !l->res->d[1].hist)
+		return -1;
+	l->batch = l->free + l->depth;
+	l->done = l->batch + l->depth;
+	if (j->verify && RW_HAS_WRITE(j->rw) && j->do_verify) {
+		l->nblocks_map = l->ios_per_pass;
+		l->written = alloc_or_log(env, (size_t)(l->nblocks_map + 7) / 8, 8);
+		if (!l->written)
+			return -1;
+	}
+	return setup_buffers(l, pool);
+}
+
+static void summary(const struct eng_env *env, const struct job_result *r)
+{
+	static const char *const dir[DDIR_NR] = {"read", "write"};
+	char iops[32], mean[32];
+	for (int d = 0; d < DDIR_NR; d++) {
+		const struct dir_stat *s = &r->d[d];
+		if (!s->ios)
+			continue;
+		fix6_format(iops, sizeof(iops), fix6_ratio(s->ios, 1000000000ull, r->runtime_ns));
+		fix6_format(mean, sizeof(mean), lat_mean(&s->clat));
+		eng_log(env, "job '%s': %s: %llu ios, %llu bytes in %llu us: iops=%s clat mean %s ns max %llu ns\n",
+			r->job->name, dir[d], (unsigned long long)s->ios, (unsigned long long)s->bytes,
+			(unsigned long long)(r->runtime_ns / 1000), iops, mean, (unsigned long long)s->clat.max);
+	}
+	if (r->verified_blocks || r->verify_errors)
+		eng_log(env, "job '%s': verify: %llu blocks checked, %llu mismatches\n", r->job->name,
+			(unsigned long long)r->verified_blocks, (unsigned long long)r->verify_errors);
+}
+
+/* Runs the write (or read) phase, then for a write job with do_verify a FLUSH and the read-back. */
+static int run_phases(struct ioloop *l)
+{
+	int rc = ioloop_run(l);
+	if (rc || !l->written)
+		return rc;
+	if (ioloop_flush(l))
+		return -1;
+	l->verify_phase = 1;
+	return ioloop_run(l);
+}
+
+static int run_job(const struct eng_env *env, const struct eng_dev *dev, const struct job *j,
+		   struct job_result *res, struct bufpool *pool)
+{
+	struct ioloop l = {.env = env, .dev = dev, .job = j, .res = res};
+	uint64_t len;
+	res->job = j;
+	int rc = check_job(env, dev, j, &len);
+	if (rc)
+		return rc;
+	if (setup(&l, pool, len))
+		return ENG_EXIT_FAIL;
+	eng_log(env, "job '%s': rw=%s bs=%llu iodepth=%u region %llu+%llu%s\n", j->name, opt_rw_name(j->rw),
+		(unsigned long long)j->bs, l.depth, (unsigned long long)j->offset, (unsigned long long)len,
+		j->verify ? " verify=crc32c" : "");
+	l.t_begin = env->now_ns();
+	rc = run_phases(&l);
+	uint64_t end = env->now_ns();
+	res->job_runtime_ns = end - l.t_begin;
+	res->runtime_ns = l.t_measure ? end - l.t_measure : 0;
+	if (l.t_measure && env->mark)
+		env->mark(ENG_MARK_END);
+	summary(env, res);
+	return rc ? ENG_EXIT_FAIL : ENG_EXIT_OK;
+}
+
+int engine_run(const char *text, size_t len, const struct eng_env *env, const struct eng_dev *dev)
+{
+	struct jobfile *jf = alloc_or_log(env, sizeof(*jf), 64);
+	if (!jf)
+		return ENG_EXIT_FAIL;
+	if (jobfile_parse(jf, text, len)) {
+		eng_log(env, "%s\n", jf->err);
+		return ENG_EXIT_BADJOB;
+	}
+	struct job_result *res = alloc_or_log(env, jf->njobs * sizeof(*res), 64);
+	if (!res)
+		return ENG_EXIT_FAIL;
+	struct bufpool pool = {0};
+	struct run_report rep = {jf, res, 0, env->wall_s ? env->wall_s() : 0};
+	int worst = ENG_EXIT_OK;
+	for (unsigned i = 0; i < jf->njobs && worst != ENG_EXIT_BADJOB; i++) {
+		int rc = run_job(env, dev, &jf->jobs[i], &res[i], &pool);
+		if (rc != ENG_EXIT_BADJOB)
+			rep.nres++;
+		worst = rc > worst ? rc : worst;
+	}
+	report_json(&rep, env);
+	return worst;
+}
+
+int engine_check(const char *text, size_t len, const struct eng_env *env)
+{
+	struct jobfile *jf = alloc_or_log(env, sizeof(*jf), 64);
+	if (!jf)
+		return ENG_EXIT_FAIL;
+	if (!jobfile_parse(jf, text, len))
+		return ENG_EXIT_OK;
+	eng_log(env, "%s\n", jf->err);
+	return ENG_EXIT_BADJOB;
+}

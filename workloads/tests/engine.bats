@@ -1,0 +1,135 @@
+#!/usr/bin/env bats
+# engine.bats - the job engine on the host: same io_bytes as fio, verify across imgcheck, exact errors.
+
+setup() {
+	HOST=build/engine-host
+	CHECK=build/imgcheck
+	TMP=$(mktemp -d)
+	IMG=$TMP/disk.img
+	truncate -s 32M "$IMG"
+}
+
+teardown() {
+	rm -rf "$TMP"
+}
+
+# job NAME BODY...: writes $TMP/NAME.fio from the remaining arguments, one line each.
+job() {
+	local name=$1
+	shift
+	printf '%s\n' "$@" >"$TMP/$name.fio"
+}
+
+# same_as_fio NAME: runs NAME.fio with fio and with engine-host on $IMG; compares io_bytes per direction.
+same_as_fio() {
+	local name=$1 dir fio_b eng_b
+	fio --output-format=json --filename="$IMG" "$TMP/$name.fio" >"$TMP/fio.json"
+	"$HOST" --results "$TMP/eng.json" "$TMP/$name.fio" "$IMG" 2>/dev/null
+	for dir in read write; do
+		fio_b=$(jq ".jobs[0].$dir.io_bytes" "$TMP/fio.json")
+		eng_b=$(jq ".jobs[0].$dir.io_bytes" "$TMP/eng.json")
+		echo "$name $dir: fio $fio_b engine $eng_b"
+		[ "$fio_b" = "$eng_b" ]
+	done
+}
+
+@test "number_ios-bounded random reads: the same io_bytes as fio" {
+	job rr '[global]' 'ioengine=io_uring' '[rr]' 'rw=randread' 'bs=4k' 'size=8m' 'number_ios=300' 'iodepth=4'
+	same_as_fio rr
+}
+
+@test "number_ios-bounded sequential writes: the same io_bytes as fio" {
+	job sw '[sw]' 'ioengine=io_uring' 'direct=1' 'rw=write' 'bs=64k' 'number_ios=50' 'iodepth=8'
+	same_as_fio sw
+}
+
+@test "size-bounded sequential reads with a partial last block: the same io_bytes as fio" {
+	job sr '[sr]' 'ioengine=psync' 'rw=read' 'bs=4k' 'offset=1m' 'size=10k'
+	same_as_fio sr
+}
+
+@test "number_ios-bounded randrw: the same total as fio" {
+	job mix '[mix]' 'ioengine=psync' 'rw=randrw' 'rwmixread=70' 'bs=4k' 'size=4m' 'number_ios=200'
+	fio --output-format=json --filename="$IMG" "$TMP/mix.fio" >"$TMP/fio.json"
+	"$HOST" --results "$TMP/eng.json" "$TMP/mix.fio" "$IMG" 2>/dev/null
+	total='.jobs[0].read.io_bytes + .jobs[0].write.io_bytes'
+	[ "$(jq "$total" "$TMP/fio.json")" = "$(jq "$total" "$TMP/eng.json")" ]
+}
+
+@test "one jq collector reads fio's and the engine's JSON alike" {
+	job rr '[rr]' 'ioengine=psync' 'rw=randread' 'bs=4k' 'number_ios=64'
+	fio --output-format=json --filename="$IMG" "$TMP/rr.fio" >"$TMP/fio.json"
+	"$HOST" --results "$TMP/eng.json" "$TMP/rr.fio" "$IMG" 2>/dev/null
+	collect='.jobs[0].read | [.iops, .bw_bytes, .io_bytes, .clat_ns.percentile["99.000000"], .lat_ns.mean,
+		.runtime, .total_ios, .clat_ns.N] | map(type) | join(",")'
+	[ "$(jq -r "$collect" "$TMP/fio.json")" = "$(jq -r "$collect" "$TMP/eng.json")" ]
+	[ "$(jq -r "$collect" "$TMP/eng.json")" = "number,number,number,number,number,number,number,number" ]
+	[ "$(jq '.exitless.format' "$TMP/eng.json")" = 1 ]
+}
+
+@test "imgcheck-written blocks pass the engine's verify-read job" {
+	run "$CHECK" --write "$IMG" --bs 4k --size 16m
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"wrote 4096 blocks of 4096 bytes"* ]]
+	run "$HOST" --direct --results "$TMP/eng.json" workloads/jobs/verify-read.fio "$IMG"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"4096 blocks checked, 0 mismatches"* ]]
+	[ "$(jq '.exitless.verify_errors' "$TMP/eng.json")" = 0 ]
+}
+
+@test "one corrupted byte fails the verify-read job with exit 1, naming its offset" {
+	"$CHECK" --write "$IMG" --bs 4k --size 16m
+	printf '\xff' | dd of="$IMG" bs=1 seek=$((5 * 4096 + 100)) conv=notrunc status=none
+	run "$HOST" --results "$TMP/eng.json" workloads/jobs/verify-read.fio "$IMG"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"verify: offset 20480 (LBA 40): payload byte +100 expected"* ]]
+	[ "$(jq '.exitless.verify_errors' "$TMP/eng.json")" = 1 ]
+}
+
+@test "the engine's verify-crc32c job passes, and imgcheck verifies the image after it" {
+	run "$HOST" --direct --results "$TMP/eng.json" workloads/jobs/verify-crc32c.fio "$IMG"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"4096 blocks checked, 0 mismatches"* ]]
+	run "$CHECK" --check "$IMG" --bs 4k --size 16m
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"checked 4096 blocks of 4096 bytes from offset 0"*": 0 mismatches" ]]
+}
+
+@test "imgcheck names a corrupted block and exits 1" {
+	"$CHECK" --write "$IMG" --bs 4k --size 1m
+	printf '\x00' | dd of="$IMG" bs=1 seek=$((8 * 4096 + 8)) conv=notrunc status=none
+	run "$CHECK" --check "$IMG" --bs 4k --size 1m
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"offset 32768 (LBA 64): LBA expected 0x40 found"* ]]
+	[[ "$output" == *": 1 mismatches" ]]
+}
+
+@test "imgcheck: a usage error is one line and exit 2" {
+	run "$CHECK" --check "$IMG"
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "imgcheck: --bs must be a multiple of 512 up to 4m (the job's bs)" ]
+}
+
+@test "a bad job file exits 2 with the exact message" {
+	job bad '[global]' 'bs=4k' '' '[j]' 'rw=read' 'iodepht=32'
+	run "$HOST" "$TMP/bad.fio" "$IMG"
+	[ "$status" -eq 2 ]
+	[ "$output" = "job file line 6: unknown option 'iodepht'" ]
+	job bad2 '[j]' 'bs=4q'
+	run "$HOST" "$TMP/bad2.fio" "$IMG"
+	[ "$status" -eq 2 ]
+	[ "$output" = "job file line 2: bad value '4q' for option 'bs' (block size, e.g. 4k, 128k, 1m)" ]
+}
+
+@test "every shipped job file parses, in the engine and in fio" {
+	for f in workloads/jobs/*.fio; do
+		"$HOST" --parse-only "$f"
+		fio --parse-only "$f" >/dev/null
+	done
+}
+
+@test "the shipped job files are what workloads/jobs/gen writes" {
+	cp -r workloads/jobs "$TMP/jobs"
+	"$TMP/jobs/gen"
+	diff -r workloads/jobs "$TMP/jobs"
+}

@@ -1,0 +1,109 @@
+/* test-jobfile.c - job-file parser: sections, inheritance, every rw mode, suffixes, exact error messages. */
+#include "tap.h"
+
+static struct jobfile jf;
+
+static int parse(const char *text)
+{
+	memset(&jf, 0, sizeof(jf));
+	return jobfile_parse(&jf, text, strlen(text));
+}
+
+static void check_error(const char *text, const char *want)
+{
+	int rc = parse(text);
+	TAP_OK(rc == -1 && !strcmp(jf.err, want), "job error: %s", want);
+	if (rc != -1 || strcmp(jf.err, want))
+		printf("#   got: %s\n", jf.err);
+}
+
+static void good_file(void)
+{
+	const char *t = "; a comment\n# another\n[global]\nbs = 16k\nruntime=5\ntime_based\n\n"
+			"[first]\nrw=randread\niodepth=32\n[second]\r\nrw=write\nbs=1m\nsize=64m\n"
+			"ramp_time=500ms\nioengine=io_uring\ndirect=1\nfilename=/dev/null\n";
+	TAP_OK(parse(t) == 0 && jf.njobs == 2, "a good file parses into 2 jobs (%s)", jf.err);
+	struct job *a = &jf.jobs[0], *b = &jf.jobs[1];
+	TAP_OK(!strcmp(a->name, "first") && a->rw == RW_RANDREAD && a->bs == 16384 && a->iodepth == 32,
+	       "job inherits [global] and sets its own options");
+	TAP_OK(a->time_based == 1 && a->runtime_ns == 5000000000ull, "bare flag and runtime in seconds");
+	TAP_OK(b->bs == 1048576 && b->size == 64ull << 20 && b->iodepth == 1 && b->ramp_ns == 500000000ull,
+	       "second job keeps defaults and its own values");
+	TAP_OK(a->nkv == 2 && jf.global.nkv == 2 && !strcmp(jf.global.kv[0].val, "16k"),
+	       "raw options kept for the report (bare flags omitted)");
+	TAP_OK(b->randseed == VFY_DEFAULT_SEED && b->randrepeat == 1 && b->rwmixread == 50, "fio defaults");
+}
+
+static void rw_modes(void)
+{
+	static const struct { const char *s; uint32_t rw; } m[] = {
+		{"read", RW_READ}, {"write", RW_WRITE}, {"randread", RW_RANDREAD}, {"randwrite", RW_RANDWRITE},
+		{"rw", RW_RW}, {"readwrite", RW_RW}, {"randrw", RW_RANDRW},
+	};
+	char t[64];
+	for (unsigned i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		snprintf(t, sizeof(t), "[j]\nrw=%s\n", m[i].s);
+		TAP_OK(parse(t) == 0 && jf.jobs[0].rw == m[i].rw, "rw=%s", m[i].s);
+	}
+	TAP_OK(parse("[j]\nrw=randrw\nrwmixwrite=30\n") == 0 && jf.jobs[0].rwmixread == 70, "rwmixwrite=30");
+}
+
+static void suffixes(void)
+{
+	static const struct { const char *s; uint64_t v; } sz[] = {
+		{"4096", 4096}, {"4k", 4096}, {"4K", 4096}, {"4kb", 4096}, {"1KiB", 1000}, {"1MiB", 1000000},
+		{"2m", 2 << 20}, {"1g", 1ull << 30}, {"1t", 1ull << 40}, {"0x10", 16}, {"512b", 512},
+	};
+	static const struct { const char *s; uint64_t ns; } tm[] = {
+		{"5", 5000000000ull}, {"5s", 5000000000ull}, {"100ms", 100000000ull}, {"10us", 10000ull},
+		{"2m", 120000000000ull}, {"1h", 3600000000000ull}, {"3sec", 3000000000ull},
+	};
+	uint64_t v;
+	for (unsigned i = 0; i < sizeof(sz) / sizeof(sz[0]); i++)
+		TAP_OK(!opt_parse_size(sz[i].s, &v) && v == sz[i].v, "size %s = %llu", sz[i].s,
+		       (unsigned long long)sz[i].v);
+	for (unsigned i = 0; i < sizeof(tm) / sizeof(tm[0]); i++)
+		TAP_OK(!opt_parse_time_ns(tm[i].s, &v) && v == tm[i].ns, "time %s", tm[i].s);
+	TAP_OK(opt_parse_size("4x", &v) && opt_parse_size("k", &v) && opt_parse_time_ns("5w", &v),
+	       "bad suffixes are refused");
+}
+
+static void errors(void)
+{
+	check_error("[j]\nrw=read\nfoo=1\n", "job file line 3: unknown option 'foo'");
+	check_error("[global]\nbs=4q\n[j]\n",
+		    "job file line 2: bad value '4q' for option 'bs' (block size, e.g. 4k, 128k, 1m)");
+	check_error("[j]\nrw=trim\n", "job file line 2: bad value 'trim' for option 'rw' "
+				      "(read, write, randread, randwrite, rw/readwrite or randrw)");
+	check_error("[j]\nnumjobs=4\n", "job file line 2: numjobs=4 not supported (only 1 is supported)");
+	check_error("[j]\nverify=md5\n", "job file line 2: bad value 'md5' for option 'verify' "
+					 "(crc32c (alias crc32c-intel) or 0/none)");
+	check_error("[j]\nrwmixread=101\n",
+		    "job file line 2: bad value '101' for option 'rwmixread' (percentage of reads in mixed jobs (0-100))");
+	check_error("bs=4k\n[j]\n", "job file line 1: option 'bs' before any [section]");
+	check_error("[j]\nbs\n", "job file line 2: option 'bs' needs a value (block size, e.g. 4k, 128k, 1m)");
+	check_error("; nothing\n", "job file: no job section (add [name] before the options)");
+	check_error("[j]\ntime_based\n", "job file line 1: job 'j': time_based needs runtime");
+	check_error("\n[j]\nrw=randrw\nverify=crc32c\n",
+		    "job file line 2: job 'j': verify needs rw=read, write, randread or randwrite");
+	check_error("[j\n", "job file line 1: bad section header '[j' (expected [name])");
+}
+
+static void verify_defaults(void)
+{
+	TAP_OK(parse("[j]\nrw=write\nverify=crc32c\n") == 0 && jf.jobs[0].verify && jf.jobs[0].do_verify,
+	       "verify=crc32c turns do_verify on");
+	TAP_OK(parse("[j]\nrw=write\nverify=crc32c\ndo_verify=0\n") == 0 && !jf.jobs[0].do_verify,
+	       "do_verify=0 is kept");
+	TAP_OK(parse("[j]\nverify=none\nstonewall\ngroup_reporting\nthread\n") == 0 && !jf.jobs[0].verify,
+	       "verify=none and accepted flags");
+}
+
+void test_jobfile(void)
+{
+	good_file();
+	rw_modes();
+	suffixes();
+	errors();
+	verify_defaults();
+}
