@@ -68,7 +68,7 @@ static int chain_read(const struct vq_chain *c, void *dst, uint32_t len)
 	for (int i = 0; i < c->n && len; i++) {
 		uint32_t n = c->buf[i].len < len ? c->buf[i].len : len;
 
-		if (c->buf[i].write)
+		if (c->buf[i].write || !c->buf[i].p)
 			return -1;
 		memcpy(out, c->buf[i].p, n);
 		out += n;
@@ -108,6 +108,16 @@ static int chain_data(struct blk_req *r, const struct vq_chain *c, bool data_wri
 	}
 	r->len = total;
 	return 0;
+}
+
+/* For a malformed chain: the last byte of the last valid device-writable buffer, where the
+ * driver expects the status, or NULL when there is none. */
+static uint8_t *last_status_byte(const struct vq_chain *c)
+{
+	for (int i = c->n - 1; i >= 0; i--)
+		if (c->buf[i].write && c->buf[i].p && c->buf[i].len)
+			return c->buf[i].p + c->buf[i].len - 1;
+	return NULL;
 }
 
 static void blk_finish(struct blk_dev *d, struct blk_req *r, uint8_t status)
@@ -166,7 +176,8 @@ void blk_start(struct blk_dev *d, uint16_t head)
 	*r = (struct blk_req){ .dev = d, .head = head, .used_len = 1 };
 	if (vq_read_chain(&d->vq, d->mem, head, &chain) < 0 || chain_read(&chain, &hdr, sizeof(hdr)) < 0 ||
 	    chain_data(r, &chain, hdr.type != VIRTIO_BLK_T_OUT) < 0) {
-		r->used_len = 0;
+		r->status_p = last_status_byte(&chain);
+		r->used_len = r->status_p ? 1 : 0;
 		blk_finish(d, r, VIRTIO_BLK_S_IOERR);
 		return;
 	}

@@ -71,7 +71,9 @@ uint16_t vq_pop(struct vq *q);
  * barrier so a re-check of the avail ring cannot miss an entry published before the flag. */
 void vq_set_notify(struct vq *q, bool enable);
 /* Copies the chain starting at `head` out of the descriptor table, validating every index,
- * address and length; loops and chains longer than num are rejected. Returns 0 or -1. */
+ * address and length. Returns 0, or -1 (err_set) for a chain that loops or exceeds num, an index
+ * out of range, an indirect descriptor (the walk stops there) or a buffer outside guest RAM (its
+ * p is NULL and the walk goes on). c->n counts the descriptors read either way. */
 int vq_read_chain(struct vq *q, const struct guest_mem *m, uint16_t head, struct vq_chain *c);
 /* Adds {head, len} to the used ring (not yet visible: see vq_publish_used). */
 void vq_push_used(struct vq *q, uint16_t head, uint32_t len);

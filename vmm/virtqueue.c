@@ -78,7 +78,9 @@ void vq_set_notify(struct vq *q, bool enable)
 
 int vq_read_chain(struct vq *q, const struct guest_mem *m, uint16_t head, struct vq_chain *c)
 {
+	uint64_t seen[VQ_MAX_SIZE / 64] = { 0 }; /* visiting a descriptor twice is a loop */
 	uint16_t i = head;
+	int bad = 0;
 
 	c->head = head;
 	c->n = 0;
@@ -87,20 +89,24 @@ int vq_read_chain(struct vq *q, const struct guest_mem *m, uint16_t head, struct
 	for (;;) {
 		struct vring_desc d;
 
-		if (c->n == q->num)
-			return err_set("descriptor chain loops or exceeds the queue size");
+		if (seen[i / 64] & (1ull << (i % 64)))
+			return err_set("descriptor chain loops back to descriptor %u", i);
+		seen[i / 64] |= 1ull << (i % 64);
 		memcpy(&d, &q->desc[i], sizeof(d)); /* snapshot: the guest may change it under us */
+		/* A buffer outside RAM (or an indirect table, not negotiated) is recorded as NULL and
+		 * the walk goes on, so the device can still reach the status byte at the end of the
+		 * chain to report the error. */
+		c->buf[c->n].p = d.flags & VRING_DESC_F_INDIRECT ? NULL : gmem_ptr(m, d.addr, d.len);
 		if (d.flags & VRING_DESC_F_INDIRECT)
-			return err_set("indirect descriptors were not negotiated");
-		c->buf[c->n].p = gmem_ptr(m, d.addr, d.len);
-		if (!c->buf[c->n].p)
-			return err_set("descriptor [0x%llx, +%u) lies outside guest RAM",
-				       (unsigned long long)d.addr, d.len);
+			bad = err_set("indirect descriptors were not negotiated");
+		else if (!c->buf[c->n].p)
+			bad = err_set("descriptor [0x%llx, +%u) lies outside guest RAM",
+				      (unsigned long long)d.addr, d.len);
 		c->buf[c->n].len = d.len;
 		c->buf[c->n].write = d.flags & VRING_DESC_F_WRITE;
 		c->n++;
 		if (!(d.flags & VRING_DESC_F_NEXT))
-			return 0;
+			return bad;
 		if (d.next >= q->num)
 			return err_set("descriptor next index %u out of range", d.next);
 		i = d.next;
