@@ -1,0 +1,224 @@
+#!/usr/bin/env bats
+# storage.bats - the virtio-blk path end to end in build/vmm: verify jobs on every backend and in
+# every combination of the three switches, host-side image checks, exit accounting from --stats,
+# adaptive polling, read-only disks and bad disk arguments.
+
+setup_file() {
+	export IMGDIR
+	IMGDIR=$(mktemp -d -p "${BATS_TMPDIR:-/tmp}" storage.XXXXXX)
+	# Written in full, never sparse: a hole reads as zeros without touching the disk.
+	dd if=/dev/urandom of="$IMGDIR/base.img" bs=1M count=32 status=none
+}
+
+teardown_file() {
+	rm -rf "$IMGDIR"
+}
+
+setup() {
+	VMM=build/vmm
+	GUEST=build/guest.elf
+	IMG="$BATS_TEST_TMPDIR/disk.img"
+	cp "$IMGDIR/base.img" "$IMG"
+}
+
+# vmm_job JOB [VMM FLAGS...]: runs JOB in the guest on $IMG; sets status/output, RES and STATS.
+vmm_job() {
+	local job=$1
+	shift
+	RES="$BATS_TEST_TMPDIR/res.json"
+	STATS="$BATS_TEST_TMPDIR/stats.json"
+	run $VMM --timeout 120 --disk "$IMG${DISKOPT:-}" --module "$job" --results "$RES" --stats "$STATS" "$@" $GUEST
+}
+
+# A small verify job: 4 MiB of random 4k writes at depth 8, flushed, read back and checked.
+verify_job() {
+	cat >"$BATS_TEST_TMPDIR/verify.fio" <<-EOF
+		[verify]
+		rw=randwrite
+		bs=4k
+		size=4m
+		iodepth=8
+		verify=crc32c
+	EOF
+	echo "$BATS_TEST_TMPDIR/verify.fio"
+}
+
+# A read job bounded by a count of I/Os.
+read_job() {
+	cat >"$BATS_TEST_TMPDIR/read.fio" <<-EOF
+		[read]
+		rw=randread
+		bs=4k
+		iodepth=${2:-1}
+		number_ios=$1
+	EOF
+	echo "$BATS_TEST_TMPDIR/read.fio"
+}
+
+stat_of() {
+	jq -r "$1" "$STATS"
+}
+
+@test "the verify job passes on the uring backend and the image checks on the host" {
+	vmm_job "$(verify_job)"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(jq '.jobs[0].write.io_bytes' "$RES")" -eq $((4 << 20)) ]
+	[ "$(jq '.exitless.verify_errors' "$RES")" -eq 0 ]
+	run build/imgcheck --check "$IMG" --bs 4k --size 4m
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+}
+
+@test "the verify job passes on the sync backend and the image checks on the host" {
+	DISKOPT=,backend=sync vmm_job "$(verify_job)"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	run build/imgcheck --check "$IMG" --bs 4k --size 4m
+	[ "$status" -eq 0 ]
+}
+
+@test "the verify job passes on the ram backend and leaves the image file untouched" {
+	local before
+	before=$(md5sum <"$IMG")
+	DISKOPT=,backend=ram vmm_job "$(verify_job)"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(md5sum <"$IMG")" = "$before" ]
+}
+
+@test "the null backend moves no data: a verify job fails with a named mismatch" {
+	DISKOPT=,backend=null vmm_job "$(verify_job)"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"verify"* ]]
+}
+
+@test "host-written blocks are read and checked by the guest" {
+	build/imgcheck --write "$IMG" --bs 4k --size 16m
+	vmm_job workloads/jobs/verify-read.fio
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(jq '.jobs[0].read.io_bytes' "$RES")" -eq $((16 << 20)) ]
+}
+
+@test "a corrupted host-written block is named by the guest and fails the job" {
+	build/imgcheck --write "$IMG" --bs 4k --size 16m
+	printf 'X' | dd of="$IMG" bs=1 seek=$((8192 + 100)) conv=notrunc status=none
+	vmm_job workloads/jobs/verify-read.fio
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"offset 8192"* ]]
+}
+
+@test "the verify job passes in all 12 combinations of --request, --emulation and --completion" {
+	local job req emu comp
+	job=$(verify_job)
+	for req in exit ioeventfd exitless; do
+		for emu in thread process; do
+			for comp in irq poll; do
+				vmm_job "$job" --request $req --emulation $emu --completion $comp
+				[ "$status" -eq 0 ] || { echo "$req/$emu/$comp: $output"; false; }
+				[ "$(stat_of .config.request)/$(stat_of .config.emulation)/$(stat_of .config.completion)" = "$req/$emu/$comp" ]
+			done
+		done
+	done
+}
+
+@test "full exitless mode: below 0.01 guest-caused exits per I/O, no notifies, no interrupts" {
+	vmm_job "$(read_job 8000)" --request exitless --emulation thread --completion poll
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(stat_of .ios)" -eq 8000 ]
+	[ "$(stat_of .notifies)" -eq 0 ]
+	[ "$(stat_of .irqs_sent)" -eq 0 ]
+	awk -v x="$(stat_of .exits_per_io)" 'BEGIN { exit !(x < 0.01) }' || { stat_of .; false; }
+}
+
+@test "request=exit: at least one exit and one notify per I/O" {
+	vmm_job "$(read_job 2000)" --request exit --emulation thread --completion poll
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(stat_of .ios)" -eq 2000 ]
+	awk -v x="$(stat_of .exits_per_io)" 'BEGIN { exit !(x >= 1) }'
+	[ "$(stat_of .notifies)" -ge 2000 ]
+	[ "$(stat_of .vmm_exits.mmio)" -ge 2000 ]
+}
+
+@test "request=ioeventfd: notifies are caught in-kernel, no userspace MMIO exit per I/O" {
+	vmm_job "$(read_job 2000)" --request ioeventfd --emulation thread --completion poll
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(stat_of .notifies)" -ge 1 ]
+	[ "$(stat_of .vmm_exits.mmio)" -lt 10 ]
+}
+
+@test "completion=irq raises interrupts; completion=poll raises none" {
+	vmm_job "$(read_job 2000)" --request exitless --completion irq
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(stat_of .irqs_sent)" -ge 1 ]
+	[ "$(stat_of .kvm.irq_injections)" -ge 1 ]
+	vmm_job "$(read_job 2000)" --request exitless --completion poll
+	[ "$(stat_of .irqs_sent)" -eq 0 ]
+}
+
+@test "the stats JSON carries the documented fields" {
+	vmm_job "$(read_job 500)"
+	[ "$status" -eq 0 ]
+	[ "$(stat_of .format)" -eq 1 ]
+	[ "$(stat_of .window.marked)" = true ]
+	for k in ios exits exits_per_io irqs_per_io notifies_per_io cpu_us_per_io kvm.exits kvm.halt_exits \
+		threads.vcpu.cpu_us threads.iocore.cpu_us threads.dev0.cpu_us iocore.polls config.pin.vcpu; do
+		[ "$(jq -r ".$k | type" "$STATS")" = number ] || { echo "missing $k"; false; }
+	done
+}
+
+@test "a write job on a read-only disk is refused by the guest and the image is untouched" {
+	local before
+	before=$(md5sum <"$IMG")
+	DISKOPT=,ro vmm_job "$(verify_job)"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"writes to a read-only device"* ]]
+	[ "$(md5sum <"$IMG")" = "$before" ]
+}
+
+@test "host fio and the guest engine report the same io_bytes for a number_ios-bounded job" {
+	local job
+	job=$(read_job 777 4)
+	fio --output-format=json --filename="$IMG" --direct=1 --ioengine=io_uring "$job" >"$BATS_TEST_TMPDIR/fio.json"
+	vmm_job "$job"
+	[ "$status" -eq 0 ]
+	[ "$(jq '.jobs[0].read.io_bytes' "$RES")" -eq "$(jq '.jobs[0].read.io_bytes' "$BATS_TEST_TMPDIR/fio.json")" ]
+	[ "$(jq '.jobs[0].read.io_bytes' "$RES")" -eq $((777 * 4096)) ]
+}
+
+@test "a missing image is one clear line and status 2" {
+	run $VMM --disk "$BATS_TEST_TMPDIR/nope.img" $GUEST
+	[ "$status" -eq 2 ]
+	[ "$output" = "vmm: --disk $BATS_TEST_TMPDIR/nope.img: No such file or directory" ]
+}
+
+@test "a short image is one clear line and status 2" {
+	head -c 100 /dev/zero >"$BATS_TEST_TMPDIR/short.img"
+	run $VMM --disk "$BATS_TEST_TMPDIR/short.img" $GUEST
+	[ "$status" -eq 2 ]
+	[ "$output" = "vmm: --disk $BATS_TEST_TMPDIR/short.img: size 100 is not a positive multiple of 512 bytes" ]
+}
+
+@test "a bad backend and a bad disk option are named" {
+	run $VMM --disk "$IMG,backend=floppy" $GUEST
+	[ "$status" -eq 2 ]
+	[ "$output" = "vmm: --disk backend: 'floppy' is not one of uring|sync|null|ram" ]
+	run $VMM --disk "$IMG,fast" $GUEST
+	[ "$status" -eq 2 ]
+	[ "$output" = "vmm: --disk: unknown disk option 'fast' (backend=, ro, rw-device)" ]
+}
+
+@test "bad switch values are named" {
+	run $VMM --request sometimes $GUEST
+	[ "$status" -eq 2 ]
+	[ "$output" = "vmm: --request: 'sometimes' is not one of exit|ioeventfd|exitless" ]
+	run $VMM --pin vcpu=0,gpu=1 $GUEST
+	[ "$status" -eq 2 ]
+	[ "$output" = "vmm: --pin: 'gpu' is not vcpu=C, iocore=C or dev=C" ]
+}
+
+@test "a block device is refused without ,ro or ,rw-device" {
+	local dev
+	[ -e /dev/loop-control ] && command -v losetup >/dev/null || skip "no loop devices here"
+	dev=$(losetup --find --show "$IMG" 2>/dev/null) || skip "cannot attach a loop device"
+	run $VMM --disk "$dev" $GUEST
+	losetup -d "$dev"
+	[ "$status" -eq 2 ]
+	[ "$output" = "vmm: --disk $dev: a block device is opened read-only unless ,rw-device is given (or use ,ro)" ]
+}
