@@ -10,6 +10,10 @@ VMM_LDFLAGS += -fsanitize=address,undefined
 endif
 VMM_LDLIBS := -luring -lpthread
 
+# Objects are rebuilt when the flags change (e.g. SANITIZE=1 after a plain build).
+VMM_FLAGS_STAMP := $(BUILD)/obj/vmm/.flags
+$(shell mkdir -p $(BUILD)/obj/vmm; echo '$(VMM_CFLAGS) $(VMM_LDFLAGS)' | cmp -s - $(VMM_FLAGS_STAMP) || echo '$(VMM_CFLAGS) $(VMM_LDFLAGS)' >$(VMM_FLAGS_STAMP))
+
 VMM_LIB_SRCS := vmm/err.c vmm/guest_mem.c vmm/pvh.c vmm/bus.c vmm/serial.c vmm/kvm.c vmm/vcpu.c \
 		vmm/machine.c vmm/options.c vmm/thread.c vmm/stats.c vmm/virtio_mmio.c \
 		vmm/virtqueue.c vmm/blk.c vmm/backend.c vmm/backend_uring.c vmm/emu.c vmm/iocore.c
@@ -19,11 +23,11 @@ VMM_TESTS := $(VMM_TEST_SRCS:vmm/tests/%.c=$(BUILD)/tests/%)
 
 all: $(BUILD)/vmm $(VMM_TESTS)
 
-$(BUILD)/obj/vmm/%.o: vmm/%.c
+$(BUILD)/obj/vmm/%.o: vmm/%.c $(VMM_FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(VMM_CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/vmm/tests/%.o: vmm/tests/%.c
+$(BUILD)/obj/vmm/tests/%.o: vmm/tests/%.c $(VMM_FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(VMM_CFLAGS) -Ivmm -c $< -o $@
 
