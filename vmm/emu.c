@@ -10,12 +10,14 @@
  * then blocks; the producer publishes the ring head, fences, then reads `sleeping`. */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dev.h"
@@ -62,19 +64,40 @@ static int emu_take(struct blk_dev *d)
 	return n;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Serves the disk until stopped. An emulation thread polls its ring and its backend for
+ * spin_ns after the last work (forever when spin_ns < 0), yielding the CPU between passes when it
+ * shares one with the IOCore, then sleeps; a device process (spin_ns 0) sleeps at once. */
 static void emu_loop(struct blk_dev *d)
 {
 	struct backend *b = &d->be;
+	uint64_t last = mono_ns();
 
 	while (!atomic_load(&d->stop)) {
 		int work = emu_take(d);
 
 		b->ops->kick(b);
 		work += b->ops->reap(b, blk_complete);
-		if (work)
+		if (work) {
 			blk_flush_completions(d);
-		else
+			if (d->spin_ns)
+				last = mono_ns();
+		} else if (d->spin_ns < 0 || (d->spin_ns > 0 && mono_ns() - last < (uint64_t)d->spin_ns)) {
+			if (d->share_cpu)
+				sched_yield();
+			else
+				__builtin_ia32_pause();
+		} else {
 			emu_idle(d);
+			last = mono_ns();
+		}
 	}
 }
 
@@ -167,8 +190,8 @@ int emu_handoff(struct blk_dev *d)
 	atomic_store_explicit(&d->ring.head, head, memory_order_release);
 	smp_mb(); /* head store -> sleeping load: pairs with the fence in emu_idle() */
 	if (d->always_wake || atomic_load(&d->sleeping))
-		if (write(d->wake_fd, &one, sizeof(one)) == sizeof(one))
-			atomic_fetch_add(&d->c.notifies, 0);
+		if (write(d->wake_fd, &one, sizeof(one)) < 0)
+			perror("vmm: waking the emulation context");
 	return n;
 }
 

@@ -101,6 +101,12 @@ static void start_io_path(struct vmm *v)
 {
 	const struct vmm_config *c = &v->cfg;
 
+	for (int i = 0; i < v->ndisks; i++) {
+		struct blk_dev *d = v->disks[i];
+
+		d->spin_ns = c->emulation == EMU_PROCESS ? 0 : c->poll_us < 0 ? -1 : c->poll_us * 1000;
+		d->share_cpu = c->pin.dev < 0 || c->pin.dev == c->pin.iocore || c->pin.dev == c->pin.vcpu;
+	}
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < v->ndisks; i++)
 			if ((pass == 0) == (c->emulation == EMU_PROCESS) &&
