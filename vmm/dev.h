@@ -229,6 +229,9 @@ struct virtio_mmio {
 	uint32_t config_generation;
 };
 
+/* Resets the transport's registers for disk d at slot d->index (no KVM: what attach does before
+ * it binds the fds and the bus region; the fuzz targets drive the registers through this). */
+void virtio_mmio_init(struct virtio_mmio *t, struct vmm *v, struct blk_dev *d);
 /* Registers disk d's transport at slot d->index on the MMIO bus and its ioeventfd/irqfd with KVM.
  * Returns 0 or -1. */
 int virtio_mmio_attach(struct vmm *v, struct virtio_mmio *t, struct blk_dev *d);

@@ -101,12 +101,41 @@ static void emu_loop(struct blk_dev *d)
 	}
 }
 
+static int started_not_done(const struct blk_dev *d)
+{
+	int n = 0;
+
+	for (int i = 0; i < VQ_MAX_SIZE; i++)
+		n += d->inflight[i];
+	return n;
+}
+
+/* Stopping: requests the backend already has finish (complete or fail) and their status reaches
+ * the guest's ring, so no write is left half-done without a status. Bounded by a 10 s wait. */
+static void emu_drain(struct blk_dev *d)
+{
+	struct backend *b = &d->be;
+	struct pollfd p = { b->ops->event_fd(b), POLLIN, 0 };
+
+	for (int waits = 0; started_not_done(d) && waits < 1000;) {
+		b->ops->kick(b);
+		if (b->ops->reap(b, blk_complete)) {
+			blk_flush_completions(d);
+		} else {
+			poll(&p, p.fd >= 0 ? 1 : 0, 10);
+			drain_fd(p.fd);
+			waits++;
+		}
+	}
+}
+
 static void *emu_thread(void *arg)
 {
 	struct blk_dev *d = arg;
 
 	d->emu_tid = gettid();
 	emu_loop(d);
+	emu_drain(d);
 	return NULL;
 }
 
@@ -127,6 +156,7 @@ static void emu_process(struct blk_dev *d, int pin_cpu)
 		_exit(VMM_EXIT_FAILURE);
 	}
 	emu_loop(d);
+	emu_drain(d);
 	d->be.ops->close(&d->be);
 	_exit(0);
 }
@@ -138,12 +168,15 @@ int emu_start(struct blk_dev *d, enum emu_mode mode, int pin_cpu)
 		return err_set("eventfd: %s", strerror(errno));
 	d->always_wake = mode == EMU_PROCESS;
 	if (mode == EMU_PROCESS) {
-		d->pid = fork();
-		if (d->pid < 0)
+		/* fork()'s result goes to a local: `d` is shared memory, and the child's 0 must not
+		 * overwrite the parent's pid there. */
+		pid_t pid = fork();
+
+		if (pid < 0)
 			return err_set("cannot start the device process: %s", strerror(errno));
-		if (d->pid == 0)
+		if (pid == 0)
 			emu_process(d, pin_cpu);
-		d->emu_tid = d->pid;
+		d->pid = d->emu_tid = pid;
 		return 0;
 	}
 	if (d->be.ops->open(&d->be) < 0)

@@ -1,6 +1,7 @@
 /* machine.c - assembles the machine: RAM, guest image and modules, KVM, the platform devices. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,22 @@ static void start_io_path(struct vmm *v)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());
 }
 
+/* The I/O threads inherit a mask without the signals the vCPU thread handles, so a timeout,
+ * a stop signal or a device process's death always interrupts KVM_RUN on the vCPU thread. */
+static void start_io_path_masked(struct vmm *v)
+{
+	sigset_t set, old;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	start_io_path(v);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 static const char *const request_names[] = { "exit", "ioeventfd", "exitless" };
 static const char *const emulation_names[] = { "thread", "process" };
 static const char *const completion_names[] = { "irq", "poll" };
@@ -180,7 +197,7 @@ void machine_setup(struct vmm *v)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());
 	setup_platform_devices(v);
 	default_pin(&v->cfg);
-	start_io_path(v);
+	start_io_path_masked(v);
 	if (v->cfg.pin.vcpu >= 0 && pin_self(v->cfg.pin.vcpu) < 0)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());
 	if (stats_init(v) < 0)

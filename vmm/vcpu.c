@@ -4,9 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "vmm.h"
+#include "dev.h"
 
 /* Set from signal handlers; kvm_run->immediate_exit makes a KVM_RUN that races with the signal
  * return at once instead of entering the guest (KVM API: "immediate_exit"). */
@@ -29,8 +30,33 @@ static void install_signals(struct vmm *v)
 	sigaction(SIGALRM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
 	if (v->cfg.timeout_s)
 		alarm(v->cfg.timeout_s);
+}
+
+/* A device process ended while the guest runs: it is reaped here (no zombie) and named.
+ * Returns -1 when no device process died (another child, or a spurious SIGCHLD). */
+static int device_death_status(struct vmm *v)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < v->ndisks; i++) {
+			if (v->disks[i]->pid != pid)
+				continue;
+			v->disks[i]->pid = 0;
+			if (WIFSIGNALED(status))
+				fprintf(stderr, "vmm: the device process of disk %d (pid %d) was killed by signal %d\n",
+					i, pid, WTERMSIG(status));
+			else
+				fprintf(stderr, "vmm: the device process of disk %d (pid %d) exited with status %d\n",
+					i, pid, WEXITSTATUS(status));
+			return VMM_EXIT_FAILURE;
+		}
+	}
+	return -1;
 }
 
 /* A pending signal ends the run: a timeout with 124, SIGINT/SIGTERM with 128 + signal. */
@@ -124,8 +150,14 @@ int vcpu_run_loop(struct vmm *v)
 
 	install_signals(v);
 	while (status < 0) {
-		if (pending_signal)
+		if (pending_signal == SIGCHLD) {
+			pending_signal = 0;
+			status = device_death_status(v);
+			if (status >= 0)
+				return status;
+		} else if (pending_signal) {
 			return signal_status(v);
+		}
 		if (ioctl(v->kvm.vcpu_fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->kvm.run->immediate_exit = 0;

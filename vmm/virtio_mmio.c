@@ -180,15 +180,21 @@ static int kvm_bind_fds(struct vmm *v, struct blk_dev *d, uint64_t base)
 	return 0;
 }
 
+void virtio_mmio_init(struct virtio_mmio *t, struct vmm *v, struct blk_dev *d)
+{
+	memset(t, 0, sizeof(*t));
+	t->dev = d;
+	t->vmm = v;
+	t->base = slot_base(d->index);
+}
+
 int virtio_mmio_attach(struct vmm *v, struct virtio_mmio *t, struct blk_dev *d)
 {
 	struct bus_region r = { .len = ABI_VIRTIO_MMIO_SIZE, .opaque = t,
 				.access = virtio_mmio_access, .name = "virtio-mmio" };
 
-	memset(t, 0, sizeof(*t));
-	t->dev = d;
-	t->vmm = v;
-	t->base = r.base = slot_base(d->index);
+	virtio_mmio_init(t, v, d);
+	r.base = t->base;
 	if (kvm_bind_fds(v, d, t->base) < 0)
 		return -1;
 	return bus_register(&v->mmio, &r);

@@ -41,6 +41,8 @@ struct job {
 	char description[JOB_DESC_MAX];
 	uint32_t rw, rwmixread, iodepth, iodepth_batch, numjobs;
 	uint64_t bs, size, offset, number_ios, runtime_ns, ramp_ns, randseed;
+	uint64_t thinktime_ns, startdelay_ns; /* startdelay counts from the start of the run, as in fio */
+	uint32_t thinktime_blocks;            /* completed I/Os between thinktime pauses */
 	uint32_t time_based, randrepeat, direct, verify, do_verify;
 	uint32_t flags_ignored; /* stonewall, group_reporting, thread: accepted, no effect */
 	uint64_t set;           /* bit i: option i of the table was given (for defaults that depend on others) */
@@ -68,7 +70,8 @@ void opt_defaults(struct job *j);
 int opt_set(struct job *j, const char *key, const char *val, char *err, size_t errlen);
 int opt_index(const char *key);
 int opt_parse_size(const char *s, uint64_t *out);
-int opt_parse_time_ns(const char *s, uint64_t *out);
+int opt_parse_time_ns(const char *s, uint64_t *out); /* a bare number is seconds */
+int opt_parse_time_unit(const char *s, uint64_t bare_ns, uint64_t *out); /* a bare number counts bare_ns */
 const char *opt_rw_name(uint32_t rw);
 
 /* ---- offsets and random numbers (offsets.c) ---- */
@@ -193,5 +196,7 @@ void report_json(const struct run_report *r, const struct eng_env *env);
 /* ---- console (engine.c) ---- */
 
 void eng_log(const struct eng_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Busy-waits until now_ns() is ns past `from` (the engine has no sleep); returns the last now_ns(). */
+uint64_t eng_wait(const struct eng_env *env, uint64_t from, uint64_t ns);
 
 #endif

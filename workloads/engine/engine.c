@@ -17,6 +17,14 @@ void eng_log(const struct eng_env *env, const char *fmt, ...)
 	env->console(line, (size_t)n);
 }
 
+uint64_t eng_wait(const struct eng_env *env, uint64_t from, uint64_t ns)
+{
+	uint64_t now;
+	while ((now = env->now_ns()) - from < ns)
+		;
+	return now;
+}
+
 /* I/O buffers are reused by the next job when large enough: alloc() never frees. */
 struct bufpool {
 	uint8_t *mem;
@@ -148,20 +156,28 @@ static int run_phases(struct ioloop *l)
 	return ioloop_run(l);
 }
 
+/* t_run: when engine_run() began. fio counts startdelay from its own start, not from the previous job's end,
+ * so a job whose turn comes later than that starts at once. */
 static int run_job(const struct eng_env *env, const struct eng_dev *dev, const struct job *j,
-		   struct job_result *res, struct bufpool *pool)
+		   struct job_result *res, struct bufpool *pool, uint64_t t_run)
 {
 	struct ioloop l = {.env = env, .dev = dev, .job = j, .res = res};
 	uint64_t len;
+	char think[64] = "";
 	res->job = j;
 	int rc = check_job(env, dev, j, &len);
 	if (rc)
 		return rc;
 	if (setup(&l, pool, len))
 		return ENG_EXIT_FAIL;
-	eng_log(env, "job '%s': rw=%s bs=%llu iodepth=%u region %llu+%llu%s\n", j->name, opt_rw_name(j->rw),
+	if (j->startdelay_ns)
+		eng_wait(env, t_run, j->startdelay_ns);
+	if (j->thinktime_ns)
+		snprintf(think, sizeof(think), " thinktime=%lluus thinktime_blocks=%u",
+			 (unsigned long long)(j->thinktime_ns / 1000), j->thinktime_blocks);
+	eng_log(env, "job '%s': rw=%s bs=%llu iodepth=%u region %llu+%llu%s%s\n", j->name, opt_rw_name(j->rw),
 		(unsigned long long)j->bs, l.depth, (unsigned long long)j->offset, (unsigned long long)len,
-		j->verify ? " verify=crc32c" : "");
+		j->verify ? " verify=crc32c" : "", think);
 	l.t_begin = env->now_ns();
 	rc = run_phases(&l);
 	uint64_t end = env->now_ns();
@@ -175,6 +191,7 @@ static int run_job(const struct eng_env *env, const struct eng_dev *dev, const s
 
 int engine_run(const char *text, size_t len, const struct eng_env *env, const struct eng_dev *dev)
 {
+	uint64_t t_run = env->now_ns(); /* fio's genesis: startdelay counts from here */
 	struct jobfile *jf = alloc_or_log(env, sizeof(*jf), 64);
 	if (!jf)
 		return ENG_EXIT_FAIL;
@@ -189,7 +206,7 @@ int engine_run(const char *text, size_t len, const struct eng_env *env, const st
 	struct run_report rep = {jf, res, 0, env->wall_s ? env->wall_s() : 0};
 	int worst = ENG_EXIT_OK;
 	for (unsigned i = 0; i < jf->njobs && worst != ENG_EXIT_BADJOB; i++) {
-		int rc = run_job(env, dev, &jf->jobs[i], &res[i], &pool);
+		int rc = run_job(env, dev, &jf->jobs[i], &res[i], &pool, t_run);
 		if (rc != ENG_EXIT_BADJOB)
 			rep.nres++;
 		worst = rc > worst ? rc : worst;

@@ -18,7 +18,8 @@ static void begin_measure(struct ioloop *l, uint64_t now)
 		memset(&res->d[d], 0, sizeof(res->d[d]));
 		res->d[d].hist = hist;
 	}
-	l->issued = 0;
+	l->think_mark -= l->completed; /* thinktime_blocks keeps counting across the reset (fio rebases it too) */
+	l->issued = l->completed = 0;
 	l->t_measure = now ? now : 1;
 	if (l->env->mark)
 		l->env->mark(ENG_MARK_BEGIN);
@@ -155,6 +156,7 @@ static void complete(struct ioloop *l, struct eng_io *io, uint64_t now)
 		io_error(l, io, "status");
 		return;
 	}
+	l->completed++;
 	if (io->op == ENG_OP_READ && l->job->verify)
 		check_read(l, io);
 	if (io->op == ENG_OP_WRITE && l->written) {
@@ -182,8 +184,36 @@ static int reap(struct ioloop *l, int wait)
 	return n;
 }
 
+/* fio's handle_thinktime(): once thinktime_blocks more I/Os have completed, let every request in flight
+ * complete (fio's io_u_quiesce), then wait thinktime, cut short where runtime ends. fio checks after each
+ * request it starts (after reaping, when that filled the queue), never in the verify read-back. A request
+ * prepared but refused with ENG_Q_FULL (`pending`) is restamped so its slat leaves the pause out. */
+static void think(struct ioloop *l, struct eng_io *pending)
+{
+	const struct job *j = l->job;
+	if (!j->thinktime_ns || l->verify_phase || l->failed || l->completed - l->think_mark < j->thinktime_blocks)
+		return;
+	uint64_t mark = l->completed;
+	commit(l);
+	while (l->inflight && reap(l, 1) >= 0)
+		;
+	if (l->failed)
+		return;
+	uint64_t now = l->env->now_ns(), ns = j->thinktime_ns;
+	if (j->runtime_ns && measuring(l)) {
+		uint64_t ran = now - l->t_measure, left = ran < j->runtime_ns ? j->runtime_ns - ran : 0;
+		ns = ns < left ? ns : left;
+	}
+	now = eng_wait(l->env, now, ns);
+	l->think_mark = mark;
+	if (pending)
+		pending->t_start = now;
+}
+
 /* fio's do_io(): fill the queue, and when it is full (or nothing more may start) wait for at least one
- * completion and take every one that is ready. Ends when nothing may start and nothing is in flight. */
+ * completion and take every one that is ready. Ends when nothing may start and nothing is in flight.
+ * thinktime is considered after every request started, once the queue has room again (as fio does); the
+ * final drain, when nothing more may start, never pauses. */
 int ioloop_run(struct ioloop *l)
 {
 	struct eng_io *pending = NULL;
@@ -195,8 +225,11 @@ int ioloop_run(struct ioloop *l)
 		}
 		if (pending && submit(l, pending)) {
 			pending = NULL;
+			if (l->nfree)
+				think(l, NULL);
 			continue;
 		}
+		int full = pending || !l->nfree;
 		commit(l);
 		if (!l->inflight) {
 			if (pending) /* full with nothing outstanding: the driver broke its contract */
@@ -205,6 +238,8 @@ int ioloop_run(struct ioloop *l)
 		}
 		if (reap(l, 1) < 0)
 			break;
+		if (full)
+			think(l, pending);
 	}
 	return l->failed ? -1 : 0;
 }

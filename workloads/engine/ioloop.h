@@ -16,6 +16,7 @@ struct ioloop {
 	unsigned batch_max;                    /* iodepth_batch: queued requests per commit */
 	unsigned nfree, nbatch, inflight;
 	uint64_t issued;                       /* requests started in this phase (the budgets count these) */
+	uint64_t completed, think_mark;        /* successful completions; their count at the last thinktime pause */
 	uint64_t ios_per_pass;                 /* fio: seq ceil(size/bs), random floor(size/bs) */
 	uint64_t t_begin, t_measure;           /* job start; statistics start (0 while ramping) */
 	uint8_t *written;                      /* verify: bitmap of blocks written, per bs from offset */

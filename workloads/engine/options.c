@@ -7,7 +7,8 @@ enum opt_type {
 	OT_U32,    /* uint32_t, plain integer */
 	OT_U64,    /* uint64_t, plain integer */
 	OT_BOOL,   /* uint32_t 0/1; a bare flag means 1 */
-	OT_TIME,   /* uint64_t ns; a bare number is seconds (fio's runtime/ramp_time unit) */
+	OT_TIME,   /* uint64_t ns; a bare number is seconds (fio's runtime/ramp_time/startdelay unit) */
+	OT_USEC,   /* uint64_t ns; a bare number is microseconds (fio's thinktime unit) */
 	OT_RW,     /* uint32_t enum eng_rw */
 	OT_VERIFY, /* uint32_t 0 none / 1 crc32c */
 	OT_MIXW,   /* rwmixwrite: stored as rwmixread = 100 - value */
@@ -48,6 +49,9 @@ static const struct opt_def opts[] = {
 	{"time_based", OT_BOOL, F(time_based), 0, 0, 1, "0", "repeat the region until runtime expires"},
 	{"ramp_time", OT_TIME, F(ramp_ns), 0, 0, U64MAX, "0", "warm-up time excluded from statistics"},
 	{"number_ios", OT_U64, F(number_ios), 0, 0, U64MAX, "0", "stop after this many I/Os (0: no limit)"},
+	{"thinktime", OT_USEC, F(thinktime_ns), 0, 0, U64MAX, "0", "pause after thinktime_blocks I/Os (us unless ms/s/m/h/d)"},
+	{"thinktime_blocks", OT_U32, F(thinktime_blocks), 0, 0, U32MAX, "1", "completed I/Os between thinktime pauses"},
+	{"startdelay", OT_TIME, F(startdelay_ns), 0, 0, U64MAX, "0", "delay from the start of the run (s unless us/ms/m/h/d)"},
 	{"randrepeat", OT_BOOL, F(randrepeat), 0, 0, 1, "1", "same random sequence every run"},
 	{"randseed", OT_U64, F(randseed), 0, 0, U64MAX, NULL, "seed of the random generators"},
 	{"direct", OT_BOOL, F(direct), 0, 0, 1, "0", "host-side only: O_DIRECT (the guest has no page cache)"},
@@ -62,6 +66,7 @@ static const struct opt_def opts[] = {
 };
 
 #define OPTS_NR (sizeof(opts) / sizeof(opts[0]))
+_Static_assert(OPTS_NR <= 64, "struct job's set has one bit per option");
 
 static const char *const rw_names[] = {"read", "write", "randread", "randwrite", "rw", "randrw"};
 
@@ -149,10 +154,11 @@ int opt_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-int opt_parse_time_ns(const char *s, uint64_t *out)
+/* A number with one of fio's time units; a bare number counts bare_ns each (s for runtime, us for thinktime). */
+int opt_parse_time_unit(const char *s, uint64_t bare_ns, uint64_t *out)
 {
 	static const struct { const char *a, *b; uint64_t ns; } units[] = {
-		{"", NULL, 1000000000ull}, {"s", "sec", 1000000000ull}, {"us", "usec", 1000ull},
+		{"", NULL, 0}, {"s", "sec", 1000000000ull}, {"us", "usec", 1000ull},
 		{"ms", "msec", 1000000ull}, {"m", "min", 60000000000ull}, {"h", NULL, 3600000000000ull},
 		{"d", NULL, 86400000000000ull}, {"ns", "nsec", 1ull},
 	};
@@ -161,14 +167,20 @@ int opt_parse_time_ns(const char *s, uint64_t *out)
 	if (parse_uint(s, &end, &v))
 		return -1;
 	for (unsigned i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		uint64_t ns = i ? units[i].ns : bare_ns;
 		if (!suffix_is(end, units[i].a, units[i].b))
 			continue;
-		if (v > U64MAX / units[i].ns)
+		if (v > U64MAX / ns)
 			return -1;
-		*out = v * units[i].ns;
+		*out = v * ns;
 		return 0;
 	}
 	return -1;
+}
+
+int opt_parse_time_ns(const char *s, uint64_t *out)
+{
+	return opt_parse_time_unit(s, 1000000000ull, out);
 }
 
 static int parse_rw(const char *s, uint32_t *out)
@@ -198,6 +210,7 @@ static int parse_value(const struct opt_def *o, const char *val, uint64_t *v)
 	switch (o->type) {
 	case OT_SIZE: return opt_parse_size(val, v);
 	case OT_TIME: return opt_parse_time_ns(val, v);
+	case OT_USEC: return opt_parse_time_unit(val, 1000ull, v);
 	case OT_RW: return parse_rw(val, &u) ? -1 : (*v = u, 0);
 	case OT_VERIFY: return parse_verify(val, &u) ? -1 : (*v = u, 0);
 	case OT_U32: case OT_U64: case OT_BOOL: case OT_MIXW: case OT_FLAG:
@@ -212,7 +225,7 @@ static void store(struct job *j, const struct opt_def *o, const char *val, uint6
 	uint32_t v32 = (uint32_t)v;
 	switch (o->type) {
 	case OT_STR: snprintf(field, o->size, "%s", val); break;
-	case OT_SIZE: case OT_TIME: case OT_U64: memcpy(field, &v, sizeof(v)); break;
+	case OT_SIZE: case OT_TIME: case OT_USEC: case OT_U64: memcpy(field, &v, sizeof(v)); break;
 	case OT_MIXW: v32 = 100 - v32; /* fall through */
 	case OT_U32: case OT_BOOL: case OT_RW: case OT_VERIFY: memcpy(field, &v32, sizeof(v32)); break;
 	default: break;

@@ -121,6 +121,22 @@ same_as_fio() {
 	[ "$output" = "job file line 2: bad value '4q' for option 'bs' (block size, e.g. 4k, 128k, 1m)" ]
 }
 
+@test "pause-resume.fio: fio's I/O counts, 2 ms pauses in the first job, the second starts 2 s into the run" {
+	local f=workloads/jobs/pause-resume.fio out t0 ms
+	fio --output-format=json --filename="$IMG" "$f" >"$TMP/fio.json"
+	t0=$(date +%s%N)
+	"$HOST" --results "$TMP/eng.json" "$f" "$IMG" 2>/dev/null
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	for out in fio eng; do
+		jq -c '[.jobs[] | [.jobname, .read.total_ios, .job_runtime]]' "$TMP/$out.json"
+		[ "$(jq -r '[.jobs[].read.total_ios] | join(",")' "$TMP/$out.json")" = "300,300" ]
+		[ "$(jq '.jobs[0].job_runtime' "$TMP/$out.json")" -ge 600 ]
+		[ "$(jq '.jobs[1].job_runtime' "$TMP/$out.json")" -lt 600 ]
+	done
+	echo "engine: $ms ms"
+	[ "$ms" -ge 2000 ]
+}
+
 @test "every shipped job file parses, in the engine and in fio" {
 	for f in workloads/jobs/*.fio; do
 		"$HOST" --parse-only "$f"

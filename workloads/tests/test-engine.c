@@ -9,6 +9,7 @@ static struct {
 	uint8_t *mem;
 	struct eng_io *q[64];
 	unsigned n, committed, inflight, max_inflight, fail_at; /* fail_at: 1-based I/O number to fail */
+	unsigned reap_max;                                      /* completions per reap() (0: all committed) */
 	unsigned count;
 } ram;
 
@@ -34,7 +35,7 @@ static int ram_reap(void *ctx, struct eng_io **done, unsigned max, int wait)
 {
 	unsigned k = 0;
 	(void)ctx, (void)wait;
-	while (k < max && ram.committed) {
+	while (k < max && ram.committed && (!ram.reap_max || k < ram.reap_max)) {
 		struct eng_io *io = ram.q[--ram.committed];
 		memmove(&ram.q[ram.committed], &ram.q[ram.committed + 1], (ram.n - ram.committed - 1) * sizeof(io));
 		ram.n--, ram.inflight--;
@@ -51,8 +52,16 @@ static int ram_reap(void *ctx, struct eng_io **done, unsigned max, int wait)
 static const struct eng_dev_ops ram_ops = {ram_queue, ram_commit, ram_reap};
 static struct eng_dev dev = {&ram_ops, NULL, RAM_SIZE, 512, 64, 0, 0};
 
+/* Every read advances the clock by 1 us. busy_run: consecutive reads with a request queued or in flight;
+ * a pause that left I/O outstanding would show up as thousands of them. */
 static uint64_t clock_ns;
-static uint64_t fake_now(void) { return clock_ns += 1000; }
+static unsigned busy_run, busy_run_max;
+static uint64_t fake_now(void)
+{
+	busy_run = ram.inflight ? busy_run + 1 : 0;
+	busy_run_max = busy_run > busy_run_max ? busy_run : busy_run_max;
+	return clock_ns += 1000;
+}
 static char con[4096], res[1 << 16];
 static size_t conlen, reslen;
 static void to_con(const char *s, size_t n) { if (conlen + n < sizeof(con)) memcpy(con + conlen, s, n), conlen += n; }
@@ -69,7 +78,7 @@ static int run(const char *job)
 	conlen = reslen = 0;
 	memset(con, 0, sizeof(con));
 	memset(res, 0, sizeof(res));
-	ram.max_inflight = ram.count = 0;
+	ram.max_inflight = ram.count = busy_run_max = 0;
 	return engine_run(job, strlen(job), &env, &dev);
 }
 
@@ -98,6 +107,58 @@ static void limits(void)
 	       "results carry percentiles, lat_ns and the exitless block");
 	TAP_OK(run("[a]\nrw=read\nsize=64k\n[b]\nrw=write\nsize=64k\n") == 0 && strstr(res, "\"jobname\" : \"b\""),
 	       "two job sections run one after another");
+}
+
+static uint64_t took_ns; /* fake-clock time taken by the last timed() run */
+
+static int timed(const char *job)
+{
+	uint64_t t0 = clock_ns;
+	int rc = run(job);
+	took_ns = clock_ns - t0;
+	return rc;
+}
+
+#define MS 1000000ull
+
+/* thinktime, thinktime_blocks, startdelay: the pauses fio 3.33 makes (backend.c handle_thinktime, run_threads). */
+static void pauses(void)
+{
+	int rc = timed("[j]\nrw=randread\nbs=4k\nnumber_ios=5\nthinktime=2000\n");
+	TAP_OK(rc == 0 && took_ns >= 8 * MS && field("read", "total_ios") == 5,
+	       "thinktime=2000 (us) with number_ios=5 takes >= 8 ms (%llu us)", (unsigned long long)(took_ns / 1000));
+	TAP_OK(took_ns >= 10 * MS && took_ns < 11 * MS && field("read", "runtime") == 10,
+	       "one pause after each of the 5 I/Os, the last one too, counted in runtime (as fio)");
+	TAP_OK(busy_run_max < 20, "iodepth=1: nothing in flight while paused (longest busy stretch %u us)", busy_run_max);
+	TAP_OK(strstr(con, " thinktime=2000us thinktime_blocks=1\n"), "the job line names the pause");
+	rc = timed("[j]\nrw=read\nbs=4k\nnumber_ios=20\nthinktime=1ms\nthinktime_blocks=4\n");
+	TAP_OK(rc == 0 && took_ns >= 5 * MS && took_ns < 6 * MS, "thinktime_blocks=4: 20 I/Os pause 5 times (%llu us)",
+	       (unsigned long long)(took_ns / 1000));
+	rc = timed("[j]\nrw=randread\nbs=4k\nnumber_ios=40\niodepth=8\nthinktime=1ms\n");
+	TAP_OK(rc == 0 && ram.max_inflight == 8 && took_ns >= 5 * MS && took_ns < 6 * MS && busy_run_max < 50,
+	       "iodepth=8: the queue is drained before each pause (fio's io_u_quiesce), 40 I/Os pause 5 times "
+	       "(%llu us, longest busy stretch %u us)", (unsigned long long)(took_ns / 1000), busy_run_max);
+	ram.reap_max = 1;
+	rc = timed("[j]\nrw=randread\nbs=4k\nnumber_ios=40\niodepth=8\nthinktime=1ms\n");
+	ram.reap_max = 0;
+	TAP_OK(rc == 0 && took_ns >= 33 * MS && took_ns < 34 * MS && busy_run_max < 50,
+	       "one completion per reap: 40 I/Os at iodepth=8 pause 33 times, as fio 3.33 with io_uring "
+	       "(%llu us, longest busy stretch %u us)", (unsigned long long)(took_ns / 1000), busy_run_max);
+	rc = timed("[j]\nrw=randread\nbs=4k\nnumber_ios=5\niodepth=8\nthinktime=1ms\n");
+	TAP_OK(rc == 0 && took_ns < MS, "iodepth=8, number_ios=5: nothing completes before the last start, no pause "
+	       "(as fio)");
+	rc = timed("[j]\nrw=read\nbs=4k\nsize=64k\ntime_based\nruntime=10ms\nthinktime=4ms\n");
+	TAP_OK(rc == 0 && field("read", "runtime") == 10 && field("read", "total_ios") == 3,
+	       "a pause ends where runtime ends");
+	rc = timed("[w]\nrw=write\nbs=4k\noffset=3m\nsize=16k\nverify=crc32c\nthinktime=1ms\n");
+	TAP_OK(rc == 0 && took_ns >= 4 * MS && took_ns < 5 * MS && strstr(con, "4 blocks checked, 0 mismatches"),
+	       "4 writes pause 4 times, the verify read-back never (as fio)");
+	rc = timed("[a]\nrw=read\nsize=4k\nstartdelay=5ms\n");
+	TAP_OK(rc == 0 && took_ns >= 5 * MS && took_ns < 6 * MS && field("read", "runtime") == 0,
+	       "startdelay=5ms waits before the job, outside its runtime");
+	rc = timed("[a]\nrw=read\nsize=12k\nthinktime=3ms\n[b]\nrw=read\nsize=4k\nstartdelay=5ms\n");
+	TAP_OK(rc == 0 && took_ns >= 9 * MS && took_ns < 10 * MS && strstr(res, "\"jobname\" : \"b\""),
+	       "startdelay counts from the start of the run (as fio): b, after a 9 ms job, starts at once");
 }
 
 static void verify(void)
@@ -133,6 +194,7 @@ void test_engine(void)
 {
 	ram.mem = calloc(1, RAM_SIZE);
 	limits();
+	pauses();
 	verify();
 	errors();
 	free(ram.mem);

@@ -99,6 +99,32 @@ static void verify_defaults(void)
 	       "verify=none and accepted flags");
 }
 
+static void pause_options(void)
+{
+	static const struct { const char *s; uint64_t ns; } tt[] = {
+		{"2000", 2000000ull}, {"2ms", 2000000ull}, {"2000us", 2000000ull}, {"1s", 1000000000ull},
+		{"50usec", 50000ull}, {"0", 0},
+	};
+	char t[64];
+	uint64_t v;
+	for (unsigned i = 0; i < sizeof(tt) / sizeof(tt[0]); i++) {
+		snprintf(t, sizeof(t), "[j]\nthinktime=%s\n", tt[i].s);
+		TAP_OK(parse(t) == 0 && jf.jobs[0].thinktime_ns == tt[i].ns, "thinktime=%s is %llu ns (a bare number is us)",
+		       tt[i].s, (unsigned long long)tt[i].ns);
+	}
+	TAP_OK(parse("[j]\n") == 0 && !jf.jobs[0].thinktime_ns && jf.jobs[0].thinktime_blocks == 1 &&
+	       !jf.jobs[0].startdelay_ns, "defaults: no thinktime, thinktime_blocks=1, no startdelay (as fio)");
+	TAP_OK(parse("[global]\nthinktime_blocks=8\n[j]\nstartdelay=1\n[k]\nstartdelay=200ms\n") == 0 &&
+	       jf.jobs[0].thinktime_blocks == 8 && jf.jobs[0].startdelay_ns == 1000000000ull &&
+	       jf.jobs[1].startdelay_ns == 200000000ull, "thinktime_blocks; startdelay=1 is seconds, 200ms");
+	TAP_OK(!opt_parse_time_unit("7", 1000, &v) && v == 7000 && !opt_parse_time_unit("7ms", 1000, &v) &&
+	       v == 7000000 && opt_parse_time_unit("7w", 1000, &v), "opt_parse_time_unit: the bare unit is the caller's");
+	check_error("[j]\nthinktime=2x\n", "job file line 2: bad value '2x' for option 'thinktime' "
+					   "(pause after thinktime_blocks I/Os (us unless ms/s/m/h/d))");
+	check_error("[j]\nstartdelay=1-3\n", "job file line 2: bad value '1-3' for option 'startdelay' "
+					     "(delay from the start of the run (s unless us/ms/m/h/d))");
+}
+
 void test_jobfile(void)
 {
 	good_file();
@@ -106,4 +132,5 @@ void test_jobfile(void)
 	suffixes();
 	errors();
 	verify_defaults();
+	pause_options();
 }
