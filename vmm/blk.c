@@ -81,7 +81,8 @@ static int chain_read(const struct vq_chain *c, void *dst, uint32_t len)
  * T_OUT, writable bytes before the status byte for T_IN. Returns 0 or -1 (bad layout). */
 static int chain_data(struct blk_req *r, const struct vq_chain *c, bool data_writable)
 {
-	uint32_t skip = sizeof(struct virtio_blk_req_hdr), total = 0;
+	uint32_t skip = sizeof(struct virtio_blk_req_hdr);
+	uint64_t total = 0; /* up to 256 buffers of up to 4 GiB: 32 bits would wrap */
 	int last_w = c->n - 1;
 
 	if (last_w < 0 || !c->buf[last_w].write || c->buf[last_w].len == 0)
@@ -106,7 +107,9 @@ static int chain_data(struct blk_req *r, const struct vq_chain *c, bool data_wri
 		r->iov[r->niov++] = (struct iovec){ p, len };
 		total += len;
 	}
-	r->len = total;
+	if (total > INT32_MAX)
+		return -1; /* r->len and the backends' int result must hold it */
+	r->len = (uint32_t)total;
 	return 0;
 }
 

@@ -226,6 +226,11 @@ struct virtio_mmio {
 	uint64_t drv_features;
 	uint32_t queue_sel;
 	uint32_t queue_ready;
+	/* Queue 0 as the driver writes it. The device's struct vq takes it only at DRIVER_OK: the
+	 * emulation context may still use the old queue after a reset or while QueueReady is 0, and
+	 * must always find its ring pointers checked for its size. */
+	uint16_t queue_num;
+	uint64_t queue_desc, queue_avail, queue_used;
 	uint32_t config_generation;
 };
 

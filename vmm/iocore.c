@@ -42,14 +42,23 @@ static bool disk_active(struct blk_dev *d)
 	return atomic_load_explicit(&d->active, memory_order_acquire);
 }
 
-/* One pass over every disk. Returns the number of requests handed off. */
-static int iocore_pass(void)
+/* One pass over every disk. Returns the number of requests handed off. `polling`: the IOCore
+ * is polling, so notifications are turned off on any disk that has them on: a disk activated
+ * since the last pass (the transport activates queues with notifications on, so a kick can wake
+ * a sleeping IOCore), or one re-armed before the last sleep. */
+static int iocore_pass(bool polling)
 {
 	int work = 0;
 
-	for (int i = 0; i < io.n; i++)
-		if (disk_active(io.disks[i]))
-			work += emu_handoff(io.disks[i]);
+	for (int i = 0; i < io.n; i++) {
+		struct blk_dev *d = io.disks[i];
+
+		if (!disk_active(d))
+			continue;
+		if (polling && d->vq.notify)
+			vq_set_notify(&d->vq, false);
+		work += emu_handoff(d);
+	}
 	if (work) {
 		atomic_fetch_add(&io.st.handoffs, (uint64_t)work);
 		/* On a machine with fewer cores than busy threads the emulation context may share
@@ -87,11 +96,10 @@ static void set_notify_all(bool enable)
 static void iocore_sleep(void)
 {
 	set_notify_all(true);
-	if (iocore_pass() == 0 && !atomic_load(&io.stop)) {
+	if (iocore_pass(false) == 0 && !atomic_load(&io.stop)) {
 		atomic_fetch_add(&io.st.sleeps, 1);
 		iocore_wait();
 	}
-	set_notify_all(false);
 }
 
 static void iocore_poll_loop(void)
@@ -100,7 +108,7 @@ static void iocore_poll_loop(void)
 
 	while (!atomic_load(&io.stop)) {
 		atomic_fetch_add(&io.st.polls, 1);
-		if (iocore_pass()) {
+		if (iocore_pass(true)) {
 			atomic_fetch_add(&io.st.busy_polls, 1);
 			idle_since = now_ns();
 		} else if (io.poll_us >= 0 && now_ns() - idle_since >= limit) {
@@ -120,7 +128,7 @@ static void iocore_event_loop(void)
 {
 	while (!atomic_load(&io.stop)) {
 		iocore_wait();
-		while (iocore_pass())
+		while (iocore_pass(false))
 			;
 	}
 }

@@ -39,12 +39,12 @@ static bool span_ok(uint64_t off, uint64_t len, uint64_t size)
 	return len <= size && off <= size - len;
 }
 
-static int check_header(const uint8_t *buf, size_t len, const Elf64_Ehdr **out)
+/* Headers are copied out of the file before use: the file gives no alignment guarantee. */
+static int check_header(const uint8_t *buf, size_t len, Elf64_Ehdr *eh)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
-
-	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+	if (len < sizeof(*eh) || memcmp(buf, ELFMAG, SELFMAG) != 0)
 		return err_set("not an ELF file");
+	memcpy(eh, buf, sizeof(*eh));
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
 	    eh->e_machine != EM_X86_64)
 		return err_set("not an x86-64 little-endian ELF64 file");
@@ -53,7 +53,6 @@ static int check_header(const uint8_t *buf, size_t len, const Elf64_Ehdr **out)
 	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 ||
 	    !span_ok(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), len))
 		return err_set("truncated or malformed ELF program headers");
-	*out = eh;
 	return 0;
 }
 
@@ -86,16 +85,18 @@ static int find_entry_note(const uint8_t *buf, size_t len, const Elf64_Phdr *ph,
 	if (!span_ok(ph->p_offset, ph->p_filesz, len))
 		return err_set("truncated ELF: note segment runs past the end");
 	while (off + sizeof(Elf64_Nhdr) <= ph->p_filesz) {
-		const Elf64_Nhdr *nh = (const Elf64_Nhdr *)(buf + ph->p_offset + off);
-		uint64_t name_sz = (nh->n_namesz + 3ull) & ~3ull;
-		uint64_t desc_sz = (nh->n_descsz + 3ull) & ~3ull;
-		const uint8_t *name = (const uint8_t *)(nh + 1);
+		const uint8_t *name = buf + ph->p_offset + off + sizeof(Elf64_Nhdr);
+		uint64_t name_sz, desc_sz;
+		Elf64_Nhdr nh;
 
-		off += sizeof(*nh);
+		memcpy(&nh, buf + ph->p_offset + off, sizeof(nh));
+		name_sz = (nh.n_namesz + 3ull) & ~3ull;
+		desc_sz = (nh.n_descsz + 3ull) & ~3ull;
+		off += sizeof(nh);
 		if (name_sz + desc_sz > ph->p_filesz - off)
 			return err_set("malformed ELF note");
-		if (nh->n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh->n_namesz == 4 &&
-		    memcmp(name, "Xen", 4) == 0 && nh->n_descsz >= 4) {
+		if (nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_namesz == 4 &&
+		    memcmp(name, "Xen", 4) == 0 && nh.n_descsz >= 4) {
 			memcpy(entry, name + name_sz, sizeof(*entry));
 			return 1;
 		}
@@ -106,23 +107,24 @@ static int find_entry_note(const uint8_t *buf, size_t len, const Elf64_Phdr *ph,
 
 int pvh_load_elf(struct guest_mem *m, const uint8_t *buf, size_t len, struct pvh_image *img)
 {
-	const Elf64_Ehdr *eh = NULL;
+	Elf64_Ehdr eh;
 	int found = 0;
 
 	if (check_header(buf, len, &eh) < 0)
 		return -1;
 	img->lo = UINT64_MAX;
 	img->hi = 0;
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(buf + eh->e_phoff) + i;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
 
-		if (ph->p_type == PT_LOAD && ph->p_memsz) {
-			if (load_segment(m, buf, len, ph) < 0)
+		memcpy(&ph, buf + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type == PT_LOAD && ph.p_memsz) {
+			if (load_segment(m, buf, len, &ph) < 0)
 				return -1;
-			img->lo = ph->p_paddr < img->lo ? ph->p_paddr : img->lo;
-			img->hi = ph->p_paddr + ph->p_memsz > img->hi ? ph->p_paddr + ph->p_memsz : img->hi;
-		} else if (ph->p_type == PT_NOTE && !found) {
-			found = find_entry_note(buf, len, ph, &img->entry32);
+			img->lo = ph.p_paddr < img->lo ? ph.p_paddr : img->lo;
+			img->hi = ph.p_paddr + ph.p_memsz > img->hi ? ph.p_paddr + ph.p_memsz : img->hi;
+		} else if (ph.p_type == PT_NOTE && !found) {
+			found = find_entry_note(buf, len, &ph, &img->entry32);
 			if (found < 0)
 				return -1;
 		}

@@ -22,7 +22,9 @@ static void set_hi_lo(uint64_t *v, uint32_t val, bool high)
 	*v = high ? (*v & 0xffffffffull) | (uint64_t)val << 32 : (*v & ~0xffffffffull) | val;
 }
 
-/* Stops the device: the emulation context ignores the queue until the next DRIVER_OK. */
+/* Stops the device: the emulation context ignores the queue until the next DRIVER_OK. The device's
+ * queue (d->vq) stays as it was: heads handed off before the reset must still meet the layout they
+ * were checked against. */
 static void transport_reset(struct virtio_mmio *t)
 {
 	struct blk_dev *d = t->dev;
@@ -34,22 +36,32 @@ static void transport_reset(struct virtio_mmio *t)
 	t->dev_features_sel = t->drv_features_sel = t->queue_sel = 0;
 	atomic_store(&d->isr, 0);
 	atomic_store(&d->broken, 0);
-	d->vq.num = 0;
-	d->vq.desc_gpa = d->vq.avail_gpa = d->vq.used_gpa = 0;
+	t->queue_num = 0;
+	t->queue_desc = t->queue_avail = t->queue_used = 0;
 }
 
-/* DRIVER_OK: checks the rings and hands the queue to the request path chosen by --request. */
+/* DRIVER_OK: checks the rings and hands the queue to the request path chosen by --request. The new
+ * layout is checked on a copy and installed only when valid, and never under a device that is still
+ * serving (DRIVER_OK cleared and set again without a reset) or that needs a reset. */
 static void transport_activate(struct virtio_mmio *t)
 {
 	struct blk_dev *d = t->dev;
+	struct vq q = d->vq;
 
+	if (atomic_load(&d->active) || atomic_load(&d->broken))
+		return;
+	q.num = t->queue_num;
+	q.desc_gpa = t->queue_desc, q.avail_gpa = t->queue_avail, q.used_gpa = t->queue_used;
+	q.event_idx = t->drv_features & (1ull << VIRTIO_RING_F_EVENT_IDX);
 	d->features = t->drv_features;
-	d->vq.event_idx = d->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
-	if (!t->queue_ready || vq_activate(&d->vq, d->mem) < 0) {
+	if (!t->queue_ready || vq_activate(&q, d->mem) < 0) {
 		blk_mark_broken(d, t->queue_ready ? err_msg() : "DRIVER_OK without a ready queue");
 		return;
 	}
-	vq_set_notify(&d->vq, t->vmm->cfg.request != REQ_EXITLESS);
+	d->vq = q;
+	/* Notifications start on whatever the mode: with request=exitless the IOCore turns them off
+	 * when it next polls, and if it is asleep the driver's first kick wakes it. */
+	vq_set_notify(&d->vq, true);
 	atomic_store_explicit(&d->active, 1, memory_order_release);
 }
 
@@ -57,6 +69,7 @@ static void write_status(struct virtio_mmio *t, uint32_t v)
 {
 	uint64_t offered = blk_features(t->dev);
 
+	v &= ~VIRTIO_STATUS_DEVICE_NEEDS_RESET; /* the device's bit: reads show it only when broken */
 	if (v == 0) {
 		transport_reset(t);
 		return;
@@ -81,18 +94,16 @@ static void queue_notify(struct virtio_mmio *t, uint32_t queue)
 /* Queue registers may only change while the queue is not ready (§4.2.2.2). */
 static void write_queue_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 {
-	struct vq *q = &t->dev->vq;
-
 	if (t->queue_sel != 0 || t->queue_ready)
 		return;
 	switch (off) {
-	case VIRTIO_MMIO_QUEUE_NUM: q->num = (uint16_t)(v <= VQ_MAX_SIZE ? v : 0); break;
-	case VIRTIO_MMIO_QUEUE_DESC_LOW: set_hi_lo(&q->desc_gpa, v, false); break;
-	case VIRTIO_MMIO_QUEUE_DESC_HIGH: set_hi_lo(&q->desc_gpa, v, true); break;
-	case VIRTIO_MMIO_QUEUE_AVAIL_LOW: set_hi_lo(&q->avail_gpa, v, false); break;
-	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH: set_hi_lo(&q->avail_gpa, v, true); break;
-	case VIRTIO_MMIO_QUEUE_USED_LOW: set_hi_lo(&q->used_gpa, v, false); break;
-	case VIRTIO_MMIO_QUEUE_USED_HIGH: set_hi_lo(&q->used_gpa, v, true); break;
+	case VIRTIO_MMIO_QUEUE_NUM: t->queue_num = (uint16_t)(v <= VQ_MAX_SIZE ? v : 0); break;
+	case VIRTIO_MMIO_QUEUE_DESC_LOW: set_hi_lo(&t->queue_desc, v, false); break;
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH: set_hi_lo(&t->queue_desc, v, true); break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW: set_hi_lo(&t->queue_avail, v, false); break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH: set_hi_lo(&t->queue_avail, v, true); break;
+	case VIRTIO_MMIO_QUEUE_USED_LOW: set_hi_lo(&t->queue_used, v, false); break;
+	case VIRTIO_MMIO_QUEUE_USED_HIGH: set_hi_lo(&t->queue_used, v, true); break;
 	}
 }
 

@@ -222,3 +222,21 @@ stat_of() {
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: --disk $dev: a block device is opened read-only unless ,rw-device is given (or use ,ro)" ]
 }
+
+@test "--poll-us: the IOCore sleeps through pauses, wakes on the guest's kick, and loses no request" {
+	vmm_job workloads/jobs/pause-resume.fio --request exitless --poll-us 200
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(stat_of .ios)" -eq 600 ]
+	[ "$(jq '[.jobs[].read.io_bytes] | add' "$RES")" -eq $((600 * 4096)) ]
+	[ "$(stat_of .iocore.sleeps)" -ge 100 ]
+	[ "$(stat_of .notifies)" -ge 100 ]
+	[ "$(stat_of .iocore.wakeups)" -ge 100 ]
+}
+
+@test "--poll-us 0: the IOCore never sleeps and the guest never kicks, even across pauses" {
+	vmm_job workloads/jobs/pause-resume.fio --request exitless --poll-us 0
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(stat_of .ios)" -eq 600 ]
+	[ "$(stat_of .iocore.sleeps)" -eq 0 ]
+	[ "$(stat_of .notifies)" -eq 0 ]
+}
