@@ -11,9 +11,10 @@ all:
 
 include mk/deps.mk
 include vmm/vmm.mk
--include guest-kernel/guest.mk
--include workloads/workloads.mk
--include guest-kernel/drivers/drivers.mk
+include guest-kernel/guest.mk
+include workloads/workloads.mk
+include guest-kernel/drivers/drivers.mk
+include experiments/experiments.mk
 
 test: deps
 	@$(MAKE) --no-print-directory all

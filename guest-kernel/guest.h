@@ -87,7 +87,7 @@ struct guest_test {
 		__attribute__((used, no_reorder, section("guest_tests"), aligned(8))) = { tname, fn, all }
 
 /* The application hook: when a file linked into the guest defines app_main, main() calls it with module 0
- * (the job file) and exits with its result (ABI_EXIT_*). Defined by the fio engine (workloads/). */
+ * (the job file) and exits with its result; guest-kernel/app/app.c runs it through the fio engine. */
 int app_main(const void *job, size_t job_len) __attribute__((weak));
 
 #endif

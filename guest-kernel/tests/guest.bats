@@ -124,11 +124,11 @@ check_banner() {
 	[ "$code" -eq 0 ]
 }
 
-@test "qemu: -initrd arrives as PVH module 0; without an application linked in, exit code 2" {
+@test "qemu: -initrd arrives as PVH module 0; without a disk for the job, exit code 2" {
 	echo "[job]" >"$tmp/job.fio"
 	boot_qemu "" -initrd "$tmp/job.fio"
 	[[ "$output" == *"1 module(s)"* ]]
-	[[ "$output" == *"a job module was given but no application is linked into this guest"* ]]
+	[[ "$output" == *"app: a job file was given but there is no virtio-blk device"* ]]
 	[ "$code" -eq 2 ]
 }
 

@@ -1,0 +1,148 @@
+# experiments/lib/cell.sh - the command line of one cell (bare-metal fio, build/vmm or QEMU microvm) and the
+# shellcheck shell=bash disable=SC2034 # sourced: variables are used by the scripts that source it
+# job-file copies it runs. Every command is built as an argument array, so what runs is what `cmd` records.
+
+VMM=${EXITLESS_VMM:-build/vmm}
+GUEST=${EXITLESS_GUEST:-build/guest.elf}
+FIO=${EXITLESS_FIO:-fio}
+QEMU=${EXITLESS_QEMU:-qemu-system-x86_64}
+
+CMD=()       # the cell's command, set by cell_command
+RESULT=""    # the file that holds the cell's fio-format JSON (fio.json or guest.json)
+
+# job_override SRC DST KEY=VALUE...: copies a job file, replacing every KEY= line with KEY=VALUE (an empty
+# VALUE deletes the lines); a KEY the file lacks goes into [global] (created at the top when missing).
+job_override() {
+	local src=$1 dst=$2
+	shift 2
+	awk -v set="$*" '
+	BEGIN { n = split(set, kv, " "); for (i = 1; i <= n; i++) { p = index(kv[i], "="); v[substr(kv[i], 1, p - 1)] = substr(kv[i], p + 1) } }
+	function keyof(line,   k) { if (!index(line, "=")) return ""; k = substr(line, 1, index(line, "=") - 1); gsub(/^[ \t]+|[ \t]+$/, "", k); return k }
+	FNR == NR { k = keyof($0); if (k in v) have[k] = 1; if ($0 ~ /^[ \t]*\[global\]/) g = 1; next }
+	FNR == 1 && !g { head = 0; for (k in v) if (!(k in have) && v[k] != "") { if (!head++) print "[global]"; print k "=" v[k] }; if (head) print "" }
+	{ k = keyof($0) }
+	k in v { if (v[k] != "") print k "=" v[k]; next }
+	{ print }
+	$0 ~ /^[ \t]*\[global\]/ { for (k in v) if (!(k in have) && v[k] != "") print k "=" v[k] }
+	' "$src" "$src" >"$dst"
+}
+
+# jobs_prepare OUTDIR: the job copies of a run: jobs/JOB.fio for guests, jobs/JOB.host.fio for host fio (direct
+# I/O through io_uring on the given image, whatever the job file says); runtime and ramp_time from the study.
+jobs_prepare() {
+	local out=$1 j set=()
+	mkdir -p "$out/jobs"
+	[ -n "${STUDY[runtime]:-}" ] && set+=("runtime=${STUDY[runtime]}")
+	[ -n "${STUDY[ramp_time]:-}" ] && set+=("ramp_time=${STUDY[ramp_time]}")
+	for j in "${JOBS[@]}"; do
+		job_override "$(job_file "$j")" "$out/jobs/$j.fio" "${set[@]}"
+		job_override "$(job_file "$j")" "$out/jobs/$j.host.fio" "${set[@]}" direct=1 ioengine=io_uring filename=
+	done
+}
+
+# cell_timeout: seconds a cell may take before it is stopped and recorded as a timeout.
+cell_timeout() {
+	if [ -n "${STUDY[timeout]:-}" ]; then
+		echo "${STUDY[timeout]}"
+	elif [ -n "${STUDY[runtime]:-}" ]; then
+		echo $((STUDY[runtime] + ${STUDY[ramp_time]:-0} + 60))
+	else
+		echo 600
+	fi
+}
+
+# conf CONFIG KEY [DEFAULT]: a configuration's value, the study's value, or DEFAULT.
+conf() {
+	local v=${CONF[$1.$2]:-}
+	[ -n "$v" ] || v=${STUDY[$2]:-}
+	[ -n "$v" ] || v=${3:-}
+	echo "$v"
+}
+
+# cell_command CONFIG JOB REPDIR: sets CMD and RESULT for one repetition of a cell.
+cell_command() {
+	local config=$1 job=$2 dir=$3
+	case "${CONF[$config.kind]}" in
+	bare) cell_bare "$job" "$dir" ;;
+	vmm) cell_vmm "$config" "$job" "$dir" ;;
+	qemu) cell_qemu "$config" "$job" "$dir" ;;
+	esac
+}
+
+# cell_bare JOB REPDIR: the real fio, as on bare metal, on the same image.
+cell_bare() {
+	RESULT=fio.json
+	CMD=("$FIO" --output-format=json "--output=$2/fio.json" "--filename=$DISK")
+	[ "$DISK_KIND" = blockdev ] && [ "$RW_DEVICE" != 1 ] && CMD+=(--readonly)
+	CMD+=("$OUT/jobs/$1.host.fio")
+}
+
+# cell_vmm CONFIG JOB REPDIR: build/vmm with the configuration's switches; options the configuration does not
+# set are left to the VMM's defaults.
+cell_vmm() {
+	local c=$1 job=$2 dir=$3 disk v extra=()
+	disk="$DISK,backend=$(conf "$c" backend uring)"
+	if [ "$DISK_KIND" = blockdev ]; then
+		if [ "$RW_DEVICE" = 1 ]; then disk+=",rw-device"; else disk+=",ro"; fi
+	fi
+	RESULT=guest.json
+	CMD=("$VMM" --mem "$(conf "$c" mem 256)" --module "$OUT/jobs/$job.fio" --console "$dir/console.log"
+		--results "$dir/guest.json" --stats "$dir/stats.json" --timeout "$(cell_timeout)" --disk "$disk")
+	for v in request emulation completion; do
+		[ -n "${CONF[$c.$v]:-}" ] && CMD+=("--$v" "${CONF[$c.$v]}")
+	done
+	[ -n "${CONF[$c.poll_us]:-}" ] && CMD+=(--poll-us "${CONF[$c.poll_us]}")
+	v=$(conf "$c" pin)
+	[ -n "$v" ] && CMD+=(--pin "$v")
+	[ -n "${CONF[$c.guest_cmdline]:-}" ] && CMD+=(--cmdline "${CONF[$c.guest_cmdline]}")
+	read -r -a extra <<<"${CONF[$c.vmm_args]:-}"
+	CMD+=("${extra[@]}" "$GUEST")
+}
+
+# cell_qemu CONFIG JOB REPDIR: the same guest.elf under QEMU microvm. microvm makes only COM1, so COM2 (where
+# the guest writes its results) is added as an isa-serial device at index 1 (0x2f8, IRQ 3).
+cell_qemu() {
+	local c=$1 job=$2 dir=$3 variant drive dev append
+	variant=$(conf "$c" qemu default)
+	drive="id=d0,file=$DISK,format=raw,if=none,cache=none"
+	dev="virtio-blk-device,drive=d0"
+	[ "$variant" = iothread-uring ] && drive+=",aio=io_uring"
+	[ "$DISK_KIND" = blockdev ] && [ "$RW_DEVICE" != 1 ] && drive+=",readonly=on"
+	[ "$variant" != default ] && dev+=",iothread=io0"
+	append=${TSC_KHZ:+tsc_khz=$TSC_KHZ}
+	# the guest reads its completion mode from the command line (as build/vmm passes it)
+	[ -z "${CONF[$c.completion]:-}" ] || append+=" completion=${CONF[$c.completion]}"
+	[ -n "${CONF[$c.guest_cmdline]:-}" ] && append+=" ${CONF[$c.guest_cmdline]}"
+	RESULT=guest.json
+	# shellcheck disable=SC2054 # commas belong to QEMU option values
+	CMD=("$QEMU" -M microvm,x-option-roms=off,rtc=off,acpi=off -enable-kvm -cpu host,-arch-capabilities
+		-m "$(conf "$c" mem 256)M" -smp 1 -nodefaults -display none -no-reboot
+		-serial "file:$dir/console.log" -chardev "file,id=com2,path=$dir/guest.json" -device isa-serial,index=1,chardev=com2
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -global virtio-mmio.force-legacy=false
+		-kernel "$GUEST" -initrd "$OUT/jobs/$job.fio" -append "${append# }")
+	[ "$variant" = default ] || CMD+=(-object "iothread,id=io0")
+	CMD+=(-drive "$drive" -device "$dev")
+}
+
+# cell_verdict KIND RC: "ok" or "failed reason" from a command's exit status (QEMU's isa-debug-exit turns
+# the guest's code N into (N << 1) | 1, so 1 is success there).
+cell_verdict() {
+	local kind=$1 rc=$2
+	if [ "$kind" = qemu ]; then
+		case "$rc" in
+		1) rc=0 ;;
+		3) rc=1 ;;
+		0) echo "failed the guest stopped without an exit code (see console.log)"; return ;;
+		esac
+	elif [ "$kind" = bare ] && [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ]; then
+		echo "failed fio exit status $rc (see stderr.log)"
+		return
+	fi
+	case "$rc" in
+	0) echo ok ;;
+	1) echo "failed I/O error or verify mismatch (see console.log)" ;;
+	2) echo "failed bad input (see stderr.log)" ;;
+	124 | 137) echo "failed timeout after $(cell_timeout) s" ;;
+	*) echo "failed exit status $rc (see stderr.log)" ;;
+	esac
+}

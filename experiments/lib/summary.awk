@@ -1,0 +1,127 @@
+# experiments/lib/summary.awk - from cells.tsv and the raw rows of a run, writes results.csv and summary.csv.
+# Input 1: cells.tsv (cell, config, kind, job, rw, bs, iodepth, ...); input 2: rows "cell rep status metric value".
+# Variables: run (run id), results and summary (output paths). POSIX awk (mawk): no asort, no gensub.
+
+BEGIN { FS = "\t" }
+
+FNR == NR {
+	if (FNR > 1) {
+		ncell++; cells[ncell] = $1; config[$1] = $2; kind[$1] = $3; job[$1] = $4
+		rw[$1] = $5; bs[$1] = $6; qd[$1] = $7
+	}
+	next
+}
+
+{
+	c = $1; r = $2; k = c SUBSEP r
+	if (!(k in state)) { nrep[c]++; reps[c, nrep[c]] = r; state[k] = $3 }
+	if ($3 == "ok" && $4 != "") put(k, $4, $5)
+}
+
+function put(k, m, v) {
+	if (!((k, m) in val)) { nm[k]++; mname[k, nm[k]] = m }
+	val[k, m] = v
+}
+
+function fmt(v) {
+	if (v == "") return ""
+	if (v == int(v) && (v < 0 ? -v : v) < 1e15) return sprintf("%d", v)
+	if ((v < 0 ? -v : v) >= 1e6) return sprintf("%.0f", v)
+	return sprintf("%.6g", v)
+}
+
+# gather(c, m, scale): the values of metric m over the good repetitions of cell c into vals[1..n], sorted.
+function gather(c, m, scale,   i, j, k, x, n) {
+	n = 0
+	for (i = 1; i <= nrep[c]; i++) {
+		k = c SUBSEP reps[c, i]
+		if ((k, m) in val) { x = val[k, m] / scale; for (j = n; j > 0 && vals[j] > x; j--) vals[j + 1] = vals[j]; vals[j + 1] = x; n++ }
+	}
+	return n
+}
+
+function median(n) { return n == 0 ? "" : (n % 2 ? vals[(n + 1) / 2] : (vals[n / 2] + vals[n / 2 + 1]) / 2) }
+
+# triple(c, m, scale): "median,min,max" of a metric, empty fields when no repetition has it.
+function triple(c, m, scale,   n) {
+	n = gather(c, m, scale)
+	if (n == 0) return ",,"
+	return fmt(median(n)) "," fmt(vals[1]) "," fmt(vals[n])
+}
+
+function sort_reps(c,   i, j, x) {
+	for (i = 2; i <= nrep[c]; i++) {
+		x = reps[c, i]
+		for (j = i - 1; j > 0 && reps[c, j] + 0 > x + 0; j--) reps[c, j + 1] = reps[c, j]
+		reps[c, j + 1] = x
+	}
+}
+
+# derive(c): per-repetition pct_of_bare (rep k against bare rep k) and host CPU per I/O from perf stat.
+function derive(c,   i, k, b, bk) {
+	b = bare[job[c]]
+	for (i = 1; i <= nrep[c]; i++) {
+		k = c SUBSEP reps[c, i]
+		if (state[k] != "ok") continue
+		bk = b SUBSEP reps[c, i]
+		if (b != "" && ((k, "iops") in val) && state[bk] == "ok" && ((bk, "iops") in val) && val[bk, "iops"] > 0)
+			put(k, "pct_of_bare", fmt(100 * val[k, "iops"] / val[bk, "iops"]))
+		if (((k, "perf_task_clock_ms") in val) && val[k, "total_ios"] > 0)
+			put(k, "host_cpu_us_per_io", fmt(1000 * val[k, "perf_task_clock_ms"] / val[k, "total_ios"]))
+	}
+}
+
+function write_results(   i, j, n, c, k) {
+	print "run,cell,config,job,rep,metric,value" > results
+	for (i = 1; i <= ncell; i++) {
+		c = cells[i]
+		for (j = 1; j <= nrep[c]; j++) {
+			k = c SUBSEP reps[c, j]
+			for (n = 1; n <= nm[k]; n++)
+				print run "," c "," config[c] "," job[c] "," reps[c, j] "," mname[k, n] "," val[k, mname[k, n]] > results
+		}
+	}
+}
+
+function write_summary(   i, j, c, ok, bad, pct, mb, mc, cpu, src, n) {
+	printf "run,cell,config,kind,job,rw,bs,iodepth,reps_ok,reps_failed," > summary
+	printf "iops_median,iops_min,iops_max,bw_bytes_median,bw_bytes_min,bw_bytes_max," > summary
+	for (j = 1; j <= nlat; j++) printf "%s_us_median,%s_us_min,%s_us_max,", lat[j], lat[j], lat[j] > summary
+	printf "pct_of_bare,pct_of_bare_min,pct_of_bare_max,exits_per_io,exits_per_io_min,exits_per_io_max," > summary
+	printf "irqs_per_io,irqs_per_io_min,irqs_per_io_max,notifies_per_io,cpu_us_per_io,cpu_us_per_io_min," > summary
+	print "cpu_us_per_io_max,cpu_source,host_cpu_us_per_io" > summary
+	for (i = 1; i <= ncell; i++) {
+		c = cells[i]
+		if (nrep[c] == 0) continue
+		ok = bad = 0
+		for (j = 1; j <= nrep[c]; j++) if (state[c, reps[c, j]] == "ok") ok++; else bad++
+		printf "%s,%s,%s,%s,%s,%s,%s,%s,%d,%d,", run, c, config[c], kind[c], job[c], rw[c], bs[c], qd[c], ok, bad > summary
+		printf "%s,%s,", triple(c, "iops", 1), triple(c, "bw_bytes", 1) > summary
+		for (j = 1; j <= nlat; j++) printf "%s,", triple(c, lat[j] "_ns", 1000) > summary
+		# pct_of_bare: ratio of the medians; min and max: extremes of the paired per-repetition ratios
+		pct = ""
+		if (bare[job[c]] != "" && gather(c, "iops", 1) > 0) {
+			mc = median(gather(c, "iops", 1))
+			if (gather(bare[job[c]], "iops", 1) > 0 && (mb = median(gather(bare[job[c]], "iops", 1))) > 0) pct = 100 * mc / mb
+		}
+		n = gather(c, "pct_of_bare", 1)
+		printf "%s,%s,%s,", fmt(pct), (n ? fmt(vals[1]) : ""), (n ? fmt(vals[n]) : "") > summary
+		printf "%s,%s,%s,", triple(c, "exits_per_io", 1), triple(c, "irqs_per_io", 1), fmt(median(gather(c, "notifies_per_io", 1))) > summary
+		# CPU per I/O: the VMM's own accounting of the measured window when there is one, else perf stat
+		src = "stats"; cpu = triple(c, "cpu_us_per_io", 1)
+		if (cpu == ",,") { src = "perf"; cpu = triple(c, "host_cpu_us_per_io", 1) }
+		if (cpu == ",,") src = ""
+		printf "%s,%s,%s\n", cpu, src, fmt(median(gather(c, "host_cpu_us_per_io", 1))) > summary
+	}
+}
+
+END {
+	nlat = split("clat_mean clat_p50 clat_p90 clat_p99 clat_p99.9", lat, " ")
+	for (i = 1; i <= ncell; i++) {
+		c = cells[i]
+		if (kind[c] == "bare" && (!(job[c] in bare) || config[c] == "bare")) bare[job[c]] = c
+	}
+	for (i = 1; i <= ncell; i++) { sort_reps(cells[i]); derive(cells[i]) }
+	write_results()
+	write_summary()
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# experiments/tests/collect.bats - the collector on the fixture run (fixtures/README.md has the numbers):
+# ratios to bare metal, medians, failed repetitions, stats and perf fields; the summary printer.
+
+load helpers
+
+setup() {
+	RUN=$(fixture_run)
+	"$ROOT/experiments/collect" "$RUN" >/dev/null
+	S=$RUN/summary.csv
+}
+
+@test "pct_of_bare is the ratio of the medians" {
+	[ "$(csv_get "$S" full/randread-4k-qd1 pct_of_bare)" = 96.8182 ]
+	[ "$(csv_get "$S" full/seqread-128k-qd32 pct_of_bare)" = 99 ]
+	[ "$(csv_get "$S" qemu-iothread-uring/randread-4k-qd32 pct_of_bare)" = 60 ]
+	[ "$(csv_get "$S" bare/randread-4k-qd1 pct_of_bare)" = 100 ]
+}
+
+@test "pct_of_bare min and max pair repetition k of a configuration with repetition k of bare metal" {
+	[ "$(csv_get "$S" full/randread-4k-qd1 pct_of_bare_min)" = 95 ]
+	[ "$(csv_get "$S" full/randread-4k-qd1 pct_of_bare_max)" = 99 ]
+	[ "$(rep_value "$RUN/results.csv" full/randread-4k-qd1 1 pct_of_bare)" = 99 ]
+	[ "$(rep_value "$RUN/results.csv" full/randread-4k-qd1 2 pct_of_bare)" = 95 ]
+}
+
+@test "median, min and max of throughput and bandwidth" {
+	[ "$(csv_get "$S" bare/randread-4k-qd1 iops_median)" = 11000 ]
+	[ "$(csv_get "$S" bare/randread-4k-qd1 iops_min)" = 10000 ]
+	[ "$(csv_get "$S" bare/randread-4k-qd1 iops_max)" = 12000 ]
+	[ "$(csv_get "$S" full/seqread-128k-qd32 bw_bytes_median)" = $((15345 * 131072)) ]
+}
+
+@test "a failed repetition is counted and left out of the statistics" {
+	[ "$(csv_get "$S" baseline/randread-4k-qd32 reps_ok)" = 1 ]
+	[ "$(csv_get "$S" baseline/randread-4k-qd32 reps_failed)" = 1 ]
+	[ "$(csv_get "$S" baseline/randread-4k-qd32 iops_median)" = 20000 ]
+	[ "$(csv_get "$S" baseline/randread-4k-qd32 pct_of_bare)" = 36.3636 ]
+	[ "$(csv_get "$S" baseline/randread-4k-qd32 pct_of_bare_max)" = 40 ]
+}
+
+@test "exits, interrupts and CPU per I/O come from the VMM stats; bare metal's CPU from perf stat" {
+	[ "$(csv_get "$S" full/randread-4k-qd1 exits_per_io)" = 0.002 ]
+	[ "$(csv_get "$S" baseline/randread-4k-qd1 irqs_per_io)" = 1 ]
+	[ "$(csv_get "$S" full/randread-4k-qd1 cpu_us_per_io)" = 30 ]
+	[ "$(csv_get "$S" full/randread-4k-qd1 cpu_source)" = stats ]
+	[ "$(csv_get "$S" bare/randread-4k-qd1 cpu_source)" = perf ]
+	[ "$(csv_get "$S" bare/randread-4k-qd1 cpu_us_per_io)" = 2 ]
+	[ -z "$(csv_get "$S" bare/randread-4k-qd1 exits_per_io)" ]
+}
+
+@test "latency columns are in microseconds" {
+	[ "$(csv_get "$S" bare/randread-4k-qd1 clat_p50_us_median)" = 50 ]
+	[ "$(csv_get "$S" baseline/randread-4k-qd1 clat_p99_us_median)" = 360 ]
+}
+
+@test "results.csv is tidy: run,cell,config,job,rep,metric,value" {
+	[ "$(head -n 1 "$RUN/results.csv")" = "run,cell,config,job,rep,metric,value" ]
+	awk -F, 'NF != 7 { exit 1 }' "$RUN/results.csv"
+	grep -q '^run,full/randread-4k-qd1,full,randread-4k-qd1,1,kvm_exits,' "$RUN/results.csv"
+	grep -q '^run,bare/randread-4k-qd1,bare,randread-4k-qd1,2,clat_p99.9_ns,' "$RUN/results.csv"
+	grep -q '^run,full/randread-4k-qd1,full,randread-4k-qd1,1,guest_format,1$' "$RUN/results.csv"
+	grep -q '^run,bare/randread-4k-qd1,bare,randread-4k-qd1,1,perf_task_clock_ms,' "$RUN/results.csv"
+}
+
+@test "a stats file without exits_per_io gets it from exits and ios" {
+	f=$RUN/cells/full/randread-4k-qd1/rep1/stats.json
+	jq 'del(.exits_per_io, .cpu_us_per_io) | .exits = 100 | .ios = 1000' "$f" >"$f.new" && mv "$f.new" "$f"
+	"$ROOT/experiments/collect" "$RUN" >/dev/null
+	[ "$(rep_value "$RUN/results.csv" full/randread-4k-qd1 1 exits_per_io)" = 0.1 ]
+	[ "$(rep_value "$RUN/results.csv" full/randread-4k-qd1 1 cpu_us_per_io)" = 2000 ]
+}
+
+@test "collect on a folder that is not a run is one clear error" {
+	run "$ROOT/experiments/collect" "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 2 ]
+	[ "$output" = "collect: $BATS_TEST_TMPDIR: not a run directory (no cells.tsv); runs are under results/" ]
+}
+
+@test "summarize prints % of bare metal and exits per I/O by workload and configuration" {
+	run "$ROOT/experiments/summarize" "$RUN"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Throughput, % of bare metal"* ]]
+	echo "$output" | grep -Eq '^  randread-4k-qd1 +40\.0 +70\.0 +96\.8 +50\.0$'
+	echo "$output" | grep -Eq '^  randread-4k-qd32 +2\* +0\.01 +0\.002 +-$'
+}
+
+@test "summarize --bench prints one line per case with ratio median (min, max) and exits per I/O" {
+	run "$ROOT/experiments/summarize" "$RUN" --bench
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -Eq '^randread-4k-qd1 +full +96\.8% \(95\.0%, 99\.0%\) +0\.002 +10650 / 11000$'
+}

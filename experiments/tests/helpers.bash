@@ -1,0 +1,27 @@
+# experiments/tests/helpers.bash - shared set-up of the experiment-kit tests (loaded by every *.bats here).
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+FIX=$ROOT/experiments/tests/fixtures
+
+# fixture_run: a private copy of the fixture run directory; prints its path.
+fixture_run() {
+	cp -r "$FIX/run" "$BATS_TEST_TMPDIR/run"
+	echo "$BATS_TEST_TMPDIR/run"
+}
+
+# csv_get FILE CELL COLUMN: one field of a summary.csv row.
+csv_get() {
+	awk -F, -v cell="$2" -v name="$3" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$col["cell"] == cell { print $col[name] }' "$1"
+}
+
+# rep_value RESULTS CELL REP METRIC: one value of a results.csv.
+rep_value() {
+	awk -F, -v c="$2" -v r="$3" -v m="$4" '$2 == c && $5 == r && $6 == m { print $7 }' "$1"
+}
+
+# stub_env: the runner uses the stub VMM and fio, the fixture jobs and a private image folder.
+stub_env() {
+	export EXITLESS_VMM=$FIX/stub-vmm EXITLESS_GUEST=$FIX/stub-vmm EXITLESS_FIO=$FIX/stub-fio
+	export EXITLESS_JOBS_DIR=$FIX/jobs EXITLESS_IMAGE_DIR=$BATS_TEST_TMPDIR/images EXITLESS_PERF=0
+}

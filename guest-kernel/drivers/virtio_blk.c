@@ -1,0 +1,318 @@
+/* virtio_blk.c - virtio-blk driver at CPL3: negotiation, request chains, batched submit, polled or irq reaping. */
+#include "guest.h"
+#include "virtio_blk.h"
+
+#define PAGE         4096
+#define MAX_SEGS     8	/* data descriptors per request; our buffers are contiguous, so 1 is usual */
+#define SEG_NOLIMIT  (1u << 30)
+
+/* Offsets in struct virtio_blk_config (§5.2.4). */
+#define CFG_CAPACITY 0
+#define CFG_SIZE_MAX 8
+#define CFG_SEG_MAX  12
+#define CFG_BLK_SIZE 20
+
+static uint64_t bit(unsigned n) { return 1ull << n; }
+
+static int blk_fail(struct blk_dev *b, const char *why)
+{
+	vmmio_fail(&b->mmio, why);
+	return -1;
+}
+
+/* Zeroed pages from the kernel allocator (never freed: the driver lives as long as the guest). */
+static void *zpages(uint64_t bytes)
+{
+	size_t n = (size_t)((bytes + PAGE - 1) / PAGE);
+	void *p = page_alloc(n);
+
+	if (p)
+		memset(p, 0, n * PAGE);
+	return p;
+}
+
+/* Steps 4-6 of §3.1.1: take the subset of the device's features this driver understands. */
+static int blk_negotiate(struct blk_dev *b)
+{
+	uint64_t dev = vmmio_device_features(&b->mmio);
+	uint64_t want = bit(VIRTIO_BLK_F_SIZE_MAX) | bit(VIRTIO_BLK_F_SEG_MAX) | bit(VIRTIO_BLK_F_RO) |
+			bit(VIRTIO_BLK_F_BLK_SIZE) | bit(VIRTIO_BLK_F_FLUSH) | bit(VIRTIO_F_RING_EVENT_IDX);
+
+	if (b->mmio.version == 2) {
+		if (!(dev & bit(VIRTIO_F_VERSION_1)))
+			return blk_fail(b, "modern transport but the device does not offer VIRTIO_F_VERSION_1");
+		want |= bit(VIRTIO_F_VERSION_1);
+	}
+	b->features = dev & want;
+	if (vmmio_set_features(&b->mmio, b->features) != 0) {
+		kprintf("virtio-blk: device offered %#lx, driver accepted %#lx\n", dev, b->features);
+		return blk_fail(b, "device refused the feature set (FEATURES_OK not kept)");
+	}
+	return 0;
+}
+
+/* Reads the configuration space fields the negotiated features make valid. */
+static void blk_read_config(struct blk_dev *b)
+{
+	uint32_t v;
+
+	b->capacity = vmmio_config64(&b->mmio, CFG_CAPACITY);
+	b->blk_size = 512;
+	if (b->features & bit(VIRTIO_BLK_F_BLK_SIZE)) {
+		v = vmmio_config32(&b->mmio, CFG_BLK_SIZE);
+		if (v >= 512 && v <= 65536 && !(v & (v - 1)))
+			b->blk_size = v;
+	}
+	b->seg_bytes = SEG_NOLIMIT;
+	if (b->features & bit(VIRTIO_BLK_F_SIZE_MAX)) {
+		v = vmmio_config32(&b->mmio, CFG_SIZE_MAX);
+		if (v >= PAGE && v < SEG_NOLIMIT)
+			b->seg_bytes = v & ~(uint32_t)(PAGE - 1);
+	}
+	b->seg_count = MAX_SEGS;
+	if (b->features & bit(VIRTIO_BLK_F_SEG_MAX)) {
+		v = vmmio_config32(&b->mmio, CFG_SEG_MAX);
+		b->seg_count = v == 0 ? 1 : v < MAX_SEGS ? v : MAX_SEGS;
+	}
+	b->read_only = !!(b->features & bit(VIRTIO_BLK_F_RO));
+}
+
+/* Queue 0: the largest power of two <= min(QueueNumMax, 256), rings and per-head state from the allocator. */
+static int blk_setup_queue(struct blk_dev *b)
+{
+	uint32_t max = vmmio_queue_max(&b->mmio, 0), num = VQ_MAX_SIZE;
+	void *rings, **cookies;
+
+	if (max == 0)
+		return blk_fail(b, "request queue 0 is missing (QueueNumMax 0) or already in use");
+	while (num > max)
+		num >>= 1;
+	if (num < 4)
+		return blk_fail(b, "request queue too small (QueueNumMax < 4)");
+	rings = zpages(vq_layout_bytes(num));
+	cookies = zpages(num * sizeof(void *));
+	b->hdr = zpages(num * sizeof(struct blk_hdr));
+	b->status = zpages(num);
+	if (!rings || !cookies || !b->hdr || !b->status)
+		return blk_fail(b, "out of guest memory for the request queue");
+	vq_init(&b->vq, num, !!(b->features & bit(VIRTIO_F_RING_EVENT_IDX)), rings, cookies);
+	vmmio_queue_set(&b->mmio, 0, num, (uintptr_t)b->vq.desc, (uintptr_t)b->vq.avail, (uintptr_t)b->vq.used);
+	return 0;
+}
+
+/* Routes the device's IOAPIC pin to us; the CPL0 handler reads InterruptStatus and writes it to InterruptACK.
+ * Done in both modes: with completion=poll the line only counts interrupts the device should not have sent
+ * (suppression broken), so the summary's "interrupts 0" is measured, not assumed. */
+static int blk_attach_irq(struct blk_dev *b)
+{
+	long r = sys_irq_attach(b->mmio.irq, (uintptr_t)(b->mmio.base + VMMIO_INT_STATUS),
+				(uintptr_t)(b->mmio.base + VMMIO_INT_ACK));
+	long c;
+
+	if (r < 0) {
+		kprintf("virtio-blk: irq_attach(gsi %d) failed: %ld\n", b->mmio.irq, r);
+		if (b->completion == BLK_POLL)
+			return 0;	/* polling works without the line; interrupts just go uncounted */
+		return blk_fail(b, "cannot attach the device's interrupt line (completion=irq)");
+	}
+	b->irq_attached = 1;
+	c = sys_irq_count(b->mmio.irq);
+	b->irq_seen = c < 0 ? 0 : (uint64_t)c;
+	return 0;
+}
+
+int blk_open(struct blk_dev *b, const struct vmmio *m, enum blk_completion completion)
+{
+	memset(b, 0, sizeof(*b));
+	b->mmio = *m;
+	b->completion = completion;
+	vmmio_reset(&b->mmio);
+	vmmio_add_status(&b->mmio, VIRTIO_S_ACKNOWLEDGE);
+	vmmio_add_status(&b->mmio, VIRTIO_S_DRIVER);
+	if (blk_negotiate(b) != 0)
+		return -1;
+	blk_read_config(b);
+	if (blk_setup_queue(b) != 0)
+		return -1;
+	if (blk_attach_irq(b) != 0)
+		return -1;
+	vmmio_add_status(&b->mmio, VIRTIO_S_DRIVER_OK);
+	if (vmmio_status(&b->mmio) & (VIRTIO_S_NEEDS_RESET | VIRTIO_S_FAILED))
+		return blk_fail(b, "device reports an error right after DRIVER_OK");
+	return 0;
+}
+
+uint32_t blk_max_io_bytes(const struct blk_dev *b)
+{
+	uint64_t n = (uint64_t)b->seg_bytes * b->seg_count;
+
+	return n > SEG_NOLIMIT ? SEG_NOLIMIT : (uint32_t)n;
+}
+
+uint32_t blk_max_inflight(const struct blk_dev *b)
+{
+	return b->vq.num / 3;	/* header + one data segment + status per request */
+}
+
+/* 0 when a T_IN/T_OUT request fits the device: aligned, inside the capacity, writable if a write. */
+static int blk_check_rw(const struct blk_dev *b, uint32_t type, uint64_t off, uint32_t len)
+{
+	if (len == 0 || len > blk_max_io_bytes(b) || (off | len) % b->blk_size)
+		return -1;
+	if (off / 512 > b->capacity || len / 512 > b->capacity - off / 512)
+		return -1;
+	return type == VIRTIO_BLK_T_OUT && b->read_only ? -1 : 0;
+}
+
+/* Splits the data buffer into segments of at most seg_bytes; returns how many. */
+static unsigned blk_segments(const struct blk_dev *b, struct vq_buf *bufs, void *buf, uint32_t len, int write)
+{
+	unsigned n = 0;
+	uint64_t at = (uintptr_t)buf;	/* gpa == va */
+
+	while (len) {
+		uint32_t l = len < b->seg_bytes ? len : b->seg_bytes;
+
+		bufs[n++] = (struct vq_buf){ at, l, write };
+		at += l;
+		len -= l;
+	}
+	return n;
+}
+
+int blk_queue(struct blk_dev *b, uint32_t type, uint64_t off, void *buf, uint32_t len, void *cookie)
+{
+	struct vq_buf bufs[MAX_SEGS + 2];
+	unsigned head, nseg = 0;
+	int in = type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
+
+	if (type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_OUT) {
+		if (blk_check_rw(b, type, off, len) != 0)
+			return BLK_Q_ERROR;
+	} else if (type == VIRTIO_BLK_T_GET_ID) {
+		len = VIRTIO_BLK_ID_BYTES;
+	} else if (type != VIRTIO_BLK_T_FLUSH) {
+		return BLK_Q_ERROR;
+	}
+	if (type != VIRTIO_BLK_T_FLUSH)
+		nseg = blk_segments(b, bufs + 1, buf, len, in);
+	if (b->vq.num_free < nseg + 2)
+		return BLK_Q_FULL;
+	head = vq_next_head(&b->vq);
+	b->hdr[head] = (struct blk_hdr){ type, 0, type == VIRTIO_BLK_T_FLUSH ? 0 : off / 512 };
+	b->status[head] = BLK_S_NONE;	/* a device that never writes it is caught as an error */
+	bufs[0] = (struct vq_buf){ (uintptr_t)&b->hdr[head], sizeof(struct blk_hdr), 0 };
+	bufs[nseg + 1] = (struct vq_buf){ (uintptr_t)&b->status[head], 1, 1 };
+	if (vq_add(&b->vq, bufs, in ? 1 : nseg + 1, in ? nseg + 1 : 1, cookie) < 0)
+		return BLK_Q_FULL;
+	b->requests++;
+	return BLK_Q_OK;
+}
+
+void blk_commit(struct blk_dev *b)
+{
+	if (b->vq.num_added == 0)
+		return;
+	b->commits++;
+	if (vq_publish(&b->vq))
+		vmmio_notify(&b->mmio, 0);	/* the only data-path exit, and only when the device wants it */
+}
+
+/* Harvests up to max completions; the status bytes are read after vq_harvest's acquire barrier. */
+static int blk_harvest(struct blk_dev *b, void **cookies, uint8_t *status, unsigned max)
+{
+	uint16_t heads[64];
+	int n = vq_harvest(&b->vq, cookies, heads, max < 64 ? max : 64);
+
+	if (n < 0 && b->vq.bad_used == 1)
+		kprintf("virtio-blk@%#lx: the device returned a descriptor that is not in flight: "
+			"treating it as dead\n", b->mmio.base);
+	for (int i = 0; i < n; i++) {
+		status[i] = b->status[heads[i]];
+		if (status[i] != VIRTIO_BLK_S_OK)
+			b->errors++;
+	}
+	if (n > 0)
+		b->completions += (uint64_t)n;
+	return n;
+}
+
+/* completion=irq, nothing harvested: re-enable interrupts, re-check (no lost wake-up), halt, disable again.
+ * irq_wait compares against the count it returned last time, so an interrupt taken while we were busy makes
+ * it return at once instead of halting. Returns 0, or -1 if the kernel refused the wait. */
+static int blk_wait_irq(struct blk_dev *b)
+{
+	long c;
+
+	if (vq_enable_cb(&b->vq)) {
+		vq_disable_cb(&b->vq);
+		return 0;
+	}
+	c = sys_irq_wait(b->mmio.irq, b->irq_seen);
+	b->irq_waits++;
+	vq_disable_cb(&b->vq);
+	if (c < 0)
+		return -1;
+	b->irq_seen = (uint64_t)c;
+	return 0;
+}
+
+int blk_reap(struct blk_dev *b, void **cookies, uint8_t *status, unsigned max, int wait)
+{
+	int n;
+
+	for (;;) {
+		n = blk_harvest(b, cookies, status, max);
+		if (n != 0 || !wait)
+			return n;
+		if (b->completion == BLK_IRQ) {
+			if (blk_wait_irq(b) != 0)
+				return -1;
+			continue;
+		}
+		b->spins++;
+		while (!vq_has_used(&b->vq))
+			__asm__ volatile("pause");
+	}
+}
+
+int blk_get_id(struct blk_dev *b, char id[VIRTIO_BLK_ID_BYTES + 1])
+{
+	static char buf[VIRTIO_BLK_ID_BYTES] __attribute__((aligned(64)));
+	void *cookie;
+	uint8_t st;
+
+	memset(id, 0, VIRTIO_BLK_ID_BYTES + 1);
+	if (blk_queue(b, VIRTIO_BLK_T_GET_ID, 0, buf, 0, buf) != BLK_Q_OK)
+		return -1;
+	blk_commit(b);
+	if (blk_reap(b, &cookie, &st, 1, 1) != 1 || cookie != buf)
+		return -1;
+	if (st == VIRTIO_BLK_S_OK)
+		memcpy(id, buf, VIRTIO_BLK_ID_BYTES);
+	return st;
+}
+
+/* x/y with three decimals, no floating point. */
+static void ratio(char *out, size_t n, uint64_t x, uint64_t y)
+{
+	uint64_t m = y ? x * 1000 / y : 0;
+
+	snprintf(out, n, "%lu.%03lu", m / 1000, m % 1000);
+}
+
+void blk_summary(const struct blk_dev *b)
+{
+	long irqs = b->irq_attached ? sys_irq_count(b->mmio.irq) : 0;
+	char np[24], ip[24];
+
+	if (irqs < 0)
+		irqs = 0;
+	ratio(np, sizeof(np), b->vq.kicks, b->completions);
+	ratio(ip, sizeof(ip), (uint64_t)irqs, b->completions);
+	kprintf("virtio-blk: summary: %s v%u features %#lx completion=%s requests %lu errors %lu commits %lu "
+		"notifies %lu suppressed %lu irq_waits %lu interrupts %ld notifies/io %s interrupts/io %s\n",
+		b->vq.event_idx ? "event_idx" : "flags", b->mmio.version, b->features,
+		b->completion == BLK_IRQ ? "irq" : "poll", b->requests, b->errors, b->commits, b->vq.kicks,
+		b->vq.suppressed, b->irq_waits, irqs, np, ip);
+}

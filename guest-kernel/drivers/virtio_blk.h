@@ -1,0 +1,88 @@
+/* virtio_blk.h - the guest's virtio-blk driver (virtio 1.x §5.2): one request queue, batched, polled or irq. */
+#ifndef EXITLESS_VIRTIO_BLK_H
+#define EXITLESS_VIRTIO_BLK_H
+
+#include <stdint.h>
+#include "virtio_mmio.h"
+#include "virtq.h"
+
+/* Feature bits (§5.2.3). */
+#define VIRTIO_BLK_F_SIZE_MAX 1
+#define VIRTIO_BLK_F_SEG_MAX  2
+#define VIRTIO_BLK_F_RO       5
+#define VIRTIO_BLK_F_BLK_SIZE 6
+#define VIRTIO_BLK_F_FLUSH    9
+
+/* Request types and status values (§5.2.6). */
+#define VIRTIO_BLK_T_IN     0
+#define VIRTIO_BLK_T_OUT    1
+#define VIRTIO_BLK_T_FLUSH  4
+#define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_S_OK     0
+#define VIRTIO_BLK_S_IOERR  1
+#define VIRTIO_BLK_S_UNSUPP 2
+#define BLK_S_NONE          0xff /* the device completed the request without writing a status */
+
+#define VIRTIO_BLK_ID_BYTES 20
+
+enum blk_completion { BLK_POLL = 0, BLK_IRQ = 1 };
+
+/* Return values of blk_queue. */
+#define BLK_Q_OK    0
+#define BLK_Q_FULL  1  /* not enough free descriptors: commit and reap, then retry */
+#define BLK_Q_ERROR -1 /* never valid (past the end, misaligned, write to a read-only disk, too large) */
+
+struct blk_hdr {		/* struct virtio_blk_outhdr: device-readable */
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector;	/* always 512-byte units, whatever blk_size is */
+};
+
+struct blk_dev {
+	struct vmmio mmio;
+	struct vq vq;
+	enum blk_completion completion;
+	uint64_t features;	/* negotiated */
+	uint64_t capacity;	/* in 512-byte sectors */
+	uint32_t blk_size;	/* logical block size in bytes (512 unless BLK_SIZE says otherwise) */
+	uint32_t seg_bytes;	/* largest data segment (size_max, or 1 GiB when the device sets no limit) */
+	uint32_t seg_count;	/* largest number of data segments per request */
+	int read_only;
+	int irq_attached;	/* the line is routed to us (always tried; required for BLK_IRQ) */
+	struct blk_hdr *hdr;	/* per head descriptor */
+	uint8_t *status;	/* per head descriptor: device-writable */
+	uint64_t irq_seen;	/* the interrupt count irq_wait last returned */
+	uint64_t requests, completions, errors, commits, irq_waits, spins;
+};
+
+/* Negotiates with the virtio-blk device behind m (already probed, device_id 2) and sets up its request
+ * queue: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK (modern), queue 0, DRIVER_OK. It also attaches
+ * the device's interrupt line (needed by BLK_IRQ; with BLK_POLL only to count stray interrupts).
+ * Returns 0, or -1 after a console line saying why (and FAILED status when the device itself refused). */
+int blk_open(struct blk_dev *b, const struct vmmio *m, enum blk_completion completion);
+
+/* The largest request in bytes (data segments permitting) and the most requests in flight at once. */
+uint32_t blk_max_io_bytes(const struct blk_dev *b);
+uint32_t blk_max_inflight(const struct blk_dev *b);
+
+/* Adds one request to the current batch without telling the device: type T_IN/T_OUT (buf, len bytes at
+ * byte offset off, multiples of blk_size), T_FLUSH (no data) or T_GET_ID (buf of VIRTIO_BLK_ID_BYTES).
+ * cookie (not NULL) comes back from blk_reap. Returns BLK_Q_OK, BLK_Q_FULL or BLK_Q_ERROR. */
+int blk_queue(struct blk_dev *b, uint32_t type, uint64_t off, void *buf, uint32_t len, void *cookie);
+
+/* Publishes the batch with one avail->idx store; notifies (an exit) only if the device asked for it. */
+void blk_commit(struct blk_dev *b);
+
+/* Moves up to max completions to cookies[]/status[] (VIRTIO_BLK_S_* or BLK_S_NONE). wait == 0: returns
+ * at once (0 when none). wait == 1: at least one, spinning on the used ring (BLK_POLL) or halting until the
+ * device's interrupt (BLK_IRQ). Returns the count, or -1 when the device broke the ring protocol. */
+int blk_reap(struct blk_dev *b, void **cookies, uint8_t *status, unsigned max, int wait);
+
+/* T_GET_ID, synchronously (only while nothing else is in flight): the id string, NUL-terminated, in id[21].
+ * Returns the virtio status (VIRTIO_BLK_S_UNSUPP when the device has none), or -1 on a broken ring. */
+int blk_get_id(struct blk_dev *b, char id[VIRTIO_BLK_ID_BYTES + 1]);
+
+/* One console line: negotiated features, requests, notifies, suppressed publishes, interrupts waited for. */
+void blk_summary(const struct blk_dev *b);
+
+#endif

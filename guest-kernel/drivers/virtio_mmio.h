@@ -1,0 +1,113 @@
+/* virtio_mmio.h - the virtio-mmio transport (virtio 1.x §4.2, modern and legacy), found on the command line. */
+#ifndef EXITLESS_VIRTIO_MMIO_H
+#define EXITLESS_VIRTIO_MMIO_H
+
+#include <stdint.h>
+
+/* Register offsets (§4.2.2; "L" = legacy only, §4.2.4; "M" = modern only). */
+#define VMMIO_MAGIC          0x000
+#define VMMIO_VERSION        0x004
+#define VMMIO_DEVICE_ID      0x008
+#define VMMIO_VENDOR_ID      0x00c
+#define VMMIO_DEV_FEATURES   0x010
+#define VMMIO_DEV_FEAT_SEL   0x014
+#define VMMIO_DRV_FEATURES   0x020
+#define VMMIO_DRV_FEAT_SEL   0x024
+#define VMMIO_GUEST_PAGE     0x028 /* L */
+#define VMMIO_QUEUE_SEL      0x030
+#define VMMIO_QUEUE_NUM_MAX  0x034
+#define VMMIO_QUEUE_NUM      0x038
+#define VMMIO_QUEUE_ALIGN    0x03c /* L */
+#define VMMIO_QUEUE_PFN      0x040 /* L */
+#define VMMIO_QUEUE_READY    0x044 /* M */
+#define VMMIO_QUEUE_NOTIFY   0x050
+#define VMMIO_INT_STATUS     0x060
+#define VMMIO_INT_ACK        0x064
+#define VMMIO_STATUS         0x070
+#define VMMIO_QUEUE_DESC_LO  0x080 /* M */
+#define VMMIO_QUEUE_DESC_HI  0x084 /* M */
+#define VMMIO_QUEUE_DRV_LO   0x090 /* M: the avail ring */
+#define VMMIO_QUEUE_DRV_HI   0x094 /* M */
+#define VMMIO_QUEUE_DEV_LO   0x0a0 /* M: the used ring */
+#define VMMIO_QUEUE_DEV_HI   0x0a4 /* M */
+#define VMMIO_CONFIG_GEN     0x0fc /* M */
+#define VMMIO_CONFIG         0x100
+
+#define VMMIO_MAGIC_VALUE 0x74726976u /* "virt" */
+
+/* Device status bits (§2.1). */
+#define VIRTIO_S_ACKNOWLEDGE 1
+#define VIRTIO_S_DRIVER      2
+#define VIRTIO_S_DRIVER_OK   4
+#define VIRTIO_S_FEATURES_OK 8
+#define VIRTIO_S_NEEDS_RESET 64
+#define VIRTIO_S_FAILED      128
+
+/* Transport-level feature bits (§6). */
+#define VIRTIO_F_RING_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1      32
+
+/* The legacy ring layout's alignment of the used ring; also the GuestPageSize we announce. */
+#define VMMIO_LEGACY_ALIGN 4096
+
+#define VIRTIO_ID_BLOCK 2
+
+/* One transport, as announced by `virtio_mmio.device=<size>@<base>:<irq>[:<id>]`. */
+struct vmmio {
+	uint64_t base;      /* gpa of the register window; identity-mapped (gpa == va) */
+	uint64_t size;      /* bytes of the window */
+	int irq;            /* GSI of its interrupt line */
+	uint32_t version;   /* 1 legacy, 2 modern (valid after vmmio_probe) */
+	uint32_t device_id; /* 0 = an empty slot (valid after vmmio_probe) */
+};
+
+/* Parses one value of `virtio_mmio.device=` into *m (size: decimal/hex with K/M/G; base hex; irq; an
+ * optional platform id is accepted and ignored). Returns 0, or -1 on a malformed word. */
+int vmmio_parse(const char *word, struct vmmio *m);
+
+/* Finds the first transport on the command line whose device has type device_id: parses every
+ * `virtio_mmio.device=` word in order, probes it and skips empty slots and other types. Malformed words
+ * and bad magic/version are reported on the console and skipped. Returns 0 with *m filled, or -1. */
+int vmmio_find(uint32_t device_id, struct vmmio *m);
+
+/* Reads MagicValue, Version and DeviceID. Returns 0 when the window holds a virtio-mmio transport of a
+ * version we drive (1 or 2), else -1 (with a console line naming the address and what was wrong). */
+int vmmio_probe(struct vmmio *m);
+
+/* Status register: reset (write 0, then wait for it to read back 0), OR-in bits, read. */
+void vmmio_reset(const struct vmmio *m);
+void vmmio_add_status(const struct vmmio *m, uint32_t bits);
+uint32_t vmmio_status(const struct vmmio *m);
+
+/* Marks the device FAILED and prints "virtio-mmio@BASE: WHY" on the console. */
+void vmmio_fail(const struct vmmio *m, const char *why);
+
+/* The device's feature bits (64 of them; a legacy transport only has the low 32). */
+uint64_t vmmio_device_features(const struct vmmio *m);
+
+/* Writes the driver's feature bits. Modern: then sets FEATURES_OK and checks that the device kept it;
+ * legacy has no FEATURES_OK. Returns 0, or -1 when the device refused (caller then fails the device). */
+int vmmio_set_features(const struct vmmio *m, uint64_t features);
+
+/* QueueNumMax of queue idx: 0 when the queue does not exist (or is already in use, modern). */
+uint32_t vmmio_queue_max(const struct vmmio *m, unsigned idx);
+
+/* Hands queue idx of num entries to the device. Modern: the three ring addresses, then QueueReady.
+ * Legacy: GuestPageSize, QueueAlign = VMMIO_LEGACY_ALIGN and QueuePFN = desc >> 12; the caller must have laid
+ * the rings out the legacy way (avail right after desc, used at the next VMMIO_LEGACY_ALIGN boundary). */
+void vmmio_queue_set(const struct vmmio *m, unsigned idx, unsigned num, uint64_t desc, uint64_t avail,
+		     uint64_t used);
+
+/* Device-specific configuration (§4.2.2.2): a 32-bit read at byte offset off, and a 64-bit field read as two
+ * halves that retries until it is consistent (ConfigGeneration when modern, a re-read when legacy). */
+uint32_t vmmio_config32(const struct vmmio *m, unsigned off);
+uint64_t vmmio_config64(const struct vmmio *m, unsigned off);
+
+/* QueueNotify: a 32-bit write of the queue index. An exit to the VMM (or an ioeventfd): call it only when
+ * the device asked for notifications (the virtqueue code decides). */
+static inline void vmmio_notify(const struct vmmio *m, unsigned idx)
+{
+	*(volatile uint32_t *)(uintptr_t)(m->base + VMMIO_QUEUE_NOTIFY) = idx;
+}
+
+#endif
