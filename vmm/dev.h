@@ -165,7 +165,6 @@ struct blk_dev {
 	const struct guest_mem *mem;
 	bool always_wake;          /* emulation=process: every hand-off goes through wake_fd */
 	int64_t spin_ns;           /* emulation thread: poll this long after work; <0 forever, 0 never */
-	bool share_cpu;            /* the IOCore may run on the same CPU: yield while polling */
 	uint8_t inflight[VQ_MAX_SIZE]; /* per head: started and not yet completed (emulation) */
 	struct blk_req req[VQ_MAX_SIZE];
 };

@@ -10,7 +10,6 @@
  * then blocks; the producer publishes the ring head, fences, then reads `sleeping`. */
 #include <errno.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,9 +71,9 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Serves the disk until stopped. An emulation thread polls its ring and its backend for
- * spin_ns after the last work (forever when spin_ns < 0), yielding the CPU between passes when it
- * shares one with the IOCore, then sleeps; a device process (spin_ns 0) sleeps at once. */
+/* Serves the disk until stopped. With spin_ns set (an emulation thread on a CPU of its own) it
+ * polls its ring and its backend for spin_ns after the last work (forever when spin_ns < 0), then
+ * sleeps; otherwise (a device process, or a CPU shared with the IOCore) it sleeps at once. */
 static void emu_loop(struct blk_dev *d)
 {
 	struct backend *b = &d->be;
@@ -90,10 +89,7 @@ static void emu_loop(struct blk_dev *d)
 			if (d->spin_ns)
 				last = mono_ns();
 		} else if (d->spin_ns < 0 || (d->spin_ns > 0 && mono_ns() - last < (uint64_t)d->spin_ns)) {
-			if (d->share_cpu)
-				sched_yield();
-			else
-				__builtin_ia32_pause();
+			__builtin_ia32_pause();
 		} else {
 			emu_idle(d);
 			last = mono_ns();

@@ -105,8 +105,13 @@ static void start_io_path(struct vmm *v)
 	for (int i = 0; i < v->ndisks; i++) {
 		struct blk_dev *d = v->disks[i];
 
-		d->spin_ns = c->emulation == EMU_PROCESS ? 0 : c->poll_us < 0 ? -1 : c->poll_us * 1000;
-		d->share_cpu = c->pin.dev < 0 || c->pin.dev == c->pin.iocore || c->pin.dev == c->pin.vcpu;
+		/* An emulation thread polls only on a CPU of its own: on a CPU it shares with the
+		 * IOCore (or the vCPU) polling would only take turns with it, and a context switch per
+		 * turn costs more than the wake-up it saves. A device process never polls. */
+		bool share_cpu = c->pin.dev < 0 || c->pin.dev == c->pin.iocore || c->pin.dev == c->pin.vcpu;
+
+		d->spin_ns = c->emulation == EMU_PROCESS || share_cpu ? 0
+			     : c->poll_us < 0 ? -1 : c->poll_us * 1000;
 	}
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < v->ndisks; i++)

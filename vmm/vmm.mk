@@ -5,7 +5,7 @@ ifeq ($(WERROR),1)
 VMM_CFLAGS += -Werror
 endif
 ifeq ($(SANITIZE),1)
-VMM_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+VMM_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 VMM_LDFLAGS += -fsanitize=address,undefined
 endif
 VMM_LDLIBS := -luring -lpthread
