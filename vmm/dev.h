@@ -198,6 +198,15 @@ int emu_handoff(struct blk_dev *d);
 /* The pid of a device process that died, or 0 (reaps it). */
 pid_t emu_reap_dead(void);
 
+/* ---- least privilege for device processes (sandbox.c) ------------------------------------- */
+
+/* Closes every fd from 3 up that is not in keep[]: the device process drops KVM and the other
+ * disks. */
+void sandbox_close_fds(const int *keep, int nkeep);
+/* no_new_privs, then a seccomp filter allowing only the serving loop's system calls; any other
+ * kills the process. Returns 0 or -1 (err_set). */
+int sandbox_seccomp(void);
+
 /* ---- the IOCore (iocore.c) ------------------------------------------------------------------- */
 
 struct iocore_stats {

@@ -147,7 +147,8 @@ static void emu_process(struct blk_dev *d, int pin_cpu)
 	signal(SIGTERM, SIG_IGN);
 	if (pin_cpu >= 0)
 		pin_self(pin_cpu);
-	if (d->be.ops->open(&d->be) < 0) {
+	sandbox_close_fds((int[]){ d->be.fd, d->be.fd_buffered, d->wake_fd, d->irq_fd }, 4);
+	if (d->be.ops->open(&d->be) < 0 || sandbox_seccomp() < 0) {
 		fprintf(stderr, "vmm: device process: %s\n", err_msg());
 		_exit(VMM_EXIT_FAILURE);
 	}

@@ -125,3 +125,17 @@ comm_pid() {
 	run build/imgcheck --check "$IMG" --bs 4k --size 8m
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 }
+
+@test "the device process runs under seccomp with no_new_privs and holds no KVM file descriptor" {
+	local dev status=0
+	start_vmm --disk "$IMG" --emulation process --module "$BATS_TEST_TMPDIR/long-read.fio"
+	wait_for "job 'long'" "$BATS_TEST_TMPDIR/con"
+	dev=$(comm_pid exitless-dev0)
+	grep -q "^Seccomp:[[:space:]]*2" "/proc/$dev/status"
+	grep -q "^NoNewPrivs:[[:space:]]*1" "/proc/$dev/status"
+	! ls -l "/proc/$dev/fd" | grep -q kvm
+	ls -l "/proc/$(comm_pid vmm)/fd" | grep -q kvm
+	kill -TERM "$(comm_pid vmm)"
+	wait "$VMM_PID" || status=$?
+	[ "$status" -eq 143 ]
+}
