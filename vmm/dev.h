@@ -152,6 +152,7 @@ struct blk_dev {
 	_Atomic int sleeping;      /* emulation is blocked (or about to block) on wake_fd */
 	_Atomic int stop;
 	_Atomic int broken;        /* the driver broke the protocol: DEVICE_NEEDS_RESET */
+	_Atomic int popping;       /* the IOCore is inside a pass over this disk's avail ring */
 	uint64_t features;         /* negotiated */
 	uint64_t capacity;         /* sectors */
 	int wake_fd;               /* eventfd: wakes the emulation context */
@@ -195,8 +196,10 @@ void emu_stop(struct blk_dev *d);
 /* Producer side (vCPU thread or IOCore): pops every pending avail entry of the disk and hands
  * the heads to its emulation context, waking it if needed. Returns the number handed off. */
 int emu_handoff(struct blk_dev *d);
-/* The pid of a device process that died, or 0 (reaps it). */
-pid_t emu_reap_dead(void);
+/* vCPU thread, on a device reset: stops serving the queue and waits until the IOCore has left
+ * it and every request already handed off has completed, so no thread touches the old rings
+ * once the reset is visible to the guest. False when requests did not drain within 5 s. */
+bool emu_quiesce(struct blk_dev *d);
 
 /* ---- least privilege for device processes (sandbox.c) ------------------------------------- */
 

@@ -225,9 +225,17 @@ int emu_handoff(struct blk_dev *d)
 	return n;
 }
 
-pid_t emu_reap_dead(void)
+bool emu_quiesce(struct blk_dev *d)
 {
-	int status;
-
-	return waitpid(-1, &status, WNOHANG);
+	atomic_store(&d->active, 0); /* seq_cst: pairs with the IOCore's popping store */
+	while (atomic_load(&d->popping))
+		__builtin_ia32_pause();
+	/* The emulation context keeps serving what it was handed: wait until it has taken every
+	 * head and completed every request. */
+	for (int i = 0; i < 500000; i++) {
+		if (ring_empty(d) && !started_not_done(d))
+			return true;
+		usleep(10);
+	}
+	return false;
 }

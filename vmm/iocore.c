@@ -53,11 +53,15 @@ static int iocore_pass(bool polling)
 	for (int i = 0; i < io.n; i++) {
 		struct blk_dev *d = io.disks[i];
 
-		if (!disk_active(d))
-			continue;
-		if (polling && d->vq.notify)
-			vq_set_notify(&d->vq, false);
-		work += emu_handoff(d);
+		/* `popping` tells a reset on the vCPU thread that this pass is using the queue: set
+		 * before `active` is read (seq_cst: store -> load), cleared when done. */
+		atomic_store(&d->popping, 1);
+		if (disk_active(d)) {
+			if (polling && d->vq.notify)
+				vq_set_notify(&d->vq, false);
+			work += emu_handoff(d);
+		}
+		atomic_store_explicit(&d->popping, 0, memory_order_release);
 	}
 	if (work) {
 		atomic_fetch_add(&io.st.handoffs, (uint64_t)work);

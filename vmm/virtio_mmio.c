@@ -28,14 +28,17 @@ static void set_hi_lo(uint64_t *v, uint32_t val, bool high)
 static void transport_reset(struct virtio_mmio *t)
 {
 	struct blk_dev *d = t->dev;
+	bool quiet = emu_quiesce(d);
 
-	atomic_store(&d->active, 0);
 	t->status = 0;
 	t->drv_features = 0;
 	t->queue_ready = 0;
 	t->dev_features_sel = t->drv_features_sel = t->queue_sel = 0;
 	atomic_store(&d->isr, 0);
-	atomic_store(&d->broken, 0);
+	if (quiet)
+		atomic_store(&d->broken, 0);
+	else /* requests still in the backend may yet complete into the old rings */
+		blk_mark_broken(d, "requests in flight did not drain at reset");
 	t->queue_num = 0;
 	t->queue_desc = t->queue_avail = t->queue_used = 0;
 }
