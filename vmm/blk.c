@@ -169,10 +169,12 @@ void blk_start(struct blk_dev *d, uint16_t head)
 	uint8_t st;
 
 	atomic_fetch_add(&d->c.requests, 1);
-	if (head >= VQ_MAX_SIZE || d->inflight[head]) {
-		/* A head that is already in flight: the driver broke the ring protocol. It cannot be
-		 * completed twice, so it is counted and dropped. */
-		atomic_fetch_add(&d->c.errors, 1);
+	if (head >= d->vq.num || d->inflight[head]) {
+		/* A head outside the queue or already in flight: the driver broke the ring protocol.
+		 * No used entry can name it truthfully, so the device stops and asks for a reset
+		 * instead of leaving the driver waiting for a completion that never comes. */
+		blk_mark_broken(d, head >= d->vq.num ? "a descriptor head outside the queue"
+						     : "a descriptor head made available twice");
 		return;
 	}
 	d->inflight[head] = 1;

@@ -110,6 +110,19 @@ static void write_queue_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 	}
 }
 
+/* QueueReady 1 -> 0 stops the queue: the driver may free the rings once it reads 0 back, so the
+ * device lets go of them first. Set again while DRIVER_OK, the queue is re-checked and served. */
+static void write_queue_ready(struct virtio_mmio *t, uint32_t ready)
+{
+	if (t->queue_sel != 0 || ready == t->queue_ready)
+		return;
+	if (!ready && !emu_quiesce(t->dev))
+		blk_mark_broken(t->dev, "requests in flight did not drain when the queue was stopped");
+	t->queue_ready = ready;
+	if (ready && (t->status & VIRTIO_STATUS_DRIVER_OK))
+		transport_activate(t);
+}
+
 static void mmio_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
 {
 	switch (off) {
@@ -120,10 +133,7 @@ static void mmio_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
 			set_hi_lo(&t->drv_features, v, t->drv_features_sel == 1);
 		break;
 	case VIRTIO_MMIO_QUEUE_SEL: t->queue_sel = v; break;
-	case VIRTIO_MMIO_QUEUE_READY:
-		if (t->queue_sel == 0)
-			t->queue_ready = v & 1;
-		break;
+	case VIRTIO_MMIO_QUEUE_READY: write_queue_ready(t, v & 1); break;
 	case VIRTIO_MMIO_QUEUE_NOTIFY: queue_notify(t, v); break;
 	case VIRTIO_MMIO_INTERRUPT_ACK: atomic_fetch_and(&t->dev->isr, ~v); break;
 	case VIRTIO_MMIO_STATUS: write_status(t, v); break;

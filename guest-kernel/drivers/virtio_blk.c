@@ -109,6 +109,8 @@ static int blk_attach_irq(struct blk_dev *b)
 				(uintptr_t)(b->mmio.base + VMMIO_INT_ACK));
 	long c;
 
+	if (r == -16)	/* -EBUSY: routed already, by an earlier blk_open of this transport (a re-init after a reset) */
+		r = 0;
 	if (r < 0) {
 		kprintf("virtio-blk: irq_attach(gsi %d) failed: %ld\n", b->mmio.irq, r);
 		if (b->completion == BLK_POLL)

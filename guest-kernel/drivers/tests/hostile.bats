@@ -1,0 +1,161 @@
+#!/usr/bin/env bats
+# hostile.bats - the guest misbehaves on purpose (test=hostile-*) under build/vmm in every --request and --emulation mode.
+#
+# Each boot must end with the guest's own exit 0 (the VMM alive until then: no 125, no 124 timeout), every case's
+# PASS line, the device errors the guest provoked counted in --stats, nothing on stderr but "needs a reset" reports,
+# and the image byte-identical to the original outside LBA 2048-2055 (the only sectors the guest may write).
+# test=hostile-all runs every case that recovers by itself in one boot per mode; the cases that break the device
+# (NEEDS_RESET, a reset with requests in flight) also get a boot of their own per mode.
+
+MODES="exit/thread exit/process ioeventfd/thread ioeventfd/process exitless/thread exitless/process"
+ALL_CASES="outside-ram straddle-ram-end chain-loop chain-too-long zero-len huge-len unknown-type past-end bad-head
+	queue-regs-running ro-regs config-write notify-storm ack-storm reinit avail-jump framing dup-head
+	bad-ring-setup aliased-rings"
+LBA=2048     # the pattern's sectors, as in hostile.h (H_LBA, H_LBA_COUNT)
+LBA_COUNT=8
+
+setup_file() {
+	export IMGDIR
+	IMGDIR=$(mktemp -d -p "${BATS_TMPDIR:-/tmp}" hostile.XXXXXX)
+	# Written in full, never sparse; 32 MiB (the huge-length case needs a disk below 128 MiB).
+	dd if=/dev/urandom of="$IMGDIR/base.img" bs=1M count=32 status=none
+}
+
+teardown_file() {
+	rm -rf "$IMGDIR"
+}
+
+setup() {
+	cd "$BATS_TEST_DIRNAME/../../.." || return 1
+	VMM=${VMM:-build/vmm}
+	GUEST=${GUEST:-build/guest.elf}
+	[ -x "$VMM" ] || skip "$VMM is not built (run make)"
+	grep -q "hostile-all" "$GUEST" || skip "$GUEST has no hostile tests linked in"
+	[ -w /dev/kvm ] || skip "no usable /dev/kvm"
+	IMG="$BATS_TEST_TMPDIR/disk.img"
+}
+
+# boot TEST MODE [VMM ARGS...]: runs test=TEST on a fresh copy of the base image in MODE (request/emulation).
+# Sets status, output (the VMM's stderr), CON (console file), STATS, and M (the mode, for messages).
+boot() {
+	local t=$1 req=${2%/*} emu=${2#*/}
+	shift 2
+	M="$t in $req/$emu"
+	CON="$BATS_TEST_TMPDIR/con-$t-$req-$emu"
+	STATS="$BATS_TEST_TMPDIR/stats-$t-$req-$emu.json"
+	cp "$IMGDIR/base.img" "$IMG"
+	run timeout 120 "$VMM" --timeout 90 --disk "$IMG" --request "$req" --emulation "$emu" --console "$CON" \
+		--stats "$STATS" --cmdline "test=$t" "$@" "$GUEST"
+}
+
+fail_with() {
+	echo "$M: $*"
+	echo "--- console"; tail -n 40 "$CON" 2>/dev/null
+	echo "--- stderr"; echo "$output"
+	return 1
+}
+
+# The guest exited by itself with 0; the VMM reported nothing but NEEDS_RESET marks.
+check_exit() {
+	case $status in
+	0) ;;
+	124) fail_with "timed out: a hang in the guest or the VMM" ;;
+	125) fail_with "status 125: the VMM crashed or failed" ;;
+	*) fail_with "status $status" ;;
+	esac || return 1
+	if grep -v '^vmm: disk 0 needs a reset: ' <<<"$output" | grep -q .; then
+		fail_with "unexpected output on the VMM's stderr"
+	fi
+}
+
+# check_pass CASES...: a PASS line per case, no FAIL line anywhere.
+check_pass() {
+	local c
+	for c in "$@"; do
+		grep -qx "PASS hostile-$c" "$CON" || fail_with "no PASS line for hostile-$c" || return 1
+	done
+	if grep -q FAIL "$CON"; then fail_with "a FAIL line"; fi
+}
+
+# The image is the original but for LBA 2048-2055, which hold the guest's pattern (8 labelled sectors).
+check_image() {
+	local lo=$((LBA * 512)) hi=$(((LBA + LBA_COUNT) * 512)) n
+	[ "$(stat -c %s "$IMG")" = "$(stat -c %s "$IMGDIR/base.img")" ] || fail_with "the image changed size" || return 1
+	cmp -n "$lo" "$IMGDIR/base.img" "$IMG" || fail_with "the image changed below LBA $LBA" || return 1
+	cmp -i "$hi" "$IMGDIR/base.img" "$IMG" || fail_with "the image changed above LBA $((LBA + LBA_COUNT - 1))" || return 1
+	n=$(dd if="$IMG" bs=512 skip="$LBA" count="$LBA_COUNT" status=none |
+		grep -a -o 'exitless hostile lba 20[0-9][0-9]' | wc -l)
+	[ "$n" -eq "$LBA_COUNT" ] || fail_with "LBA $LBA-$((LBA + LBA_COUNT - 1)) hold $n pattern sectors, not $LBA_COUNT"
+}
+
+# The errors and UNSUPP statuses the guest provoked (its "provoked errors N unsupported M" line) are counted
+# by the device: .devices.errors >= N and .devices.unsupported >= M; N must be at least MIN (default 1).
+check_stats() {
+	local line n m e u min=${1:-1}
+	line=$(grep -o 'provoked errors [0-9]* unsupported [0-9]*' "$CON") || fail_with "no summary line" || return 1
+	read -r _ _ n _ m <<<"$line"
+	e=$(jq .devices.errors "$STATS") && u=$(jq .devices.unsupported "$STATS") || fail_with "no stats" || return 1
+	if ! { [ "$n" -ge "$min" ] && [ "$e" -ge "$n" ] && [ "$u" -ge "$m" ]; }; then
+		fail_with "stats count $e errors / $u unsupported, the guest provoked $n / $m (at least $min wanted)"
+	fi
+}
+
+# check_all MIN CASES...: exit, PASS lines, image, stats (at least MIN provoked errors).
+check_all() {
+	local min=$1
+	shift
+	check_exit && check_pass "$@" && check_image && check_stats "$min"
+}
+
+# hostile_all MODE: every self-recovering case in one boot.
+hostile_all() {
+	# shellcheck disable=SC2086
+	boot hostile-all "$1" && check_all 40 $ALL_CASES all || return 1
+	case $1 in exitless/*) return 0 ;; esac
+	# With exit or ioeventfd every storm write reached the device (the IOCore of exitless never sleeps).
+	[ "$(jq .devices.notifies "$STATS")" -ge 10000 ] || fail_with "the notify storm was not counted"
+}
+
+# each_mode TEST MIN [STDERR PATTERN...]: TEST in its own boot in every mode, provoking at least MIN device
+# errors; each pattern must be on stderr.
+each_mode() {
+	local t=$1 min=$2 mode p
+	shift 2
+	for mode in $MODES; do
+		boot "hostile-$t" "$mode" && check_all "$min" "$t" || return 1
+		for p in "$@"; do
+			grep -q "$p" <<<"$output" || fail_with "stderr lacks '$p'" || return 1
+		done
+	done
+}
+
+@test "hostile-all, request=exit emulation=thread" { hostile_all exit/thread; }
+@test "hostile-all, request=exit emulation=process" { hostile_all exit/process; }
+@test "hostile-all, request=ioeventfd emulation=thread" { hostile_all ioeventfd/thread; }
+@test "hostile-all, request=ioeventfd emulation=process" { hostile_all ioeventfd/process; }
+@test "hostile-all, request=exitless emulation=thread" { hostile_all exitless/thread; }
+@test "hostile-all, request=exitless emulation=process" { hostile_all exitless/process; }
+
+@test "hostile-all with --completion irq" {
+	# shellcheck disable=SC2086
+	boot hostile-all exitless/thread --completion irq && check_all 40 $ALL_CASES all
+}
+
+@test "avail index jumping ahead or back by more than the queue size: NEEDS_RESET, then a reset works (every mode)" {
+	each_mode avail-jump 3 "the avail index moved more than the queue size"
+}
+
+@test "rings outside RAM, misaligned, of a bad size or not ready at DRIVER_OK: NEEDS_RESET (every mode)" {
+	each_mode bad-ring-setup 9 "lies outside guest RAM" "misaligned" "not a power of two" "without a ready queue"
+}
+
+@test "all three rings at one address: the VMM survives and a reset brings the device back (every mode)" {
+	each_mode aliased-rings 0
+}
+
+@test "a reset with 85 requests in flight, then new rings: nothing reaches the old rings after the reset (every mode)" {
+	local mode
+	for mode in $MODES; do
+		boot hostile-reset-inflight "$mode" && check_exit && check_pass reset-inflight && check_image || return 1
+	done
+}
