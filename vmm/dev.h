@@ -166,6 +166,9 @@ struct blk_dev {
 	const struct guest_mem *mem;
 	bool always_wake;          /* emulation=process: every hand-off goes through wake_fd */
 	int64_t spin_ns;           /* emulation thread: poll this long after work; <0 forever, 0 never */
+	bool realtime;             /* shares a CPU with the IOCore: run at SCHED_FIFO 1 so a wake-up
+				    * preempts the polling IOCore at once */
+	_Atomic int rt_ok;         /* the emulation context got SCHED_FIFO */
 	uint8_t inflight[VQ_MAX_SIZE]; /* per head: started and not yet completed (emulation) */
 	struct blk_req req[VQ_MAX_SIZE];
 };

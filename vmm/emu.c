@@ -10,6 +10,7 @@
  * then blocks; the producer publishes the ring head, fences, then reads `sleeping`. */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -125,11 +126,23 @@ static void emu_drain(struct blk_dev *d)
 	}
 }
 
+/* A context that shares the IOCore's CPU runs at the lowest real-time priority: it sleeps
+ * between bursts, and when its ring or its backend wakes it, it preempts the polling IOCore at once
+ * instead of waiting for the IOCore to yield (or for an unrelated process to finish its slice). */
+static void emu_set_realtime(struct blk_dev *d)
+{
+	struct sched_param p = { .sched_priority = 1 };
+
+	if (d->realtime)
+		atomic_store(&d->rt_ok, sched_setscheduler(0, SCHED_FIFO, &p) == 0);
+}
+
 static void *emu_thread(void *arg)
 {
 	struct blk_dev *d = arg;
 
 	d->emu_tid = gettid();
+	emu_set_realtime(d);
 	emu_loop(d);
 	emu_drain(d);
 	return NULL;
@@ -147,6 +160,7 @@ static void emu_process(struct blk_dev *d, int pin_cpu)
 	signal(SIGTERM, SIG_IGN);
 	if (pin_cpu >= 0)
 		pin_self(pin_cpu);
+	emu_set_realtime(d);
 	sandbox_close_fds((int[]){ d->be.fd, d->be.fd_buffered, d->wake_fd, d->irq_fd }, 4);
 	if (d->be.ops->open(&d->be) < 0 || sandbox_seccomp() < 0) {
 		fprintf(stderr, "vmm: device process: %s\n", err_msg());

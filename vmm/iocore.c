@@ -42,6 +42,17 @@ static bool disk_active(struct blk_dev *d)
 	return atomic_load_explicit(&d->active, memory_order_acquire);
 }
 
+/* True when every emulation context runs at real-time priority, so a woken one preempts the
+ * IOCore by itself and the IOCore need not yield its CPU (which would hand it to any other
+ * runnable process for a whole time slice). */
+static bool contexts_preempt(void)
+{
+	for (int i = 0; i < io.n; i++)
+		if (!atomic_load_explicit(&io.disks[i]->rt_ok, memory_order_relaxed))
+			return false;
+	return true;
+}
+
 /* One pass over every disk. Returns the number of requests handed off. `polling`: the IOCore
  * is polling, so notifications are turned off on any disk that has them on: a disk activated
  * since the last pass (the transport activates queues with notifications on, so a kick can wake
@@ -66,8 +77,10 @@ static int iocore_pass(bool polling)
 	if (work) {
 		atomic_fetch_add(&io.st.handoffs, (uint64_t)work);
 		/* On a machine with fewer cores than busy threads the emulation context may share
-		 * this CPU: give it the CPU now instead of spinning on top of it. */
-		sched_yield();
+		 * this CPU: give it the CPU now instead of spinning on top of it (a real-time
+		 * context has preempted us already when the hand-off woke it). */
+		if (io.share_cpu && !contexts_preempt())
+			sched_yield();
 	}
 	return work;
 }
@@ -106,6 +119,9 @@ static void iocore_sleep(void)
 	}
 }
 
+/* True when every emulation context runs at real-time priority, so a woken one preempts the
+ * IOCore by itself and the idle IOCore need not yield its CPU (which would hand it to any other
+ * runnable process for a whole time slice). */
 static void iocore_poll_loop(void)
 {
 	uint64_t idle_since = now_ns(), limit = (uint64_t)io.poll_us * 1000;
@@ -118,7 +134,7 @@ static void iocore_poll_loop(void)
 		} else if (io.poll_us >= 0 && now_ns() - idle_since >= limit) {
 			iocore_sleep();
 			idle_since = now_ns();
-		} else if (io.share_cpu) {
+		} else if (io.share_cpu && !contexts_preempt()) {
 			/* An emulation context woken by its backend may be waiting for this CPU:
 			 * spinning on would starve it until the scheduler preempts us (ms). */
 			sched_yield();

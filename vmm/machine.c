@@ -112,6 +112,7 @@ static void start_io_path(struct vmm *v)
 
 		d->spin_ns = c->emulation == EMU_PROCESS || share_cpu ? 0
 			     : c->poll_us < 0 ? -1 : c->poll_us * 1000;
+		d->realtime = share_cpu && c->request != REQ_EXIT;
 	}
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < v->ndisks; i++)

@@ -165,8 +165,10 @@ static void write_threads(FILE *f, const struct vmm *v, const struct snap *a, co
 	if (iocore_tid())
 		fprintf(f, ", \"iocore\": {\"cpu_us\": %.1f}", (double)(b->cpu_iocore - a->cpu_iocore) / 1e3);
 	for (int i = 0; i < v->ndisks; i++)
-		fprintf(f, ", \"dev%d\": {\"cpu_us\": %.1f, \"kind\": \"%s\"}", i,
-			(double)(b->cpu_dev[i] - a->cpu_dev[i]) / 1e3, v->disks[i]->pid ? "process" : "thread");
+		fprintf(f, ", \"dev%d\": {\"cpu_us\": %.1f, \"kind\": \"%s\", \"realtime\": %s}", i,
+			(double)(b->cpu_dev[i] - a->cpu_dev[i]) / 1e3,
+			v->cfg.emulation == EMU_PROCESS ? "process" : "thread",
+			atomic_load(&v->disks[i]->rt_ok) ? "true" : "false");
 	fprintf(f, "},\n");
 }
 
