@@ -15,6 +15,7 @@ include guest-kernel/guest.mk
 include workloads/workloads.mk
 include guest-kernel/drivers/drivers.mk
 include experiments/experiments.mk
+include fuzz/fuzz.mk
 
 test: deps
 	@$(MAKE) --no-print-directory all

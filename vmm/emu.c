@@ -17,7 +17,6 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dev.h"
@@ -59,17 +58,10 @@ static int emu_take(struct blk_dev *d)
 	int n = 0;
 
 	for (; tail != head; tail++, n++)
-		blk_start(d, d->ring.slot[tail & (SPSC_SIZE - 1)]);
+		if (!atomic_load_explicit(&d->broken, memory_order_relaxed)) /* else dropped: reset needed */
+			blk_start(d, d->ring.slot[tail & (SPSC_SIZE - 1)]);
 	atomic_store_explicit(&d->ring.tail, tail, memory_order_release);
 	return n;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* Serves the disk until stopped. With spin_ns set (an emulation thread on a CPU of its own) it

@@ -29,14 +29,6 @@ static struct {
 	struct iocore_stats st;
 } io = { .epfd = -1, .stop_fd = -1 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static bool disk_active(struct blk_dev *d)
 {
 	return atomic_load_explicit(&d->active, memory_order_acquire);
@@ -124,16 +116,16 @@ static void iocore_sleep(void)
  * runnable process for a whole time slice). */
 static void iocore_poll_loop(void)
 {
-	uint64_t idle_since = now_ns(), limit = (uint64_t)io.poll_us * 1000;
+	uint64_t idle_since = mono_ns(), limit = (uint64_t)io.poll_us * 1000;
 
 	while (!atomic_load(&io.stop)) {
 		atomic_fetch_add(&io.st.polls, 1);
 		if (iocore_pass(true)) {
 			atomic_fetch_add(&io.st.busy_polls, 1);
-			idle_since = now_ns();
-		} else if (io.poll_us >= 0 && now_ns() - idle_since >= limit) {
+			idle_since = mono_ns();
+		} else if (io.poll_us >= 0 && mono_ns() - idle_since >= limit) {
 			iocore_sleep();
-			idle_since = now_ns();
+			idle_since = mono_ns();
 		} else if (io.share_cpu && !contexts_preempt()) {
 			/* An emulation context woken by its backend may be waiting for this CPU:
 			 * spinning on would starve it until the scheduler preempts us (ms). */

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dev.h"
@@ -38,14 +37,6 @@ struct stats {
 static const char *const dev_names[10] = { "requests", "completed", "errors", "unsupported",
 	"bytes_read", "bytes_written", "flushes", "irqs", "wakeups", "notifies" };
 static const char *const io_names[5] = { "polls", "busy_polls", "sleeps", "wakeups", "handoffs" };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Reads the descriptors of the vCPU's binary stats: the single-value counters are kept. */
 static void kvm_stats_open(struct stats *s, int vcpu_fd)

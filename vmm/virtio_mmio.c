@@ -62,9 +62,10 @@ static void transport_activate(struct virtio_mmio *t)
 		return;
 	}
 	d->vq = q;
-	/* Notifications start on whatever the mode: with request=exitless the IOCore turns them off
-	 * when it next polls, and if it is asleep the driver's first kick wakes it. */
-	vq_set_notify(&d->vq, true);
+	/* Notifications start on, except with an IOCore that never sleeps (request=exitless,
+	 * --poll-us 0): an IOCore that may be asleep turns them off when it next polls, and until
+	 * then the driver's first kick (an ioeventfd) is what wakes it. */
+	vq_set_notify(&d->vq, !(t->vmm->cfg.request == REQ_EXITLESS && t->vmm->cfg.poll_us < 0));
 	atomic_store_explicit(&d->active, 1, memory_order_release);
 }
 

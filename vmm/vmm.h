@@ -243,6 +243,8 @@ int pin_self(int cpu);
 int pin_thread(pthread_t t, int cpu);
 /* CPU time consumed so far by a thread of this process or by another process, in ns. */
 uint64_t task_cpu_ns(pid_t tid);
+/* CLOCK_MONOTONIC in ns. */
+uint64_t mono_ns(void);
 /* Whether KVM on this host delivers interrupts as posted interrupts (APICv / AVIC). */
 bool host_posted_interrupts(void);
 

@@ -12,7 +12,7 @@ export ENGINE_SRCS
 
 WL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -MMD -MP -D_GNU_SOURCE
 ifeq ($(SANITIZE),1)
-WL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+WL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 WL_LDFLAGS += -fsanitize=address,undefined
 endif
 # The guest's flags, to prove on every build that the engine stays freestanding (no float, no libgcc).
@@ -26,11 +26,15 @@ WL_FREE_OBJS := $(ENGINE_SRCS:%.c=$(BUILD)/host/freestanding/%.o)
 WL_TEST_SRCS := $(wildcard workloads/tests/*.c)
 WL_TEST_OBJS := $(WL_TEST_SRCS:%.c=$(BUILD)/host/%.o)
 
+# Hosted objects are rebuilt when the flags change (e.g. SANITIZE=1 after a plain build), as in vmm.mk.
+WL_FLAGS_STAMP := $(BUILD)/host/.flags
+$(shell mkdir -p $(BUILD)/host; echo '$(WL_CFLAGS) $(WL_LDFLAGS)' | cmp -s - $(WL_FLAGS_STAMP) || echo '$(WL_CFLAGS) $(WL_LDFLAGS)' >$(WL_FLAGS_STAMP))
+
 .PHONY: all engine-freestanding
 all: $(BUILD)/engine-host $(BUILD)/imgcheck $(BUILD)/tests/unit-engine $(BUILD)/host/engine-freestanding.ok
 engine-freestanding: $(BUILD)/host/engine-freestanding.ok
 
-$(BUILD)/host/workloads/%.o: workloads/%.c
+$(BUILD)/host/workloads/%.o: workloads/%.c $(WL_FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(WL_CFLAGS) -c -o $@ $<
 

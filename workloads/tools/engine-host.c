@@ -80,12 +80,31 @@ static void host_console(const char *s, size_t n) { fwrite(s, 1, n, stderr); }
 static void host_results(const char *s, size_t n) { fwrite(s, 1, n, results_file); }
 static uint64_t host_wall_s(void) { return (uint64_t)time(NULL); }
 
+/* The engine never frees what it gets (its contract, as in the guest): the blocks are listed here and
+ * freed once the run is over. */
+static void **blocks;
+static size_t nblocks;
+
 static void *host_alloc(size_t size, size_t align)
 {
-	void *p = NULL;
+	void *p = NULL, **more = realloc(blocks, (nblocks + 1) * sizeof(*blocks));
+	if (!more)
+		return NULL;
+	blocks = more;
 	if (posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align, size ? size : 1))
 		return NULL;
+	blocks[nblocks++] = p;
 	return memset(p, 0, size);
+}
+
+/* Frees the engine's blocks and the job text; returns rc. */
+static int release(char *job, int rc)
+{
+	while (nblocks)
+		free(blocks[--nblocks]);
+	free(blocks);
+	free(job);
+	return rc;
 }
 
 static int usage(const char *why)
@@ -154,16 +173,16 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "engine-host: cannot read job file %s: %s\n", argv[i], strerror(errno)), 2;
 	struct eng_env env = {host_now_ns, host_console, host_results, host_alloc, NULL, host_wall_s};
 	if (parse_only)
-		return engine_check(job, len, &env);
+		return release(job, engine_check(job, len, &env));
 	static struct syncdev sd;
 	struct eng_dev dev = {.ops = &syncdev_ops, .ctx = &sd};
 	sd.fd = open_image(argv[i + 1], direct, readonly, &dev);
 	if (sd.fd < 0)
-		return fprintf(stderr, "engine-host: cannot open image %s: %s\n", argv[i + 1], strerror(errno)), 2;
+		return fprintf(stderr, "engine-host: cannot open image %s: %s\n", argv[i + 1], strerror(errno)), release(job, 2);
 	results_file = out ? fopen(out, "w") : stdout;
 	if (!results_file)
-		return fprintf(stderr, "engine-host: cannot write %s: %s\n", out, strerror(errno)), 2;
+		return fprintf(stderr, "engine-host: cannot write %s: %s\n", out, strerror(errno)), release(job, 2);
 	int rc = engine_run(job, len, &env, &dev);
 	fclose(results_file);
-	return rc;
+	return release(job, rc);
 }
