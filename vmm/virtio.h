@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "../include/virtio_blk_spec.h"
+
 /* Device status (virtio 1.x §2.1). */
 #define VIRTIO_STATUS_ACKNOWLEDGE      1
 #define VIRTIO_STATUS_DRIVER           2
@@ -16,11 +18,6 @@
 #define VIRTIO_F_VERSION_1        32
 #define VIRTIO_RING_F_EVENT_IDX   29
 #define VIRTIO_RING_F_INDIRECT_DESC 28
-#define VIRTIO_BLK_F_SIZE_MAX     1
-#define VIRTIO_BLK_F_SEG_MAX      2
-#define VIRTIO_BLK_F_RO           5
-#define VIRTIO_BLK_F_BLK_SIZE     6
-#define VIRTIO_BLK_F_FLUSH        9
 
 /* virtio-mmio registers (version 2, §4.2.2). */
 #define VIRTIO_MMIO_MAGIC_VALUE       0x000
@@ -75,16 +72,7 @@ struct vring_used {
 	struct vring_used_elem ring[]; /* then avail_event */
 };
 
-/* virtio-blk (§5.2). */
-#define VIRTIO_ID_BLOCK 2
-#define VIRTIO_BLK_T_IN     0
-#define VIRTIO_BLK_T_OUT    1
-#define VIRTIO_BLK_T_FLUSH  4
-#define VIRTIO_BLK_T_GET_ID 8
-#define VIRTIO_BLK_S_OK     0
-#define VIRTIO_BLK_S_IOERR  1
-#define VIRTIO_BLK_S_UNSUPP 2
-#define VIRTIO_BLK_ID_BYTES 20
+/* virtio-blk (§5.2; the constants are in include/virtio_blk_spec.h). */
 #define SECTOR_SIZE 512
 
 struct virtio_blk_req_hdr {

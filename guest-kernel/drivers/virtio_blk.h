@@ -5,25 +5,9 @@
 #include <stdint.h>
 #include "virtio_mmio.h"
 #include "virtq.h"
+#include "virtio_blk_spec.h"
 
-/* Feature bits (§5.2.3). */
-#define VIRTIO_BLK_F_SIZE_MAX 1
-#define VIRTIO_BLK_F_SEG_MAX  2
-#define VIRTIO_BLK_F_RO       5
-#define VIRTIO_BLK_F_BLK_SIZE 6
-#define VIRTIO_BLK_F_FLUSH    9
-
-/* Request types and status values (§5.2.6). */
-#define VIRTIO_BLK_T_IN     0
-#define VIRTIO_BLK_T_OUT    1
-#define VIRTIO_BLK_T_FLUSH  4
-#define VIRTIO_BLK_T_GET_ID 8
-#define VIRTIO_BLK_S_OK     0
-#define VIRTIO_BLK_S_IOERR  1
-#define VIRTIO_BLK_S_UNSUPP 2
-#define BLK_S_NONE          0xff /* the device completed the request without writing a status */
-
-#define VIRTIO_BLK_ID_BYTES 20
+#define BLK_S_NONE 0xff /* the device completed the request without writing a status */
 
 enum blk_completion { BLK_POLL = 0, BLK_IRQ = 1 };
 
