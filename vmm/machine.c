@@ -33,10 +33,8 @@ static void marker_access(void *opaque, uint64_t off, uint8_t *data, uint32_t si
 	struct vmm *v = opaque;
 
 	(void)off;
-	if (is_write) {
-		v->marks++;
+	if (is_write)
 		stats_mark(v, data[0]);
-	}
 	else
 		memset(data, 0, size);
 }

@@ -109,10 +109,12 @@ void stats_mark(struct vmm *v, int which)
 
 	if (!s)
 		return;
-	if (which == 1 && !s->marks_begin++)
-		take(v, &s->begin);
-	else if (which == 2 && ++s->marks_end) /* the window ends at the last END */
-		take(v, &s->end);
+	if (which == 1 && !s->marks_begin++) {
+		take(v, &s->begin); /* the window starts at the first BEGIN */
+	} else if (which == 2) {
+		s->marks_end++;
+		take(v, &s->end); /* and ends at the last END */
+	}
 }
 
 static const char *mode_name(const struct vmm_config *c, int which)

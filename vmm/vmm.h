@@ -205,7 +205,6 @@ struct vmm {
 	struct bus pio, mmio;
 	struct serial com1, com2;
 	struct exit_counts exits;
-	uint64_t marks;      /* marker-port writes seen */
 	int exit_code;       /* set by the debug-exit port */
 	bool stop;           /* set when the guest asked to exit */
 	struct blk_dev *disks[VMM_MAX_DISKS];
