@@ -10,6 +10,7 @@ SANITIZE ?= 0
 all:
 
 include mk/deps.mk
+include tests/tests.mk
 include vmm/vmm.mk
 include guest-kernel/guest.mk
 include workloads/workloads.mk

@@ -27,6 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "tap.h"
+
 static const struct target {
 	const char *name;
 	int (*run)(const uint8_t *data, size_t size);
@@ -36,8 +39,6 @@ static const struct target {
 	{ "fuzz-elf", fuzz_elf },
 	{ "fuzz-job", fuzz_job },
 };
-
-static int tests, failures;
 
 /* Reads a whole file into an exactly sized buffer (so an over-read is caught). NULL on error. */
 static uint8_t *slurp(const char *path, size_t *len)
@@ -99,12 +100,8 @@ static void replay(const struct target *t, const char *dir, const char *file)
 
 	data = snprintf(path, sizeof(path), "%s/%s", dir, file) < (int)sizeof(path) ? slurp(path, &len) : NULL;
 	status = data && log ? run_child(t, data, len, log) : -1;
-	tests++;
-	if (status == 0) {
-		printf("ok %d - %s %s runs clean\n", tests, t->name, path);
-	} else {
-		failures++;
-		printf("not ok %d - %s %s runs clean\n", tests, t->name, path);
+	ok(status == 0, "%s %s runs clean", t->name, path);
+	if (status != 0) {
 		if (status == -1)
 			printf("# cannot read the input or start the child\n");
 		else if (WIFSIGNALED(status))
@@ -142,8 +139,7 @@ int main(int argc, char **argv)
 		if (n >= 0)
 			free(names);
 	}
-	printf("1..%d\n", tests);
-	return failures ? 1 : 0;
+	return tap_done();
 }
 
 #endif

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../vmm/dev.h"
+#include "blk.h"
 
 /* The targets. Each takes one input and returns 0 (libFuzzer's convention); a broken invariant
  * aborts with file:line, so libFuzzer saves the input and the replay driver reports it. fuzz/entry.c
@@ -60,23 +60,30 @@ bool fuzz_in_ram(const struct guest_mem *m, const void *p, uint64_t len);
 
 enum fuzz_backend { FUZZ_BE_NULL, FUZZ_BE_RAM };
 
+/* A disk with one queue and the emulation context that serves it (run by hand, as its thread would). */
+struct fuzz_disk {
+	struct virtio_dev *d;
+	struct vqueue *q;
+	struct emu_ctx *c;
+};
+
 /* Disk 0 on the null or ram backend (an all-zero 32 KiB image), back in its just-created state,
- * reaching guest RAM m; irq_fd and wake_fd are -1. Every request its backend receives is checked
- * first: a read, write or flush, inside the disk, its iovecs inside guest RAM and adding up to
- * its length, no write to a read-only disk. */
-struct blk_dev *fuzz_disk(enum fuzz_backend be, const struct guest_mem *m, bool ro);
-/* True when the device's queue is usable as it stands: activated, num a power of two up to
- * VQ_MAX_SIZE, each host ring pointer the checked translation of its address for that size. */
+ * reaching guest RAM m; irq_fd is -1. Every request its backend receives is checked first: a read,
+ * write or flush, inside the disk, its iovecs inside guest RAM and adding up to its length, no write
+ * to a read-only disk. */
+struct fuzz_disk *fuzz_disk(enum fuzz_backend be, const struct guest_mem *m, bool ro);
+/* True when the queue is usable as it stands: activated, num a power of two up to VQ_MAX_SIZE, each
+ * host ring pointer the checked translation of its address for that size. */
 bool fuzz_vq_consistent(const struct vq *q, const struct guest_mem *m);
-/* Emulation context for one head, as emu.c runs it: blk_start, then checks that an accepted head
- * (inside the queue, not in flight) completed exactly once with one used entry naming it, and that
- * a refused one left no trace in the used ring and marked the device NEEDS_RESET. */
-void fuzz_start(struct blk_dev *d, uint16_t head);
-/* blk_flush_completions, then checks that used.idx in guest RAM moved by the number of entries
+/* The emulation context for one head, as emu.c runs it: the device's start, then checks that an
+ * accepted head (inside the queue, not in flight) completed exactly once with one used entry naming it,
+ * and that a refused one left no trace in the used ring and marked the device NEEDS_RESET. */
+void fuzz_start(struct fuzz_disk *k, uint16_t head);
+/* Publishes the used entries, then checks that used.idx in guest RAM moved by the number of entries
  * pushed since the last flush. */
-void fuzz_flush(struct blk_dev *d);
-/* Starts every head handed to the emulation context through the disk's SPSC ring (what emu.c's
+void fuzz_flush(struct fuzz_disk *k);
+/* Starts every head handed to the emulation context through the queue's SPSC ring (what emu.c's
  * loop does), then flushes. Returns how many heads it took. */
-int fuzz_emu_run(struct blk_dev *d);
+int fuzz_emu_run(struct fuzz_disk *k);
 
 #endif

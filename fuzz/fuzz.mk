@@ -21,7 +21,8 @@ FUZZ_SRCS    := fuzz/fuzz_dev.c fuzz/fuzz_vq.c fuzz/fuzz_mmio.c fuzz/fuzz_files.
 FUZZ_UUT_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c)) $(wildcard workloads/engine/*.c)
 FUZZ_LDLIBS  := -Wl,--wrap=emu_quiesce -luring -lpthread
 
-FUZZ_BASE  := -std=gnu11 -g -O1 -D_GNU_SOURCE -MMD -MP -fno-omit-frame-pointer -Wall -Wextra
+FUZZ_BASE  := -std=gnu11 -g -O1 -D_GNU_SOURCE -MMD -MP -fno-omit-frame-pointer -Wall -Wextra \
+	      -Ivmm -Iinclude -Itests -Iworkloads/engine
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_WERR  := $(if $(filter 1,$(WERROR)),-Werror)
 FUZZ_RT    := $(wildcard $(shell $(FUZZ_CC) --print-runtime-dir 2>/dev/null)/libclang_rt.fuzzer-x86_64.a)
@@ -81,7 +82,7 @@ $(FUZZ_RLIB): $(patsubst %.c,$(FUZZ_ROBJ)/%.o,$(FUZZ_SRCS) $(FUZZ_UUT_SRCS))
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/tests/unit-fuzz-regress: $(FUZZ_ROBJ)/fuzz/entry.o $(FUZZ_RLIB)
+$(BUILD)/tests/unit-fuzz-regress: $(FUZZ_ROBJ)/fuzz/entry.o $(FUZZ_RLIB) $(FUZZ_ROBJ)/tests/tap.o
 	@mkdir -p $(@D)
 	$(CC) $(FUZZ_SAN) $^ -o $@ $(FUZZ_LDLIBS)
 

@@ -118,23 +118,25 @@ bool fuzz_in_ram(const struct guest_mem *m, const void *p, uint64_t len)
 
 /* ---- test disks ----------------------------------------------------------------------------- */
 
-struct fuzz_disk {
-	struct blk_dev *d;
+struct test_disk {
+	struct fuzz_disk k;
 	const struct backend_ops *real; /* null or ram */
 	struct backend_ops checked;     /* the same with submit checked first */
-	uint8_t pristine[offsetof(struct blk_dev, req)]; /* the state before any request */
+	struct backend *be;             /* the context's backend (held here too: the context is in shared
+					 * memory, which LeakSanitizer does not scan) */
 };
 
-static struct fuzz_disk disks[2];
+static struct test_disk disks[2];
 
 static int checked_submit(struct backend *b, struct blk_req *r)
 {
-	struct blk_dev *d = r->dev;
+	struct test_disk *t = &disks[b->ops == &disks[1].checked];
+	struct virtio_dev *d = t->k.d;
 	uint64_t sum = 0;
 
-	FUZZ_ASSERT(d && &d->be == b);
+	FUZZ_ASSERT(r->q == t->k.q && b == t->k.c->priv);
 	FUZZ_ASSERT(r->op == BLK_OP_READ || r->op == BLK_OP_WRITE || r->op == BLK_OP_FLUSH);
-	FUZZ_ASSERT(r->niov >= 0 && r->niov <= VQ_MAX_SIZE);
+	FUZZ_ASSERT(r->niov >= 0 && r->niov <= BLK_SEG_MAX);
 	for (int i = 0; i < r->niov; i++) {
 		FUZZ_ASSERT(fuzz_in_ram(d->mem, r->iov[i].iov_base, r->iov[i].iov_len));
 		sum += r->iov[i].iov_len;
@@ -143,48 +145,69 @@ static int checked_submit(struct backend *b, struct blk_req *r)
 	if (r->op != BLK_OP_FLUSH) {
 		FUZZ_ASSERT(sum == r->len);
 		FUZZ_ASSERT(r->len % SECTOR_SIZE == 0 && r->offset % SECTOR_SIZE == 0);
-		FUZZ_ASSERT(r->offset <= b->size && r->len <= b->size - r->offset);
-		FUZZ_ASSERT(r->op != BLK_OP_WRITE || !d->cfg.ro);
+		FUZZ_ASSERT(r->offset <= b->img->size && r->len <= b->img->size - r->offset);
+		FUZZ_ASSERT(r->op != BLK_OP_WRITE || !blk_of(d)->cfg.ro);
 	}
-	return disks[d == disks[1].d].real->submit(b, r);
+	return t->real->submit(b, r);
 }
 
 /* Creates the disk once: an all-zero memfd image reached through /proc/self/fd. */
-static void disk_init(struct fuzz_disk *fd, const char *backend)
+static void disk_init(struct test_disk *t, const char *backend)
 {
 	static char path[2][64];
-	int i = (int)(fd - disks), img = memfd_create("fuzz-disk", MFD_CLOEXEC);
-	struct disk_config cfg = { .path = path[i], .backend = backend };
+	int i = (int)(t - disks), img = memfd_create("fuzz-disk", MFD_CLOEXEC);
+	struct disk_config cfg = { .path = path[i], .backend = backend, .queues = 1 };
+	struct backend *be;
 
 	if (img < 0 || ftruncate(img, FUZZ_DISK_SECTORS * SECTOR_SIZE) < 0)
 		fuzz_fail(__FILE__, __LINE__, "memfd for the disk image");
 	snprintf(path[i], sizeof(path[i]), "/proc/self/fd/%d", img);
-	fd->d = blk_create(0, &cfg, &small_mem);
-	if (!fd->d || fd->d->be.ops->open(&fd->d->be) < 0) {
+	t->k.d = blk_create(0, &cfg, &small_mem);
+	if (t->k.d) {
+		t->k.q = &t->k.d->queues[0];
+		t->k.c = emu_ctx_create(0, &emu_modes[0], &t->k.q, 1);
+	}
+	if (!t->k.d || !t->k.c || t->k.d->ops->ctx_open(t->k.c) < 0) {
 		fprintf(stderr, "fuzz: %s\n", err_msg());
 		fuzz_fail(__FILE__, __LINE__, "creating the test disk");
 	}
-	fd->real = fd->d->be.ops;
-	fd->checked = *fd->real;
-	fd->checked.submit = checked_submit;
-	fd->d->be.ops = &fd->checked;
-	memcpy(fd->pristine, fd->d, sizeof(fd->pristine));
+	be = t->be = t->k.c->priv;
+	t->real = be->ops;
+	t->checked = *t->real;
+	t->checked.submit = checked_submit;
+	be->ops = &t->checked;
 }
 
-struct blk_dev *fuzz_disk(enum fuzz_backend be, const struct guest_mem *m, bool ro)
+/* Back to the state blk_create and emu_ctx_create left: queue, hand-off ring, counters, flags. */
+static void disk_reset(struct test_disk *t, const struct guest_mem *m, bool ro)
 {
-	struct fuzz_disk *fd = &disks[be == FUZZ_BE_RAM];
-	struct blk_dev *d;
+	struct virtio_dev *d = t->k.d;
+	struct vqueue *q = t->k.q;
 
-	if (!fd->d)
-		disk_init(fd, be == FUZZ_BE_RAM ? "ram" : "null");
-	d = fd->d;
-	memcpy(d, fd->pristine, sizeof(fd->pristine));
+	memset(&q->vq, 0, sizeof(q->vq));
+	atomic_store(&q->ring.head, 0);
+	atomic_store(&q->ring.tail, 0);
+	atomic_store(&q->active, 0);
+	atomic_store(&q->popping, 0);
+	memset(q->inflight, 0, sizeof(q->inflight));
+	memset(&q->c, 0, sizeof(q->c));
+	atomic_store(&d->isr, 0);
+	atomic_store(&d->broken, 0);
 	d->mem = m;
-	d->cfg.ro = ro;
-	if (d->be.ram)
-		memset(d->be.ram, 0, d->be.size);
-	return d;
+	((struct backend *)t->k.c->priv)->mem = m;
+	blk_of(d)->cfg.ro = ro;
+	if (blk_of(d)->img.ram)
+		memset(blk_of(d)->img.ram, 0, blk_of(d)->img.size);
+}
+
+struct fuzz_disk *fuzz_disk(enum fuzz_backend be, const struct guest_mem *m, bool ro)
+{
+	struct test_disk *t = &disks[be == FUZZ_BE_RAM];
+
+	if (!t->k.d)
+		disk_init(t, be == FUZZ_BE_RAM ? "ram" : "null");
+	disk_reset(t, m, ro);
+	return &t->k;
 }
 
 /* ---- the emulation context, checked --------------------------------------------------------- */
@@ -195,54 +218,55 @@ bool fuzz_vq_consistent(const struct vq *q, const struct guest_mem *m)
 
 	if (n == 0 || n > VQ_MAX_SIZE || (n & (n - 1)) || !q->desc || !q->avail || !q->used)
 		return false;
-	return (void *)q->desc == gmem_ptr(m, q->desc_gpa, n * sizeof(struct vring_desc)) &&
-	       (void *)q->avail == gmem_ptr(m, q->avail_gpa, sizeof(struct vring_avail) + (n + 1) * 2) &&
-	       (void *)q->used == gmem_ptr(m, q->used_gpa, sizeof(struct vring_used) +
-							   n * sizeof(struct vring_used_elem) + 2);
+	return (void *)q->desc == gmem_ptr(m, q->desc_gpa, VRING_DESC_BYTES(n)) &&
+	       (void *)q->avail == gmem_ptr(m, q->avail_gpa, VRING_AVAIL_BYTES(n)) &&
+	       (void *)q->used == gmem_ptr(m, q->used_gpa, VRING_USED_BYTES(n));
 }
 
-void fuzz_start(struct blk_dev *d, uint16_t head)
+void fuzz_start(struct fuzz_disk *k, uint16_t head)
 {
-	struct vq *q = &d->vq;
-	bool accept = head < q->num && !d->inflight[head];
-	uint64_t req0 = d->c.requests, done0 = d->c.completed;
-	uint16_t used0 = q->used_idx;
+	struct vqueue *q = k->q;
+	struct vq *v = &q->vq;
+	bool accept = head < v->num && !q->inflight[head];
+	uint64_t req0 = q->c.requests, done0 = q->c.completed;
+	uint16_t used0 = v->used_idx;
 
-	FUZZ_ASSERT(fuzz_vq_consistent(q, d->mem));
-	blk_start(d, head);
-	FUZZ_ASSERT(d->c.requests == req0 + 1);
+	FUZZ_ASSERT(fuzz_vq_consistent(v, k->d->mem));
+	k->d->ops->start(k->c, q, head);
+	FUZZ_ASSERT(q->c.requests == req0 + 1);
 	if (!accept) { /* outside the queue or already in flight: NEEDS_RESET, no used entry */
-		FUZZ_ASSERT(d->c.completed == done0 && q->used_idx == used0);
-		FUZZ_ASSERT(atomic_load(&d->broken) && !atomic_load(&d->active));
+		FUZZ_ASSERT(q->c.completed == done0 && v->used_idx == used0);
+		FUZZ_ASSERT(atomic_load(&k->d->broken) && !atomic_load(&q->active));
 		return;
 	}
 	/* The null and ram backends finish at once: started, completed, one used entry for it. */
-	FUZZ_ASSERT(d->c.completed == done0 + 1 && !d->inflight[head]);
-	FUZZ_ASSERT(q->used_idx == (uint16_t)(used0 + 1));
-	FUZZ_ASSERT(q->used->ring[used0 & (q->num - 1)].id == head);
+	FUZZ_ASSERT(q->c.completed == done0 + 1 && !q->inflight[head]);
+	FUZZ_ASSERT(v->used_idx == (uint16_t)(used0 + 1));
+	FUZZ_ASSERT(v->used->ring[used0 & (v->num - 1)].id == head);
 }
 
-void fuzz_flush(struct blk_dev *d)
+void fuzz_flush(struct fuzz_disk *k)
 {
-	struct vq *q = &d->vq;
-	bool pushed = q->used_idx != q->signalled_used;
+	struct vq *v = &k->q->vq;
+	bool pushed = v->used_idx != v->signalled_used;
 
-	blk_flush_completions(d);
+	virtio_queue_flush(k->q);
 	if (pushed) /* used.idx now shows every entry pushed: one per completed request */
-		FUZZ_ASSERT(q->used->idx == q->used_idx && q->signalled_used == q->used_idx);
+		FUZZ_ASSERT(v->used->idx == v->used_idx && v->signalled_used == v->used_idx);
 }
 
-int fuzz_emu_run(struct blk_dev *d)
+int fuzz_emu_run(struct fuzz_disk *k)
 {
-	uint32_t tail = atomic_load(&d->ring.tail), head = atomic_load(&d->ring.head);
+	struct vqueue *q = k->q;
+	uint32_t tail = atomic_load(&q->ring.tail), head = atomic_load(&q->ring.head);
 	int n = 0;
 
 	FUZZ_ASSERT(head - tail <= SPSC_SIZE);
 	for (; tail != head; tail++, n++)
-		fuzz_start(d, d->ring.slot[tail & (SPSC_SIZE - 1)]);
-	atomic_store(&d->ring.tail, tail);
+		fuzz_start(k, q->ring.slot[tail & (SPSC_SIZE - 1)]);
+	atomic_store(&q->ring.tail, tail);
 	if (n)
-		fuzz_flush(d);
+		fuzz_flush(k);
 	return n;
 }
 
@@ -250,13 +274,15 @@ int fuzz_emu_run(struct blk_dev *d)
  * complete what it was handed. Here that context runs only when called: the targets are linked
  * with -Wl,--wrap=emu_quiesce so that it serves its ring while the reset waits, as its own thread
  * or process would, before the real wait (which then finds nothing left). */
-bool __real_emu_quiesce(struct blk_dev *d);
-bool __wrap_emu_quiesce(struct blk_dev *d);
+bool __real_emu_quiesce(struct virtio_dev *d, struct vqueue *q);
+bool __wrap_emu_quiesce(struct virtio_dev *d, struct vqueue *q);
 
-bool __wrap_emu_quiesce(struct blk_dev *d)
+bool __wrap_emu_quiesce(struct virtio_dev *d, struct vqueue *q)
 {
-	if (atomic_load(&d->ring.head) != atomic_load(&d->ring.tail))
-		FUZZ_ASSERT(fuzz_vq_consistent(&d->vq, d->mem));
-	fuzz_emu_run(d);
-	return __real_emu_quiesce(d);
+	struct fuzz_disk *k = &disks[d == disks[1].k.d].k;
+
+	if (atomic_load(&q->ring.head) != atomic_load(&q->ring.tail))
+		FUZZ_ASSERT(fuzz_vq_consistent(&q->vq, d->mem));
+	fuzz_emu_run(k);
+	return __real_emu_quiesce(d, q);
 }

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../workloads/engine/engine.h"
+#include "engine.h"
 #include "fuzz.h"
 
 /* ---- fuzz-elf -------------------------------------------------------------------------------- */

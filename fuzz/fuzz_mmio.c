@@ -1,6 +1,6 @@
 /* fuzz_mmio.c - fuzz-mmio: the virtio-mmio register interface of a disk, interleaved with ring contents.
  *
- * Input: u8 setup (bits 0-1 --request mode exit/ioeventfd/exitless, 4 ram backend, 8 read-only
+ * Input: u8 setup (bits 0-1 ignored, 4 ram backend, 8 read-only
  * disk, 16 big RAM), then operations until the input ends, each a u8 opcode and its operands:
  *   0 write   u16 offset, u8 size (1 << n&3), u32 value   a guest store to the transport's window
  *   1 read    u16 offset, u8 size                        a guest load, its value checked
@@ -15,23 +15,23 @@
  * request obeys fuzz_dev.c's checks. */
 #include <string.h>
 
-#include "../include/abi.h"
+#include "abi.h"
 #include "fuzz.h"
 
 enum { OP_WRITE, OP_READ, OP_POKE, OP_DEVICE, OP_POLL, OP_COUNT };
 
 static void check_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 {
-	struct blk_dev *d = t->dev;
+	struct virtio_dev *d = t->dev;
 
 	switch (off) {
 	case VIRTIO_MMIO_MAGIC_VALUE: FUZZ_ASSERT(v == VIRTIO_MMIO_MAGIC); break;
 	case VIRTIO_MMIO_VERSION: FUZZ_ASSERT(v == 2); break;
 	case VIRTIO_MMIO_DEVICE_ID: FUZZ_ASSERT(v == VIRTIO_ID_BLOCK); break;
-	case VIRTIO_MMIO_QUEUE_NUM_MAX: FUZZ_ASSERT(v == (t->queue_sel == 0 ? VQ_MAX_SIZE : 0)); break;
+	case VIRTIO_MMIO_QUEUE_NUM_MAX: FUZZ_ASSERT(v == (t->queue_sel < (uint32_t)d->nqueues ? VQ_MAX_SIZE : 0)); break;
 	case VIRTIO_MMIO_INTERRUPT_STATUS: FUZZ_ASSERT(v == atomic_load(&d->isr)); break;
 	case VIRTIO_MMIO_STATUS:
-		FUZZ_ASSERT(!!(v & VIRTIO_STATUS_DEVICE_NEEDS_RESET) == !!atomic_load(&d->broken));
+		FUZZ_ASSERT(!!(v & VIRTIO_CONFIG_S_NEEDS_RESET) == !!atomic_load(&d->broken));
 		break;
 	}
 }
@@ -39,7 +39,7 @@ static void check_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 static void reg_read(struct virtio_mmio *t, uint64_t off, uint32_t size)
 {
 	uint8_t buf[8], zero[8] = { 0 };
-	uint64_t cap = t->dev->capacity;
+	uint64_t cap = blk_of(t->dev)->capacity;
 	uint32_t v;
 
 	memset(buf, 0xa5, sizeof(buf));
@@ -70,14 +70,14 @@ static void poke(struct fuzz_in *in)
 }
 
 /* Whether the device side may touch its queue now: it is serving it, or it still has heads to take. */
-static bool queue_in_use(struct blk_dev *d)
+static bool queue_in_use(const struct vqueue *q)
 {
-	return atomic_load(&d->active) || atomic_load(&d->ring.head) != atomic_load(&d->ring.tail);
+	return atomic_load(&q->active) || atomic_load(&q->ring.head) != atomic_load(&q->ring.tail);
 }
 
-static void one_op(struct virtio_mmio *t, struct fuzz_in *in)
+static void one_op(struct virtio_mmio *t, struct fuzz_disk *k, struct fuzz_in *in)
 {
-	struct blk_dev *d = t->dev;
+	struct vqueue *q = k->q;
 	uint8_t buf[8] = { 0 };
 	uint16_t off;
 	uint32_t size, v;
@@ -98,35 +98,33 @@ static void one_op(struct virtio_mmio *t, struct fuzz_in *in)
 		poke(in);
 		break;
 	case OP_DEVICE:
-		if (atomic_load(&d->ring.head) != atomic_load(&d->ring.tail))
-			FUZZ_ASSERT(fuzz_vq_consistent(&d->vq, d->mem));
-		fuzz_emu_run(d);
+		if (atomic_load(&q->ring.head) != atomic_load(&q->ring.tail))
+			FUZZ_ASSERT(fuzz_vq_consistent(&q->vq, k->d->mem));
+		fuzz_emu_run(k);
 		break;
 	case OP_POLL:
 		v = fin_u8(in);
-		if (!atomic_load(&d->active))
+		if (!atomic_load(&q->active))
 			break;
 		if (v & 1) /* the IOCore turns notifications off while it polls, on before it sleeps */
-			vq_set_notify(&d->vq, v & 2);
-		emu_handoff(d);
+			vq_set_notify(&q->vq, v & 2);
+		emu_handoff(q);
 		break;
 	}
-	if (queue_in_use(d))
-		FUZZ_ASSERT(fuzz_vq_consistent(&d->vq, d->mem));
+	if (queue_in_use(q))
+		FUZZ_ASSERT(fuzz_vq_consistent(&q->vq, k->d->mem));
 }
 
 int fuzz_mmio(const uint8_t *data, size_t size)
 {
-	static struct vmm v;
 	static struct virtio_mmio t;
 	struct fuzz_in in = { data, size };
 	uint8_t setup = fin_u8(&in);
 	struct guest_mem *m = fuzz_ram(setup & 16);
-	struct blk_dev *d = fuzz_disk(setup & 4 ? FUZZ_BE_RAM : FUZZ_BE_NULL, m, setup & 8);
+	struct fuzz_disk *k = fuzz_disk(setup & 4 ? FUZZ_BE_RAM : FUZZ_BE_NULL, m, setup & 8);
 
-	v.cfg.request = (enum request_mode)((setup & 3) % 3);
-	virtio_mmio_init(&t, &v, d);
+	virtio_mmio_init(&t, k->d);
 	for (int ops = 0; ops < 4096 && !fin_empty(&in); ops++)
-		one_op(&t, &in);
+		one_op(&t, k, &in);
 	return 0;
 }

@@ -28,4 +28,7 @@
 #define ABI_VIRTIO_IRQ_BASE  5
 #define ABI_VIRTIO_MAX_SLOTS 8
 
+/* The largest virtqueue either side uses: the device's QueueNumMax, the driver's upper bound. */
+#define ABI_VIRTQ_MAX_SIZE 256
+
 #endif

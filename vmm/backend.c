@@ -1,17 +1,21 @@
-/* backend.c - opening a disk's image, and the synchronous backends: sync (preadv/pwritev),
- * null (no data movement) and ram (an in-memory copy of the image). */
+/* backend.c - a disk's image (file or block device), and the synchronous backends: sync
+ * (preadv/pwritev), null (no data movement) and ram (an in-memory copy of the image). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dev.h"
+#include "blk.h"
 
 extern const struct backend_ops backend_uring_ops;
+static const struct backend_ops backend_sync_ops, backend_null_ops, backend_ram_ops;
+
+const char backend_names[] = "uring|sync|null|ram";
 
 static int image_size(int fd, const struct stat *st, uint64_t *size)
 {
@@ -22,7 +26,28 @@ static int image_size(int fd, const struct stat *st, uint64_t *size)
 	return ioctl(fd, BLKGETSIZE64, size);
 }
 
-int backend_open_image(struct backend *b, const struct disk_config *cfg)
+/* backend=ram: the whole image, read once into memory every emulation context of the disk shares. */
+static int image_load(struct blk_image *img, const char *path)
+{
+	uint64_t done = 0;
+
+	img->ram = mmap(NULL, img->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (img->ram == MAP_FAILED) {
+		img->ram = NULL;
+		return err_set("--disk %s: backend=ram cannot allocate %llu bytes", path, (unsigned long long)img->size);
+	}
+	while (done < img->size) {
+		ssize_t n = pread(img->fd_buffered, img->ram + done, img->size - done, (off_t)done);
+
+		if (n <= 0)
+			return err_set("--disk %s: backend=ram cannot read the image: %s", path,
+				       n < 0 ? strerror(errno) : "unexpected end of file");
+		done += (uint64_t)n;
+	}
+	return 0;
+}
+
+int blk_image_open(struct blk_image *img, const struct disk_config *cfg)
 {
 	struct stat st;
 	bool ro = cfg->ro;
@@ -36,30 +61,32 @@ int backend_open_image(struct backend *b, const struct disk_config *cfg)
 		return err_set("--disk %s: a block device is opened read-only unless ,rw-device is "
 			       "given (or use ,ro)", cfg->path);
 	flags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-	b->fd_buffered = open(cfg->path, flags);
-	if (b->fd_buffered < 0)
+	img->fd_buffered = open(cfg->path, flags);
+	if (img->fd_buffered < 0)
 		return err_set("--disk %s: %s", cfg->path, strerror(errno));
-	b->fd = open(cfg->path, flags | O_DIRECT);
-	if (b->fd < 0) /* a filesystem without O_DIRECT (tmpfs): buffered I/O only */
-		b->fd = dup(b->fd_buffered);
-	if (image_size(b->fd_buffered, &st, &b->size) < 0)
+	img->fd = open(cfg->path, flags | O_DIRECT);
+	if (img->fd < 0) /* a filesystem without O_DIRECT (tmpfs): buffered I/O only */
+		img->fd = dup(img->fd_buffered);
+	if (image_size(img->fd_buffered, &st, &img->size) < 0)
 		return err_set("--disk %s: cannot read its size: %s", cfg->path, strerror(errno));
-	if (b->size < SECTOR_SIZE || b->size % SECTOR_SIZE)
+	if (img->size < SECTOR_SIZE || img->size % SECTOR_SIZE)
 		return err_set("--disk %s: size %llu is not a positive multiple of %d bytes", cfg->path,
-			       (unsigned long long)b->size, SECTOR_SIZE);
+			       (unsigned long long)img->size, SECTOR_SIZE);
+	if (strcmp(cfg->backend, "ram") == 0)
+		return image_load(img, cfg->path);
 	return 0;
 }
 
 /* O_DIRECT needs sector-aligned buffers and lengths; other requests use the buffered fd. */
-int backend_fd_for(const struct backend *b, const struct blk_req *r)
+int backend_fd_for(const struct blk_image *img, const struct blk_req *r)
 {
 	for (int i = 0; i < r->niov; i++)
 		if (((uintptr_t)r->iov[i].iov_base | r->iov[i].iov_len) & (SECTOR_SIZE - 1))
-			return b->fd_buffered;
-	return b->fd;
+			return img->fd_buffered;
+	return img->fd;
 }
 
-static int sync_open(struct backend *b)
+static int nop_open(struct backend *b)
 {
 	(void)b;
 	return 0;
@@ -68,8 +95,8 @@ static int sync_open(struct backend *b)
 /* preadv/pwritev until the whole request moved: short transfers are retried, EOF is an error. */
 static int sync_rw(struct backend *b, struct blk_req *r)
 {
-	struct iovec iov[VQ_MAX_SIZE];
-	int fd = backend_fd_for(b, r), niov = r->niov, first = 0;
+	struct iovec iov[BLK_SEG_MAX];
+	int fd = backend_fd_for(b->img, r), niov = r->niov, first = 0;
 	uint32_t done = 0;
 
 	memcpy(iov, r->iov, sizeof(iov[0]) * (size_t)niov);
@@ -94,7 +121,7 @@ static int sync_rw(struct backend *b, struct blk_req *r)
 static int sync_submit(struct backend *b, struct blk_req *r)
 {
 	if (r->op == BLK_OP_FLUSH)
-		r->result = fdatasync(b->fd_buffered) < 0 ? -errno : 0;
+		r->result = fdatasync(b->img->fd_buffered) < 0 ? -errno : 0;
 	else
 		r->result = sync_rw(b, r);
 	return 1;
@@ -129,53 +156,32 @@ static int null_submit(struct backend *b, struct blk_req *r)
 	return 1;
 }
 
-static int ram_open(struct backend *b)
-{
-	uint64_t done = 0;
-
-	b->ram = malloc(b->size);
-	if (!b->ram)
-		return err_set("backend=ram: cannot allocate %llu bytes", (unsigned long long)b->size);
-	while (done < b->size) {
-		ssize_t n = pread(b->fd_buffered, b->ram + done, b->size - done, (off_t)done);
-
-		if (n <= 0)
-			return err_set("backend=ram: cannot read the image: %s",
-				       n < 0 ? strerror(errno) : "unexpected end of file");
-		done += (uint64_t)n;
-	}
-	return 0;
-}
-
 static int ram_submit(struct backend *b, struct blk_req *r)
 {
 	uint64_t off = r->offset;
 
 	for (int i = 0; i < r->niov; i++) {
 		if (r->op == BLK_OP_READ)
-			memcpy(r->iov[i].iov_base, b->ram + off, r->iov[i].iov_len);
+			memcpy(r->iov[i].iov_base, b->img->ram + off, r->iov[i].iov_len);
 		else if (r->op == BLK_OP_WRITE)
-			memcpy(b->ram + off, r->iov[i].iov_base, r->iov[i].iov_len);
+			memcpy(b->img->ram + off, r->iov[i].iov_base, r->iov[i].iov_len);
 		off += r->iov[i].iov_len;
 	}
 	r->result = r->op == BLK_OP_FLUSH ? 0 : (int)r->len;
 	return 1;
 }
 
-static void ram_close(struct backend *b)
-{
-	free(b->ram);
-	b->ram = NULL;
-}
-
 static const struct backend_ops backend_sync_ops = {
-	"sync", sync_open, sync_submit, nop_kick, nop_reap, no_event_fd, nop_close,
+	.name = "sync", .open = nop_open, .submit = sync_submit, .kick = nop_kick, .reap = nop_reap,
+	.event_fd = no_event_fd, .close = nop_close,
 };
 static const struct backend_ops backend_null_ops = {
-	"null", sync_open, null_submit, nop_kick, nop_reap, no_event_fd, nop_close,
+	.name = "null", .open = nop_open, .submit = null_submit, .kick = nop_kick, .reap = nop_reap,
+	.event_fd = no_event_fd, .close = nop_close,
 };
 static const struct backend_ops backend_ram_ops = {
-	"ram", ram_open, ram_submit, nop_kick, nop_reap, no_event_fd, ram_close,
+	.name = "ram", .open = nop_open, .submit = ram_submit, .kick = nop_kick, .reap = nop_reap,
+	.event_fd = no_event_fd, .close = nop_close,
 };
 
 const struct backend_ops *backend_find(const char *name)

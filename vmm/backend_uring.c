@@ -7,7 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "dev.h"
+#include "blk.h"
 
 #define URING_ENTRIES VQ_MAX_SIZE
 
@@ -16,7 +16,6 @@ struct uring {
 	int efd;
 	unsigned queued; /* SQEs prepared since the last kick */
 };
-
 
 static int uring_open(struct backend *b)
 {
@@ -61,11 +60,11 @@ static int uring_submit(struct backend *b, struct blk_req *r)
 		BUG_ON(!sqe);
 	}
 	if (r->op == BLK_OP_FLUSH)
-		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
+		io_uring_prep_fsync(sqe, b->img->fd, IORING_FSYNC_DATASYNC);
 	else if (r->op == BLK_OP_READ)
-		io_uring_prep_readv(sqe, backend_fd_for(b, r), r->iov, (unsigned)r->niov, r->offset);
+		io_uring_prep_readv(sqe, backend_fd_for(b->img, r), r->iov, (unsigned)r->niov, r->offset);
 	else
-		io_uring_prep_writev(sqe, backend_fd_for(b, r), r->iov, (unsigned)r->niov, r->offset);
+		io_uring_prep_writev(sqe, backend_fd_for(b->img, r), r->iov, (unsigned)r->niov, r->offset);
 	io_uring_sqe_set_data(sqe, r);
 	u->queued++;
 	return 0;
@@ -106,5 +105,6 @@ static void uring_close(struct backend *b)
 }
 
 const struct backend_ops backend_uring_ops = {
-	"uring", uring_open, uring_submit, uring_kick, uring_reap, uring_event_fd, uring_close,
+	.name = "uring", .open = uring_open, .submit = uring_submit, .kick = uring_kick, .reap = uring_reap,
+	.event_fd = uring_event_fd, .close = uring_close,
 };

@@ -1,63 +1,41 @@
-/* blk.c - the virtio-blk device: request parsing and validation, completion, config space.
- * Runs in the emulation context (a thread of the VMM or a device process). A malformed request
- * goes back to the guest as VIRTIO_BLK_S_IOERR / UNSUPP and is counted; it never touches memory
- * outside guest RAM. */
+/* blk.c - the virtio-blk device: its ops table (features, config space, the request path), request
+ * parsing and validation, completion. Requests run in an emulation context (a thread of the VMM, a
+ * device process or the IOCore). A malformed request goes back to the guest as VIRTIO_BLK_S_IOERR /
+ * UNSUPP and is counted; it never touches memory outside guest RAM. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
-#include "dev.h"
+#include "blk.h"
 
-#define BLK_SEG_MAX (VQ_MAX_SIZE - 2)
-
-struct blk_dev *blk_create(int index, const struct disk_config *cfg, const struct guest_mem *m)
-{
-	struct blk_dev *d = mmap(NULL, sizeof(*d), PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	if (d == MAP_FAILED)
-		return err_set("cannot allocate disk state: %s", strerror(errno)), NULL;
-	d->index = index;
-	d->cfg = *cfg;
-	d->mem = m;
-	d->wake_fd = d->irq_fd = d->notify_fd = d->be.fd = d->be.fd_buffered = -1;
-	d->be.ops = backend_find(cfg->backend);
-	if (!d->be.ops) {
-		err_set("--disk %s: unknown backend '%s' (uring, sync, null, ram)", cfg->path,
-			cfg->backend);
-		goto fail;
-	}
-	if (backend_open_image(&d->be, cfg) < 0)
-		goto fail;
-	d->capacity = d->be.size / SECTOR_SIZE;
-	return d;
-fail:
-	munmap(d, sizeof(*d));
-	return NULL;
-}
-
-uint64_t blk_features(const struct blk_dev *d)
+static uint64_t blk_features(const struct virtio_dev *d)
 {
 	uint64_t f = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_RING_F_EVENT_IDX |
 		     1ull << VIRTIO_BLK_F_SEG_MAX | 1ull << VIRTIO_BLK_F_BLK_SIZE |
-		     1ull << VIRTIO_BLK_F_FLUSH;
+		     1ull << VIRTIO_BLK_F_FLUSH | 1ull << VIRTIO_BLK_F_MQ;
 
-	return d->cfg.ro ? f | 1ull << VIRTIO_BLK_F_RO : f;
+	return blk_of(d)->cfg.ro ? f | 1ull << VIRTIO_BLK_F_RO : f;
 }
 
-void blk_config_read(const struct blk_dev *d, uint64_t off, uint8_t *data, uint32_t size)
+static void blk_config_read(const struct virtio_dev *d, uint64_t off, uint8_t *data, uint32_t size)
 {
-	/* struct virtio_blk_config: capacity@0, size_max@8, seg_max@12, geometry@16, blk_size@20 */
-	uint8_t cfg[64] = { 0 };
-	uint32_t seg_max = BLK_SEG_MAX, blk_size = SECTOR_SIZE;
+	struct virtio_blk_config cfg = {
+		.capacity = blk_of(d)->capacity,
+		.seg_max = BLK_SEG_MAX,
+		.blk_size = SECTOR_SIZE,
+		.num_queues = (uint16_t)d->nqueues,
+	};
+	const uint8_t *src = (const uint8_t *)&cfg;
 
-	memcpy(cfg, &d->capacity, 8);
-	memcpy(cfg + 12, &seg_max, 4);
-	memcpy(cfg + 20, &blk_size, 4);
 	for (uint32_t i = 0; i < size; i++)
-		data[i] = off + i < sizeof(cfg) ? cfg[off + i] : 0;
+		data[i] = off + i < sizeof(cfg) ? src[off + i] : 0;
+}
+
+static void blk_config_write(struct virtio_dev *d, uint64_t off, const uint8_t *data, uint32_t size)
+{
+	(void)d, (void)off, (void)data, (void)size; /* every field offered is read-only */
 }
 
 /* Copies the first `len` device-readable bytes of the chain into dst. Returns 0 or -1. */
@@ -81,7 +59,7 @@ static int chain_read(const struct vq_chain *c, void *dst, uint32_t len)
  * T_OUT, writable bytes before the status byte for T_IN. Returns 0 or -1 (bad layout). */
 static int chain_data(struct blk_req *r, const struct vq_chain *c, bool data_writable)
 {
-	uint32_t skip = sizeof(struct virtio_blk_req_hdr);
+	uint32_t skip = sizeof(struct virtio_blk_outhdr);
 	uint64_t total = 0; /* up to 256 buffers of up to 4 GiB: 32 bits would wrap */
 	int last_w = c->n - 1;
 
@@ -104,6 +82,8 @@ static int chain_data(struct blk_req *r, const struct vq_chain *c, bool data_wri
 			len--; /* the status byte */
 		if (!len || c->buf[i].write != data_writable)
 			continue;
+		if (r->niov == BLK_SEG_MAX)
+			return -1; /* more data segments than seg_max allows */
 		r->iov[r->niov++] = (struct iovec){ p, len };
 		total += len;
 	}
@@ -123,29 +103,29 @@ static uint8_t *last_status_byte(const struct vq_chain *c)
 	return NULL;
 }
 
-static void blk_finish(struct blk_dev *d, struct blk_req *r, uint8_t status)
+static void blk_finish(struct blk_req *r, uint8_t status)
 {
 	r->status = status;
 	r->op = BLK_OP_DONE;
 	if (status != VIRTIO_BLK_S_OK)
-		atomic_fetch_add(status == VIRTIO_BLK_S_UNSUPP ? &d->c.unsupported : &d->c.errors, 1);
+		atomic_fetch_add(status == VIRTIO_BLK_S_UNSUPP ? &r->q->c.unsupported : &r->q->c.errors, 1);
 	blk_complete(r);
 }
 
 /* Validates a parsed read/write against the disk; returns a VIRTIO_BLK_S_* status. */
-static uint8_t blk_check_rw(struct blk_dev *d, struct blk_req *r, uint64_t sector)
+static uint8_t blk_check_rw(const struct blk_dev *b, struct blk_req *r, uint64_t sector)
 {
 	if (r->len % SECTOR_SIZE)
 		return VIRTIO_BLK_S_IOERR;
-	if (sector > d->capacity || r->len / SECTOR_SIZE > d->capacity - sector)
+	if (sector > b->capacity || r->len / SECTOR_SIZE > b->capacity - sector)
 		return VIRTIO_BLK_S_IOERR; /* past the end of the disk */
-	if (r->op == BLK_OP_WRITE && d->cfg.ro)
+	if (r->op == BLK_OP_WRITE && b->cfg.ro)
 		return VIRTIO_BLK_S_IOERR;
 	r->offset = sector * SECTOR_SIZE;
 	return VIRTIO_BLK_S_OK;
 }
 
-static void blk_get_id(struct blk_dev *d, struct blk_req *r)
+static void blk_get_id(const struct virtio_dev *d, struct blk_req *r)
 {
 	char id[VIRTIO_BLK_ID_BYTES] = { 0 };
 	uint32_t left = VIRTIO_BLK_ID_BYTES;
@@ -158,61 +138,67 @@ static void blk_get_id(struct blk_dev *d, struct blk_req *r)
 		left -= n;
 		r->used_len += n;
 	}
-	blk_finish(d, r, VIRTIO_BLK_S_OK);
+	blk_finish(r, VIRTIO_BLK_S_OK);
 }
 
-void blk_start(struct blk_dev *d, uint16_t head)
+/* The request type decides the operation, or completes the request at once. Returns the status to
+ * finish with, or VIRTIO_BLK_S_OK when the request goes to the backend. */
+static int blk_parse(const struct virtio_dev *d, struct blk_req *r, const struct virtio_blk_outhdr *hdr)
+{
+	switch (hdr->type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		r->op = hdr->type == VIRTIO_BLK_T_IN ? BLK_OP_READ : BLK_OP_WRITE;
+		return blk_check_rw(blk_of(d), r, hdr->sector);
+	case VIRTIO_BLK_T_FLUSH:
+		r->op = BLK_OP_FLUSH;
+		return VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_GET_ID:
+		blk_get_id(d, r);
+		return -1; /* done */
+	default:
+		return VIRTIO_BLK_S_UNSUPP;
+	}
+}
+
+static void blk_start(struct emu_ctx *c, struct vqueue *q, uint16_t head)
 {
 	static __thread struct vq_chain chain;
-	struct blk_req *r = &d->req[head & (VQ_MAX_SIZE - 1)];
-	struct virtio_blk_req_hdr hdr;
-	uint8_t st;
+	struct blk_req *r = &((struct blk_queue *)q->priv)->req[head & (VQ_MAX_SIZE - 1)];
+	struct backend *be = c->priv;
+	struct virtio_blk_outhdr hdr;
+	int st;
 
-	atomic_fetch_add(&d->c.requests, 1);
-	if (head >= d->vq.num || d->inflight[head]) {
+	atomic_fetch_add(&q->c.requests, 1);
+	if (head >= q->vq.num || q->inflight[head]) {
 		/* A head outside the queue or already in flight: the driver broke the ring protocol.
 		 * No used entry can name it truthfully, so the device stops and asks for a reset
 		 * instead of leaving the driver waiting for a completion that never comes. */
-		blk_mark_broken(d, head >= d->vq.num ? "a descriptor head outside the queue"
-						     : "a descriptor head made available twice");
+		virtio_dev_broken(q->dev, q, head >= q->vq.num ? "a descriptor head outside the queue"
+							      : "a descriptor head made available twice");
 		return;
 	}
-	d->inflight[head] = 1;
-	*r = (struct blk_req){ .dev = d, .head = head, .used_len = 1 };
-	if (vq_read_chain(&d->vq, d->mem, head, &chain) < 0 || chain_read(&chain, &hdr, sizeof(hdr)) < 0 ||
+	q->inflight[head] = 1;
+	*r = (struct blk_req){ .q = q, .head = head, .used_len = 1 };
+	if (vq_read_chain(&q->vq, q->dev->mem, head, &chain) < 0 || chain_read(&chain, &hdr, sizeof(hdr)) < 0 ||
 	    chain_data(r, &chain, hdr.type != VIRTIO_BLK_T_OUT) < 0) {
 		r->status_p = last_status_byte(&chain);
 		r->used_len = r->status_p ? 1 : 0;
-		blk_finish(d, r, VIRTIO_BLK_S_IOERR);
+		blk_finish(r, VIRTIO_BLK_S_IOERR);
 		return;
 	}
-	switch (hdr.type) {
-	case VIRTIO_BLK_T_IN:
-	case VIRTIO_BLK_T_OUT:
-		r->op = hdr.type == VIRTIO_BLK_T_IN ? BLK_OP_READ : BLK_OP_WRITE;
-		st = blk_check_rw(d, r, hdr.sector);
-		break;
-	case VIRTIO_BLK_T_FLUSH:
-		r->op = BLK_OP_FLUSH;
-		st = VIRTIO_BLK_S_OK;
-		break;
-	case VIRTIO_BLK_T_GET_ID:
-		blk_get_id(d, r);
+	st = blk_parse(q->dev, r, &hdr);
+	if (st < 0)
 		return;
-	default:
-		st = VIRTIO_BLK_S_UNSUPP;
-	}
-	if (st != VIRTIO_BLK_S_OK) {
-		blk_finish(d, r, st);
-		return;
-	}
-	if (d->be.ops->submit(&d->be, r) == 1)
+	if (st != VIRTIO_BLK_S_OK)
+		blk_finish(r, (uint8_t)st);
+	else if (be->ops->submit(be, r) == 1)
 		blk_complete(r);
 }
 
 void blk_complete(struct blk_req *r)
 {
-	struct blk_dev *d = r->dev;
+	struct vqueue *q = r->q;
 
 	if (r->op == BLK_OP_READ || r->op == BLK_OP_WRITE) {
 		bool full = r->result >= 0 && (uint32_t)r->result == r->len;
@@ -220,42 +206,98 @@ void blk_complete(struct blk_req *r)
 		r->status = full ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 		if (r->op == BLK_OP_READ && full)
 			r->used_len += r->len;
-		atomic_fetch_add(r->op == BLK_OP_READ ? &d->c.bytes_read : &d->c.bytes_written,
-				 full ? r->len : 0);
+		atomic_fetch_add(r->op == BLK_OP_READ ? &q->c.bytes_read : &q->c.bytes_written, full ? r->len : 0);
 	} else if (r->op == BLK_OP_FLUSH) {
 		r->status = r->result == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
-		atomic_fetch_add(&d->c.flushes, 1);
+		atomic_fetch_add(&q->c.flushes, 1);
 	}
 	if (r->op != BLK_OP_DONE && r->status != VIRTIO_BLK_S_OK)
-		atomic_fetch_add(&d->c.errors, 1);
+		atomic_fetch_add(&q->c.errors, 1);
 	if (r->status_p)
 		*r->status_p = r->status;
-	vq_push_used(&d->vq, r->head, r->used_len);
-	d->inflight[r->head] = 0;
-	atomic_fetch_add(&d->c.completed, 1);
+	vq_push_used(&q->vq, r->head, r->used_len);
+	q->inflight[r->head] = 0;
+	atomic_fetch_add(&q->c.completed, 1);
 }
 
-void blk_flush_completions(struct blk_dev *d)
-{
-	uint64_t one = 1;
+/* ---- the emulation context's backend --------------------------------------------------------- */
 
-	if (!vq_publish_used(&d->vq))
-		return;
-	atomic_fetch_or(&d->isr, VIRTIO_MMIO_INT_VRING);
-	if (write(d->irq_fd, &one, sizeof(one)) == sizeof(one))
-		atomic_fetch_add(&d->c.irqs, 1);
+static int blk_ctx_open(struct emu_ctx *c)
+{
+	struct blk_dev *b = blk_of(c->dev);
+	struct backend *be = calloc(1, sizeof(*be));
+
+	if (!be)
+		return err_set("out of memory");
+	*be = (struct backend){ .ops = b->be_ops, .img = &b->img, .mem = c->dev->mem };
+	if (be->ops->open(be) < 0) {
+		free(be);
+		return -1;
+	}
+	c->priv = be;
+	return 0;
 }
 
-void blk_mark_broken(struct blk_dev *d, const char *why)
+static void blk_ctx_close(struct emu_ctx *c)
 {
-	uint64_t one = 1;
+	struct backend *be = c->priv;
 
-	atomic_store(&d->active, 0);
-	if (atomic_exchange(&d->broken, 1))
+	if (!be)
 		return;
-	fprintf(stderr, "vmm: disk %d needs a reset: %s\n", d->index, why);
-	atomic_fetch_add(&d->c.errors, 1);
-	atomic_fetch_or(&d->isr, VIRTIO_MMIO_INT_CONFIG);
-	if (write(d->irq_fd, &one, sizeof(one)) == sizeof(one))
-		atomic_fetch_add(&d->c.irqs, 1);
+	be->ops->close(be);
+	free(be);
+	c->priv = NULL;
+}
+
+static int blk_ctx_poll(struct emu_ctx *c)
+{
+	struct backend *be = c->priv;
+
+	be->ops->kick(be);
+	return be->ops->reap(be, blk_complete);
+}
+
+static int blk_ctx_event_fd(struct emu_ctx *c)
+{
+	struct backend *be = c->priv;
+
+	return be->ops->event_fd(be);
+}
+
+static const struct virtio_dev_ops blk_ops = {
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.features = blk_features,
+	.config_read = blk_config_read,
+	.config_write = blk_config_write,
+	.queue_ready = emu_queue_ready,
+	.queue_stop = emu_quiesce,
+	.notify = emu_notify,
+	.start = blk_start,
+	.ctx_open = blk_ctx_open,
+	.ctx_close = blk_ctx_close,
+	.ctx_poll = blk_ctx_poll,
+	.ctx_event_fd = blk_ctx_event_fd,
+};
+
+struct virtio_dev *blk_create(int index, const struct disk_config *cfg, const struct guest_mem *m)
+{
+	struct virtio_dev *d = virtio_dev_create(&blk_ops, index, cfg->queues ? cfg->queues : 1, m,
+						 sizeof(struct blk_dev), sizeof(struct blk_queue));
+	struct blk_dev *b;
+
+	if (!d)
+		return NULL;
+	b = blk_of(d);
+	b->cfg = *cfg;
+	b->img.fd = b->img.fd_buffered = -1;
+	b->be_ops = backend_find(cfg->backend);
+	if (!b->be_ops)
+		return err_set("--disk %s: unknown backend '%s' (%s)", cfg->path, cfg->backend, backend_names), NULL;
+	if (blk_image_open(&b->img, cfg) < 0)
+		return NULL;
+	b->capacity = b->img.size / SECTOR_SIZE;
+	d->keep_fds[d->nkeep++] = b->img.fd;
+	d->keep_fds[d->nkeep++] = b->img.fd_buffered;
+	return d;
 }

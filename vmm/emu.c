@@ -1,12 +1,15 @@
 /* emu.c - device emulation contexts and the hand-off to them.
  *
- * emulation=thread: each disk has an emulation thread inside the VMM; heads arrive through the
- * disk's SPSC ring and the producer writes the wake eventfd only when the thread sleeps.
- * emulation=process: the same loop runs in a forked device process that shares guest RAM (the
- * memfd mapping) and the disk state (MAP_SHARED); every hand-off also goes through the eventfd,
- * a kernel-mediated wake-up as in a QEMU- or dom0-style split.
+ * A context serves some queues of one device (all of them, or one: --emulation-contexts). Heads arrive
+ * through each queue's SPSC ring; the producer (the IOCore, or the vCPU thread with request=exit) writes
+ * the context's wake eventfd only when it sleeps.
+ *   thread:  the context is a thread of the VMM;
+ *   process: a forked device process sharing guest RAM (the memfd mapping) and the device state
+ *            (MAP_SHARED); every hand-off also goes through the eventfd, a kernel-mediated wake-up as in
+ *            a QEMU- or dom0-style split;
+ *   inline:  the IOCore runs the context itself between its passes over the rings (iocore.c).
  *
- * The sleep protocol (no lost wake-up): the consumer sets `sleeping`, fences, re-checks the ring,
+ * The sleep protocol (no lost wake-up): the consumer sets `sleeping`, fences, re-checks the rings,
  * then blocks; the producer publishes the ring head, fences, then reads `sleeping`. */
 #include <errno.h>
 #include <poll.h>
@@ -15,16 +18,25 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dev.h"
+#include "virtio.h"
 
-static bool ring_empty(struct blk_dev *d)
+static bool ring_empty(const struct vqueue *q)
 {
-	return atomic_load_explicit(&d->ring.head, memory_order_acquire) ==
-	       atomic_load_explicit(&d->ring.tail, memory_order_relaxed);
+	return atomic_load_explicit(&q->ring.head, memory_order_acquire) ==
+	       atomic_load_explicit(&q->ring.tail, memory_order_relaxed);
+}
+
+static bool rings_empty(const struct emu_ctx *c)
+{
+	for (int i = 0; i < c->nq; i++)
+		if (!ring_empty(c->q[i]))
+			return false;
+	return true;
 }
 
 static void drain_fd(int fd)
@@ -35,81 +47,113 @@ static void drain_fd(int fd)
 		return;
 }
 
-static void emu_idle(struct blk_dev *d)
+struct emu_ctx *emu_ctx_create(int index, const struct emu_mode *mode, struct vqueue **q, int nq)
 {
-	struct pollfd p[2] = { { d->wake_fd, POLLIN, 0 }, { d->be.ops->event_fd(&d->be), POLLIN, 0 } };
+	struct emu_ctx *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
-	atomic_store(&d->sleeping, 1);
-	smp_mb();
-	if (ring_empty(d) && !atomic_load(&d->stop)) {
-		poll(p, p[1].fd >= 0 ? 2 : 1, -1);
-		atomic_fetch_add(&d->c.wakeups, 1);
+	if (c == MAP_FAILED)
+		return err_set("cannot allocate an emulation context: %s", strerror(errno)), NULL;
+	c->index = index;
+	c->mode = mode;
+	c->dev = q[0]->dev;
+	c->nq = nq;
+	c->cpu = -1;
+	for (int i = 0; i < nq; i++) {
+		c->q[i] = q[i];
+		q[i]->ctx = c;
 	}
-	atomic_store(&d->sleeping, 0);
-	drain_fd(d->wake_fd);
-	drain_fd(p[1].fd);
+	c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->wake_fd < 0)
+		return err_set("eventfd: %s", strerror(errno)), NULL;
+	return c;
 }
 
-/* Starts every head the producer handed over. Returns how many. */
-static int emu_take(struct blk_dev *d)
+/* Starts every head the producer handed over on q. Returns how many. */
+static int take(struct emu_ctx *c, struct vqueue *q)
 {
-	uint32_t tail = atomic_load_explicit(&d->ring.tail, memory_order_relaxed);
-	uint32_t head = atomic_load_explicit(&d->ring.head, memory_order_acquire);
+	uint32_t tail = atomic_load_explicit(&q->ring.tail, memory_order_relaxed);
+	uint32_t head = atomic_load_explicit(&q->ring.head, memory_order_acquire);
 	int n = 0;
 
 	for (; tail != head; tail++, n++)
-		if (!atomic_load_explicit(&d->broken, memory_order_relaxed)) /* else dropped: reset needed */
-			blk_start(d, d->ring.slot[tail & (SPSC_SIZE - 1)]);
-	atomic_store_explicit(&d->ring.tail, tail, memory_order_release);
+		if (!atomic_load_explicit(&c->dev->broken, memory_order_relaxed)) /* else dropped: reset needed */
+			c->dev->ops->start(c, q, q->ring.slot[tail & (SPSC_SIZE - 1)]);
+	atomic_store_explicit(&q->ring.tail, tail, memory_order_release);
 	return n;
 }
 
-/* Serves the disk until stopped. With spin_ns set (an emulation thread on a CPU of its own) it
- * polls its ring and its backend for spin_ns after the last work (forever when spin_ns < 0), then
- * sleeps; otherwise (a device process, or a CPU shared with the IOCore) it sleeps at once. */
-static void emu_loop(struct blk_dev *d)
+static void flush_all(struct emu_ctx *c)
 {
-	struct backend *b = &d->be;
+	for (int i = 0; i < c->nq; i++)
+		virtio_queue_flush(c->q[i]);
+}
+
+int emu_ctx_service(struct emu_ctx *c)
+{
+	int work = 0;
+
+	for (int i = 0; i < c->nq; i++)
+		work += take(c, c->q[i]);
+	work += c->dev->ops->ctx_poll(c);
+	if (work)
+		flush_all(c);
+	return work;
+}
+
+int emu_ctx_inflight(const struct emu_ctx *c)
+{
+	int n = 0;
+
+	for (int i = 0; i < c->nq; i++)
+		for (int h = 0; h < VQ_MAX_SIZE; h++)
+			n += c->q[i]->inflight[h];
+	return n;
+}
+
+static void emu_idle(struct emu_ctx *c)
+{
+	struct pollfd p[2] = { { c->wake_fd, POLLIN, 0 }, { c->dev->ops->ctx_event_fd(c), POLLIN, 0 } };
+
+	atomic_store(&c->sleeping, 1);
+	smp_mb();
+	if (rings_empty(c) && !atomic_load(&c->stop)) {
+		poll(p, p[1].fd >= 0 ? 2 : 1, -1);
+		atomic_fetch_add(&c->wakeups, 1);
+	}
+	atomic_store(&c->sleeping, 0);
+	drain_fd(c->wake_fd);
+	drain_fd(p[1].fd);
+}
+
+/* Serves until stopped. With spin_ns set (an emulation thread on a CPU of its own) it polls its rings
+ * and its backend for spin_ns after the last work (forever for UINT64_MAX), then sleeps; otherwise (a
+ * device process, or a CPU shared with the IOCore) it sleeps at once. */
+static void emu_loop(struct emu_ctx *c)
+{
 	uint64_t last = mono_ns();
 
-	while (!atomic_load(&d->stop)) {
-		int work = emu_take(d);
-
-		b->ops->kick(b);
-		work += b->ops->reap(b, blk_complete);
-		if (work) {
-			blk_flush_completions(d);
-			if (d->spin_ns)
+	while (!atomic_load(&c->stop)) {
+		if (emu_ctx_service(c)) {
+			if (c->spin_ns)
 				last = mono_ns();
-		} else if (d->spin_ns < 0 || (d->spin_ns > 0 && mono_ns() - last < (uint64_t)d->spin_ns)) {
+		} else if (c->spin_ns && mono_ns() - last < c->spin_ns) {
 			__builtin_ia32_pause();
 		} else {
-			emu_idle(d);
+			emu_idle(c);
 			last = mono_ns();
 		}
 	}
 }
 
-static int started_not_done(const struct blk_dev *d)
-{
-	int n = 0;
-
-	for (int i = 0; i < VQ_MAX_SIZE; i++)
-		n += d->inflight[i];
-	return n;
-}
-
 /* Stopping: requests the backend already has finish (complete or fail) and their status reaches
  * the guest's ring, so no write is left half-done without a status. Bounded by a 10 s wait. */
-static void emu_drain(struct blk_dev *d)
+static void emu_drain(struct emu_ctx *c)
 {
-	struct backend *b = &d->be;
-	struct pollfd p = { b->ops->event_fd(b), POLLIN, 0 };
+	struct pollfd p = { c->dev->ops->ctx_event_fd(c), POLLIN, 0 };
 
-	for (int waits = 0; started_not_done(d) && waits < 1000;) {
-		b->ops->kick(b);
-		if (b->ops->reap(b, blk_complete)) {
-			blk_flush_completions(d);
+	for (int waits = 0; emu_ctx_inflight(c) && waits < 1000;) {
+		if (c->dev->ops->ctx_poll(c)) {
+			flush_all(c);
 		} else {
 			poll(&p, p.fd >= 0 ? 1 : 0, 10);
 			drain_fd(p.fd);
@@ -121,125 +165,184 @@ static void emu_drain(struct blk_dev *d)
 /* A context that shares the IOCore's CPU runs at the lowest real-time priority: it sleeps
  * between bursts, and when its ring or its backend wakes it, it preempts the polling IOCore at once
  * instead of waiting for the IOCore to yield (or for an unrelated process to finish its slice). */
-static void emu_set_realtime(struct blk_dev *d)
+static void emu_set_realtime(struct emu_ctx *c)
 {
 	struct sched_param p = { .sched_priority = 1 };
 
-	if (d->realtime)
-		atomic_store(&d->rt_ok, sched_setscheduler(0, SCHED_FIFO, &p) == 0);
+	if (c->realtime)
+		atomic_store(&c->rt_ok, sched_setscheduler(0, SCHED_FIFO, &p) == 0);
 }
 
 static void *emu_thread(void *arg)
 {
-	struct blk_dev *d = arg;
+	struct emu_ctx *c = arg;
 
-	d->emu_tid = gettid();
-	emu_set_realtime(d);
-	emu_loop(d);
-	emu_drain(d);
+	c->tid = gettid();
+	emu_set_realtime(c);
+	emu_loop(c);
+	emu_drain(c);
 	return NULL;
 }
 
-/* The device process: drops what it does not need, opens its backend, serves until stopped. */
-static void emu_process(struct blk_dev *d, int pin_cpu)
+int emu_thread_start(struct emu_ctx *c)
 {
-	char name[16];
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	snprintf(name, sizeof(name), "exitless-dev%d", d->index);
-	prctl(PR_SET_NAME, name);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	if (pin_cpu >= 0)
-		pin_self(pin_cpu);
-	emu_set_realtime(d);
-	sandbox_close_fds((int[]){ d->be.fd, d->be.fd_buffered, d->wake_fd, d->irq_fd }, 4);
-	if (d->be.ops->open(&d->be) < 0 || sandbox_seccomp() < 0) {
-		fprintf(stderr, "vmm: device process: %s\n", err_msg());
-		_exit(VMM_EXIT_FAILURE);
-	}
-	emu_loop(d);
-	emu_drain(d);
-	d->be.ops->close(&d->be);
-	_exit(0);
-}
-
-int emu_start(struct blk_dev *d, enum emu_mode mode, int pin_cpu)
-{
-	d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (d->wake_fd < 0)
-		return err_set("eventfd: %s", strerror(errno));
-	d->always_wake = mode == EMU_PROCESS;
-	if (mode == EMU_PROCESS) {
-		/* fork()'s result goes to a local: `d` is shared memory, and the child's 0 must not
-		 * overwrite the parent's pid there. */
-		pid_t pid = fork();
-
-		if (pid < 0)
-			return err_set("cannot start the device process: %s", strerror(errno));
-		if (pid == 0)
-			emu_process(d, pin_cpu);
-		d->pid = d->emu_tid = pid;
-		return 0;
-	}
-	if (d->be.ops->open(&d->be) < 0)
+	if (c->dev->ops->ctx_open(c) < 0)
 		return -1;
-	if (pthread_create(&d->thread, NULL, emu_thread, d) != 0)
+	if (pthread_create(&c->thread, NULL, emu_thread, c) != 0)
 		return err_set("cannot start the emulation thread");
-	if (pin_cpu >= 0)
-		pin_thread(d->thread, pin_cpu);
+	while (!atomic_load(&c->tid)) /* its id, for CPU accounting, before anyone asks */
+		sched_yield();
+	if (c->cpu >= 0)
+		pin_thread(c->thread, c->cpu);
 	return 0;
 }
 
-void emu_stop(struct blk_dev *d)
+static void wake(struct emu_ctx *c)
 {
 	uint64_t one = 1;
 
-	atomic_store(&d->stop, 1);
-	if (d->wake_fd >= 0 && write(d->wake_fd, &one, sizeof(one)) < 0)
+	if (write(c->wake_fd, &one, sizeof(one)) < 0)
 		perror("vmm: waking the emulation context");
-	if (d->pid > 0) {
-		waitpid(d->pid, NULL, 0);
-		d->pid = 0;
-	} else if (d->thread) {
-		pthread_join(d->thread, NULL);
-		d->thread = 0;
-		d->be.ops->close(&d->be);
+}
+
+void emu_thread_stop(struct emu_ctx *c)
+{
+	atomic_store(&c->stop, 1);
+	wake(c);
+	if (c->thread) {
+		pthread_join(c->thread, NULL);
+		c->thread = 0;
+	}
+	c->dev->ops->ctx_close(c);
+}
+
+/* The device process: drops what it does not need, opens its backend, serves until stopped. */
+static void emu_process(struct emu_ctx *c)
+{
+	struct virtio_dev *d = c->dev;
+	int keep[8], n = 0;
+	char name[16];
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	snprintf(name, sizeof(name), "exitless-dev%d", c->index);
+	prctl(PR_SET_NAME, name);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	if (c->cpu >= 0)
+		pin_self(c->cpu);
+	emu_set_realtime(c);
+	keep[n++] = c->wake_fd;
+	keep[n++] = d->irq_fd;
+	for (int i = 0; i < d->nkeep && n < 8; i++)
+		keep[n++] = d->keep_fds[i];
+	sandbox_close_fds(keep, n);
+	if (d->ops->ctx_open(c) < 0 || sandbox_enter(SANDBOX_DEVICE_PROCESS) < 0) {
+		fprintf(stderr, "vmm: device process: %s\n", err_msg());
+		_exit(VMM_EXIT_FAILURE);
+	}
+	emu_loop(c);
+	emu_drain(c);
+	d->ops->ctx_close(c);
+	_exit(0);
+}
+
+int emu_process_start(struct emu_ctx *c)
+{
+	/* fork()'s result goes to a local: `c` is shared memory, and the child's 0 must not overwrite
+	 * the parent's pid there. */
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return err_set("cannot start the device process: %s", strerror(errno));
+	if (pid == 0)
+		emu_process(c);
+	c->pid = pid;
+	c->tid = pid;
+	return 0;
+}
+
+void emu_process_stop(struct emu_ctx *c)
+{
+	atomic_store(&c->stop, 1);
+	wake(c);
+	if (c->pid > 0) {
+		waitpid(c->pid, NULL, 0);
+		c->pid = 0;
 	}
 }
 
-int emu_handoff(struct blk_dev *d)
+int emu_ctx_start(struct emu_ctx *c)
 {
-	uint32_t head = atomic_load_explicit(&d->ring.head, memory_order_relaxed);
-	uint32_t tail = atomic_load_explicit(&d->ring.tail, memory_order_acquire);
-	int pending = vq_avail_pending(&d->vq), n = 0;
-	uint64_t one = 1;
+	if (c->mode->start)
+		return c->mode->start(c);
+	return c->dev->ops->ctx_open(c); /* inline: the IOCore serves it with its backend open here */
+}
+
+void emu_ctx_stop(struct emu_ctx *c)
+{
+	if (c->mode->stop) {
+		c->mode->stop(c);
+		return;
+	}
+	emu_drain(c); /* inline: the IOCore has stopped; finish what the backend holds */
+	c->dev->ops->ctx_close(c);
+}
+
+int emu_handoff(struct vqueue *q)
+{
+	uint32_t head = atomic_load_explicit(&q->ring.head, memory_order_relaxed);
+	uint32_t tail = atomic_load_explicit(&q->ring.tail, memory_order_acquire);
+	int pending = vq_avail_pending(&q->vq), n = 0;
+	struct emu_ctx *c = q->ctx;
 
 	if (pending < 0) {
-		blk_mark_broken(d, "the avail index moved more than the queue size");
+		virtio_dev_broken(q->dev, q, "the avail index moved more than the queue size");
 		return 0;
 	}
 	for (; n < pending && head - tail < SPSC_SIZE; n++, head++)
-		d->ring.slot[head & (SPSC_SIZE - 1)] = vq_pop(&d->vq);
+		q->ring.slot[head & (SPSC_SIZE - 1)] = vq_pop(&q->vq);
 	if (!n)
 		return 0;
-	atomic_store_explicit(&d->ring.head, head, memory_order_release);
+	atomic_store_explicit(&q->ring.head, head, memory_order_release);
 	smp_mb(); /* head store -> sleeping load: pairs with the fence in emu_idle() */
-	if (d->always_wake || atomic_load(&d->sleeping))
-		if (write(d->wake_fd, &one, sizeof(one)) < 0)
-			perror("vmm: waking the emulation context");
+	if (c->mode->always_wake || atomic_load(&c->sleeping))
+		wake(c);
 	return n;
 }
 
-bool emu_quiesce(struct blk_dev *d)
+void emu_queue_ready(struct virtio_dev *d, struct vqueue *q)
 {
-	atomic_store(&d->active, 0); /* seq_cst: pairs with the IOCore's popping store */
-	while (atomic_load(&d->popping))
+	(void)d;
+	vq_set_notify(&q->vq, iocore_initial_notify());
+	atomic_store_explicit(&q->active, 1, memory_order_release);
+}
+
+void emu_notify(struct virtio_dev *d, struct vqueue *q)
+{
+	(void)d;
+	atomic_fetch_add(&q->c.notifies, 1);
+	if (atomic_load(&q->active))
+		emu_handoff(q);
+}
+
+static bool queue_drained(const struct vqueue *q)
+{
+	for (int h = 0; h < VQ_MAX_SIZE; h++)
+		if (q->inflight[h])
+			return false;
+	return ring_empty(q);
+}
+
+bool emu_quiesce(struct virtio_dev *d, struct vqueue *q)
+{
+	(void)d;
+	atomic_store(&q->active, 0); /* seq_cst: pairs with the IOCore's popping store */
+	while (atomic_load(&q->popping))
 		__builtin_ia32_pause();
 	/* The emulation context keeps serving what it was handed: wait until it has taken every
 	 * head and completed every request. */
 	for (int i = 0; i < 500000; i++) {
-		if (ring_empty(d) && !started_not_done(d))
+		if (queue_drained(q))
 			return true;
 		usleep(10);
 	}

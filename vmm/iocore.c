@@ -1,132 +1,170 @@
-/* iocore.c - the IOCore: one host thread that dequeues requests from the avail ring of every
- * disk and hands them to the disks' emulation contexts.
+/* iocore.c - the IOCore: one host thread that dequeues requests from the avail ring of every queue of
+ * every disk and hands them to the queues' emulation contexts, or (--emulation inline) runs those
+ * contexts itself, submitting to the backend and reaping its completions between passes.
  *
  * request=exitless: the driver's notifications stay suppressed and the IOCore polls the rings.
  * With --poll-us N it goes to sleep after N µs without work, in the order spin -> enable
  * notifications -> fence -> re-check the rings -> block on the ioeventfds, so a request published
  * just before notifications came back on is never missed. request=ioeventfd: the IOCore blocks on
- * the ioeventfds (KVM signals them in-kernel on a QueueNotify write) and drains the rings. */
+ * the ioeventfds (KVM signals them in-kernel on a QueueNotify write) and drains the rings. With
+ * request=exit the vCPU thread pops the rings, and the IOCore exists only to run inline contexts. */
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "dev.h"
+#include "virtio.h"
+
+#define MAX_WATCH (VMM_MAX_DISKS * VIRTIO_MAX_QUEUES * 2 + 1)
+
+const char *const iocore_counter_names[IOC_COUNT] = {
+#define X(name) #name,
+	IOCORE_COUNTERS(X)
+#undef X
+};
+
+/* What an epoll event stands for: a queue's notify eventfd, or any other fd to drain. */
+struct watch {
+	int fd;
+	struct vqueue *q;
+};
 
 static struct {
-	struct blk_dev **disks;
-	int n;
-	enum request_mode mode;
-	long poll_us;
-	bool share_cpu; /* an emulation context may run on the IOCore's CPU */
+	struct iocore_config cfg;
 	int epfd, stop_fd;
 	_Atomic int stop;
 	pthread_t thread;
-	pid_t tid;
-	struct iocore_stats st;
+	_Atomic pid_t tid;
+	struct watch w[MAX_WATCH];
+	int nw;
+	_Atomic uint64_t n[IOC_COUNT];
 } io = { .epfd = -1, .stop_fd = -1 };
 
-static bool disk_active(struct blk_dev *d)
+#define COUNT(name, k) atomic_fetch_add_explicit(&io.n[IOC_##name], (k), memory_order_relaxed)
+
+bool iocore_needed(const struct request_mode *req, const struct emu_mode *emu)
 {
-	return atomic_load_explicit(&d->active, memory_order_acquire);
+	return req->ioeventfd || emu->on_iocore;
 }
 
-/* True when every emulation context runs at real-time priority, so a woken one preempts the
- * IOCore by itself and the IOCore need not yield its CPU (which would hand it to any other
- * runnable process for a whole time slice). */
+bool iocore_initial_notify(void)
+{
+	/* Notifications start on, except with an IOCore that never sleeps (request=exitless,
+	 * --poll-us 0): an IOCore that may be asleep turns them off when it next polls, and until
+	 * then the driver's first kick (an ioeventfd) is what wakes it. */
+	return !(io.cfg.req && io.cfg.req->polls && io.cfg.idle_ns == 0);
+}
+
+static bool queue_active(struct vqueue *q)
+{
+	return atomic_load_explicit(&q->active, memory_order_acquire);
+}
+
+/* True when every emulation context on the IOCore's CPU runs at real-time priority, so a woken one
+ * preempts the IOCore by itself and the IOCore need not yield its CPU (which would hand it to any
+ * other runnable process for a whole time slice). */
 static bool contexts_preempt(void)
 {
-	for (int i = 0; i < io.n; i++)
-		if (!atomic_load_explicit(&io.disks[i]->rt_ok, memory_order_relaxed))
+	for (int i = 0; i < io.cfg.nqueues; i++) {
+		struct emu_ctx *c = io.cfg.queues[i]->ctx;
+
+		if (!c->mode->on_iocore && !atomic_load_explicit(&c->rt_ok, memory_order_relaxed))
 			return false;
+	}
 	return true;
 }
 
-/* One pass over every disk. Returns the number of requests handed off. `polling`: the IOCore
- * is polling, so notifications are turned off on any disk that has them on: a disk activated
- * since the last pass (the transport activates queues with notifications on, so a kick can wake
- * a sleeping IOCore), or one re-armed before the last sleep. */
+/* One pass over every queue, then over the inline contexts. Returns the work found. `polling`: the
+ * IOCore is polling, so notifications are turned off on any queue that has them on: a queue activated
+ * since the last pass (queues start with notifications on, so a kick can wake a sleeping IOCore), or
+ * one re-armed before the last sleep. */
 static int iocore_pass(bool polling)
 {
-	int work = 0;
+	int work = 0, handed = 0;
 
-	for (int i = 0; i < io.n; i++) {
-		struct blk_dev *d = io.disks[i];
+	for (int i = 0; i < io.cfg.nqueues; i++) {
+		struct vqueue *q = io.cfg.queues[i];
 
 		/* `popping` tells a reset on the vCPU thread that this pass is using the queue: set
 		 * before `active` is read (seq_cst: store -> load), cleared when done. */
-		atomic_store(&d->popping, 1);
-		if (disk_active(d)) {
-			if (polling && d->vq.notify)
-				vq_set_notify(&d->vq, false);
-			work += emu_handoff(d);
+		atomic_store(&q->popping, 1);
+		if (queue_active(q)) {
+			if (polling && q->vq.notify)
+				vq_set_notify(&q->vq, false);
+			handed += emu_handoff(q);
 		}
-		atomic_store_explicit(&d->popping, 0, memory_order_release);
+		atomic_store_explicit(&q->popping, 0, memory_order_release);
 	}
-	if (work) {
-		atomic_fetch_add(&io.st.handoffs, (uint64_t)work);
-		/* On a machine with fewer cores than busy threads the emulation context may share
-		 * this CPU: give it the CPU now instead of spinning on top of it (a real-time
-		 * context has preempted us already when the hand-off woke it). */
-		if (io.share_cpu && !contexts_preempt())
-			sched_yield();
-	}
-	return work;
+	if (handed)
+		COUNT(handoffs, (uint64_t)handed);
+	for (int i = 0; i < io.cfg.ninline; i++)
+		work += emu_ctx_service(io.cfg.inline_ctx[i]);
+	/* On a machine with fewer cores than busy threads an emulation context may share this CPU:
+	 * give it the CPU now instead of spinning on top of it (a real-time context has preempted us
+	 * already when the hand-off woke it). */
+	if (handed && io.cfg.share_cpu && !contexts_preempt())
+		sched_yield();
+	return work + handed;
 }
 
-/* Blocks until a notify (or stop) arrives; counts the kicks it consumed. */
+/* Blocks until a notify, an inline context's wake-up or backend completion, or stop; counts the kicks. */
 static void iocore_wait(void)
 {
-	struct epoll_event ev[VMM_MAX_DISKS + 1];
-	int n = epoll_wait(io.epfd, ev, VMM_MAX_DISKS + 1, -1);
+	struct epoll_event ev[MAX_WATCH];
+	int n = epoll_wait(io.epfd, ev, MAX_WATCH, -1);
 
 	for (int i = 0; i < n; i++) {
+		struct watch *w = ev[i].data.ptr;
 		uint64_t kicks = 0;
 
-		if (read(ev[i].data.fd, &kicks, sizeof(kicks)) == sizeof(kicks) && ev[i].data.fd != io.stop_fd)
-			for (int j = 0; j < io.n; j++)
-				if (io.disks[j]->notify_fd == ev[i].data.fd)
-					atomic_fetch_add(&io.disks[j]->c.notifies, kicks);
+		if (read(w->fd, &kicks, sizeof(kicks)) == sizeof(kicks) && w->q)
+			atomic_fetch_add(&w->q->c.notifies, kicks);
 	}
-	atomic_fetch_add(&io.st.wakeups, 1);
+	COUNT(wakeups, 1);
+}
+
+static void set_sleeping(int on)
+{
+	for (int i = 0; i < io.cfg.ninline; i++)
+		atomic_store(&io.cfg.inline_ctx[i]->sleeping, on);
+}
+
+/* Idle: tell the producers of inline contexts we may sleep, fence, re-check everything, then block. */
+static void iocore_idle(void)
+{
+	set_sleeping(1);
+	smp_mb();
+	if (iocore_pass(false) == 0 && !atomic_load(&io.stop)) {
+		COUNT(sleeps, 1);
+		iocore_wait();
+	}
+	set_sleeping(0);
 }
 
 static void set_notify_all(bool enable)
 {
-	for (int i = 0; i < io.n; i++)
-		if (disk_active(io.disks[i]))
-			vq_set_notify(&io.disks[i]->vq, enable);
+	for (int i = 0; i < io.cfg.nqueues; i++)
+		if (queue_active(io.cfg.queues[i]))
+			vq_set_notify(&io.cfg.queues[i]->vq, enable);
 }
 
-/* The spin -> arm -> re-check -> block sequence; returns after work may have arrived. */
-static void iocore_sleep(void)
-{
-	set_notify_all(true);
-	if (iocore_pass(false) == 0 && !atomic_load(&io.stop)) {
-		atomic_fetch_add(&io.st.sleeps, 1);
-		iocore_wait();
-	}
-}
-
-/* True when every emulation context runs at real-time priority, so a woken one preempts the
- * IOCore by itself and the idle IOCore need not yield its CPU (which would hand it to any other
- * runnable process for a whole time slice). */
 static void iocore_poll_loop(void)
 {
-	uint64_t idle_since = mono_ns(), limit = (uint64_t)io.poll_us * 1000;
+	uint64_t idle_since = mono_ns();
 
 	while (!atomic_load(&io.stop)) {
-		atomic_fetch_add(&io.st.polls, 1);
+		COUNT(polls, 1);
 		if (iocore_pass(true)) {
-			atomic_fetch_add(&io.st.busy_polls, 1);
+			COUNT(busy_polls, 1);
+			if (io.cfg.idle_ns)
+				idle_since = mono_ns();
+		} else if (io.cfg.idle_ns && mono_ns() - idle_since >= io.cfg.idle_ns) {
+			set_notify_all(true); /* spin -> arm -> re-check (iocore_idle) -> block */
+			iocore_idle();
 			idle_since = mono_ns();
-		} else if (io.poll_us >= 0 && mono_ns() - idle_since >= limit) {
-			iocore_sleep();
-			idle_since = mono_ns();
-		} else if (io.share_cpu && !contexts_preempt()) {
+		} else if (io.cfg.share_cpu && !contexts_preempt()) {
 			/* An emulation context woken by its backend may be waiting for this CPU:
 			 * spinning on would starve it until the scheduler preempts us (ms). */
 			sched_yield();
@@ -139,9 +177,9 @@ static void iocore_poll_loop(void)
 static void iocore_event_loop(void)
 {
 	while (!atomic_load(&io.stop)) {
-		iocore_wait();
 		while (iocore_pass(false))
-			;
+			COUNT(busy_polls, 1);
+		iocore_idle();
 	}
 }
 
@@ -149,39 +187,58 @@ static void *iocore_main(void *arg)
 {
 	(void)arg;
 	io.tid = gettid();
-	if (io.mode == REQ_EXITLESS)
+	if (io.cfg.req->polls)
 		iocore_poll_loop();
 	else
 		iocore_event_loop();
 	return NULL;
 }
 
-static int watch_fd(int fd)
+static int watch_fd(int fd, struct vqueue *q)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	struct watch *w = &io.w[io.nw];
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
 
-	return epoll_ctl(io.epfd, EPOLL_CTL_ADD, fd, &ev);
+	if (fd < 0)
+		return 0;
+	if (io.nw == MAX_WATCH)
+		return err_set("IOCore: too many file descriptors to watch");
+	*w = (struct watch){ fd, q };
+	io.nw++;
+	return epoll_ctl(io.epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? err_set("IOCore: epoll: %s", strerror(errno)) : 0;
 }
 
-int iocore_start(struct blk_dev **disks, int n, enum request_mode mode, long poll_us, int pin_cpu,
-		 bool share_cpu)
+static int watch_all(void)
 {
-	io.share_cpu = share_cpu;
-	io.disks = disks;
-	io.n = n;
-	io.mode = mode;
-	io.poll_us = poll_us;
+	if (watch_fd(io.stop_fd, NULL) < 0)
+		return -1;
+	for (int i = 0; i < io.cfg.nqueues; i++)
+		if (watch_fd(io.cfg.queues[i]->notify_fd, io.cfg.queues[i]) < 0)
+			return -1;
+	for (int i = 0; i < io.cfg.ninline; i++) {
+		struct emu_ctx *c = io.cfg.inline_ctx[i];
+
+		if (watch_fd(c->wake_fd, NULL) < 0 || watch_fd(c->dev->ops->ctx_event_fd(c), NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int iocore_start(const struct iocore_config *cfg)
+{
+	io.cfg = *cfg;
 	io.epfd = epoll_create1(EPOLL_CLOEXEC);
 	io.stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (io.epfd < 0 || io.stop_fd < 0 || watch_fd(io.stop_fd) < 0)
+	if (io.epfd < 0 || io.stop_fd < 0)
 		return err_set("IOCore: %s", strerror(errno));
-	for (int i = 0; i < n; i++)
-		if (watch_fd(disks[i]->notify_fd) < 0)
-			return err_set("IOCore: cannot watch the ioeventfd: %s", strerror(errno));
+	if (watch_all() < 0)
+		return -1;
 	if (pthread_create(&io.thread, NULL, iocore_main, NULL) != 0)
 		return err_set("cannot start the IOCore thread");
-	if (pin_cpu >= 0)
-		pin_thread(io.thread, pin_cpu);
+	while (!atomic_load(&io.tid)) /* its id, for CPU accounting, before anyone asks */
+		sched_yield();
+	if (cfg->cpu >= 0)
+		pin_thread(io.thread, cfg->cpu);
 	return 0;
 }
 
@@ -200,9 +257,10 @@ void iocore_stop(void)
 	close(io.stop_fd);
 }
 
-const struct iocore_stats *iocore_stats(void)
+void iocore_counters_read(uint64_t *out)
 {
-	return &io.st;
+	for (int i = 0; i < IOC_COUNT; i++)
+		out[i] = atomic_load_explicit(&io.n[i], memory_order_relaxed);
 }
 
 pid_t iocore_tid(void)

@@ -1,4 +1,6 @@
-/* kvm.c - the KVM VM and vCPU 0: in-kernel irqchip, guest RAM slot, CPUID, PVH entry state. */
+/* kvm.c - the KVM VM and its vCPUs: in-kernel irqchip, what VT-x needs before the first vCPU, guest RAM,
+ * CPUID with the topology of N vCPUs, the PVH entry state. */
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,8 +13,15 @@
 
 #include "vmm.h"
 
-#define KVM_TSS_GPA 0xfffbd000ull /* 3 pages VMX needs for its real-mode TSS, above any RAM */
+/* VT-x runs real mode through a TSS of 3 pages and an identity-mapped page table page; both must lie
+ * in guest-physical space outside RAM and outside every device, and be set before the first vCPU
+ * exists (as QEMU and Firecracker do). SVM ignores them. */
+#define KVM_TSS_GPA      0xfffbd000ull
+#define KVM_IDENTITY_GPA 0xfffbc000ull
 #define CPUID_MAX_ENTRIES 256
+
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
+#define CPUID_1_EDX_HTT        (1u << 28)
 
 static const char *kvm_flavor(void)
 {
@@ -27,25 +36,102 @@ static const char *kvm_flavor(void)
 	return "unknown";
 }
 
-static int kvm_set_cpuid(struct kvm_vm *vm)
+/* The hypervisor this VMM itself runs under (CPUID 0x40000000), "" on bare metal. */
+void host_hypervisor(char sig[13])
 {
-	size_t sz = sizeof(struct kvm_cpuid2) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
-	struct kvm_cpuid2 *cpuid = calloc(1, sz);
+	unsigned a, b, c, d;
+
+	sig[0] = 0;
+	__cpuid(1, a, b, c, d);
+	if (!(c & CPUID_1_ECX_HYPERVISOR))
+		return;
+	__cpuid(0x40000000, a, b, c, d);
+	memcpy(sig, &b, 4);
+	memcpy(sig + 4, &c, 4);
+	memcpy(sig + 8, &d, 4);
+	sig[12] = 0;
+}
+
+/* Bits needed to number n things (the APIC-id field width of one topology level). */
+static unsigned id_bits(unsigned n)
+{
+	unsigned b = 0;
+
+	while ((1u << b) < n)
+		b++;
+	return b;
+}
+
+/* One vCPU's view of the topology: n cores of one thread in one package, APIC id = vCPU index. Linux
+ * reads it from leaf 1 and the extended topology leaves (0xb, 0x1f; AMD: 0x80000008, 0x8000001e). */
+static void cpuid_topology(struct kvm_cpuid2 *cpuid, unsigned id, unsigned n)
+{
+	for (uint32_t i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		switch (e->function) {
+		case 1:
+			e->ebx = (e->ebx & 0xffff) | (n << 16) | (id << 24);
+			e->ecx |= CPUID_1_ECX_HYPERVISOR; /* a guest may look for the KVM leaves */
+			e->edx = n > 1 ? e->edx | CPUID_1_EDX_HTT : e->edx & ~CPUID_1_EDX_HTT;
+			break;
+		case 4:
+			e->eax = (e->eax & 0x3ffffff) | ((n - 1) << 26);
+			break;
+		case 0xb:
+		case 0x1f:
+			e->edx = id;
+			if (e->index == 0) {        /* SMT level: one thread per core */
+				e->eax = 0, e->ebx = 1, e->ecx = 1u << 8;
+			} else if (e->index == 1) { /* core level */
+				e->eax = id_bits(n), e->ebx = n, e->ecx = 2u << 8 | 1;
+			} else {
+				e->eax = e->ebx = 0, e->ecx = e->index;
+			}
+			break;
+		case 0x80000008:
+			e->ecx = (e->ecx & ~0xf0ffu) | (id_bits(n) << 12) | (n - 1);
+			break;
+		case 0x8000001e:
+			e->eax = id, e->ebx = id & 0xff, e->ecx = 0;
+			break;
+		}
+	}
+}
+
+static int kvm_set_cpuid(struct kvm_vm *vm, const struct kvm_cpuid2 *supported, struct kvm_vcpu *c)
+{
+	size_t sz = sizeof(struct kvm_cpuid2) + supported->nent * sizeof(struct kvm_cpuid_entry2);
+	struct kvm_cpuid2 *cpuid = malloc(sz);
 	int rc = 0;
 
 	if (!cpuid)
 		return err_set("out of memory");
-	cpuid->nent = CPUID_MAX_ENTRIES;
-	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0)
-		rc = err_set("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
-	else if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0)
+	memcpy(cpuid, supported, sz);
+	cpuid_topology(cpuid, (unsigned)c->index, (unsigned)vm->nvcpus);
+	if (ioctl(c->fd, KVM_SET_CPUID2, cpuid) < 0)
 		rc = err_set("KVM_SET_CPUID2: %s", strerror(errno));
 	free(cpuid);
 	return rc;
 }
 
+static struct kvm_cpuid2 *supported_cpuid(struct kvm_vm *vm)
+{
+	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
+
+	if (!cpuid)
+		return err_set("out of memory"), NULL;
+	cpuid->nent = CPUID_MAX_ENTRIES;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
+		free(cpuid);
+		return err_set("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno)), NULL;
+	}
+	return cpuid;
+}
+
 static int kvm_open_vm(struct kvm_vm *vm)
 {
+	uint64_t identity = KVM_IDENTITY_GPA;
 	int version;
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -57,7 +143,9 @@ static int kvm_open_vm(struct kvm_vm *vm)
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
 		return err_set("KVM_CREATE_VM: %s", strerror(errno));
-	/* VMX needs the TSS pages set before the first vCPU exists; harmless elsewhere. */
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0 &&
+	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
+		return err_set("KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_GPA) < 0 && errno != ENOTTY)
 		return err_set("KVM_SET_TSS_ADDR: %s", strerror(errno));
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
@@ -79,34 +167,53 @@ static int kvm_add_ram(struct kvm_vm *vm, const struct guest_mem *m)
 	return 0;
 }
 
-static int kvm_open_vcpu(struct kvm_vm *vm)
+static int kvm_open_vcpu(struct kvm_vm *vm, struct kvm_vcpu *c, int index)
 {
 	int sz;
 
-	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
-	if (vm->vcpu_fd < 0)
-		return err_set("KVM_CREATE_VCPU: %s", strerror(errno));
+	c->index = index;
+	c->stats_fd = -1;
+	c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (c->fd < 0)
+		return err_set("KVM_CREATE_VCPU %d: %s", index, strerror(errno));
 	sz = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (sz < (int)sizeof(struct kvm_run))
 		return err_set("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
-	vm->run = mmap(NULL, (size_t)sz, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
-	if (vm->run == MAP_FAILED) {
-		vm->run = NULL;
+	c->run = mmap(NULL, (size_t)sz, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+	if (c->run == MAP_FAILED) {
+		c->run = NULL;
 		return err_set("cannot map kvm_run: %s", strerror(errno));
 	}
 	vm->run_size = (size_t)sz;
+	c->stats_fd = ioctl(c->fd, KVM_GET_STATS_FD, NULL);
 	return 0;
 }
 
-int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m)
+static bool host_is_emulated(void)
 {
-	int khz;
+	char sig[13];
 
-	*vm = (struct kvm_vm){ .kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1, .flavor = kvm_flavor() };
-	if (kvm_open_vm(vm) < 0 || kvm_add_ram(vm, m) < 0 || kvm_open_vcpu(vm) < 0 ||
-	    kvm_set_cpuid(vm) < 0)
+	host_hypervisor(sig);
+	return strcmp(sig, "TCGTCGTCGTCG") == 0; /* QEMU without KVM: its SVM is an emulation */
+}
+
+int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m, int nvcpus)
+{
+	struct kvm_cpuid2 *cpuid;
+	int khz, rc = 0;
+
+	*vm = (struct kvm_vm){ .kvm_fd = -1, .vm_fd = -1, .nvcpus = nvcpus, .flavor = kvm_flavor(),
+			       .emulated = host_is_emulated() };
+	for (int i = 0; i < VMM_MAX_VCPUS; i++)
+		vm->vcpu[i].fd = vm->vcpu[i].stats_fd = -1;
+	if (kvm_open_vm(vm) < 0 || kvm_add_ram(vm, m) < 0 || !(cpuid = supported_cpuid(vm)))
 		return -1;
-	khz = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
+	for (int i = 0; i < nvcpus && rc == 0; i++)
+		rc = kvm_open_vcpu(vm, &vm->vcpu[i], i) < 0 || kvm_set_cpuid(vm, cpuid, &vm->vcpu[i]) < 0 ? -1 : 0;
+	free(cpuid);
+	if (rc < 0)
+		return -1;
+	khz = ioctl(vm->vcpu[0].fd, KVM_GET_TSC_KHZ, 0);
 	if (khz <= 0)
 		return err_set("KVM_GET_TSC_KHZ: %s", strerror(errno));
 	vm->tsc_khz = (uint32_t)khz;
@@ -125,8 +232,9 @@ int kvm_vcpu_pvh_entry(struct kvm_vm *vm, uint32_t entry, uint32_t start_info)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = { .rip = entry, .rbx = start_info, .rflags = 0x2 };
+	int fd = vm->vcpu[0].fd;
 
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+	if (ioctl(fd, KVM_GET_SREGS, &sregs) < 0)
 		return err_set("KVM_GET_SREGS: %s", strerror(errno));
 	/* The PVH ABI: 32-bit protected mode, paging off, flat 4 GiB segments (as QEMU sets up). */
 	flat_segment(&sregs.cs, 0x10, 0xb);
@@ -135,9 +243,9 @@ int kvm_vcpu_pvh_entry(struct kvm_vm *vm, uint32_t entry, uint32_t start_info)
 	sregs.cr0 = 0x11; /* PE | ET */
 	sregs.cr4 = 0;
 	sregs.efer = 0;
-	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+	if (ioctl(fd, KVM_SET_SREGS, &sregs) < 0)
 		return err_set("KVM_SET_SREGS: %s", strerror(errno));
-	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+	if (ioctl(fd, KVM_SET_REGS, &regs) < 0)
 		return err_set("KVM_SET_REGS: %s", strerror(errno));
 	return 0;
 }
@@ -148,22 +256,23 @@ static void dump_seg(const char *name, const struct kvm_segment *s)
 		s->selector, (unsigned long long)s->base, s->limit, s->type, s->dpl, s->l, s->db);
 }
 
-void kvm_dump_regs(struct kvm_vm *vm)
+void kvm_dump_regs(const struct kvm_vcpu *c)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
 
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) < 0 || ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0) {
+	if (ioctl(c->fd, KVM_GET_REGS, &r) < 0 || ioctl(c->fd, KVM_GET_SREGS, &s) < 0) {
 		fprintf(stderr, "  (registers unavailable: %s)\n", strerror(errno));
 		return;
 	}
 	fprintf(stderr,
+		"  vcpu %d\n"
 		"  rip=%016llx rsp=%016llx rflags=%016llx\n"
 		"  rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n"
 		"  rsi=%016llx rdi=%016llx rbp=%016llx\n"
 		"  r8 =%016llx r9 =%016llx r10=%016llx r11=%016llx\n"
 		"  r12=%016llx r13=%016llx r14=%016llx r15=%016llx\n"
-		"  cr0=%016llx cr2=%016llx cr3=%016llx cr4=%016llx efer=%llx\n",
+		"  cr0=%016llx cr2=%016llx cr3=%016llx cr4=%016llx efer=%llx\n", c->index,
 		r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8, r.r9,
 		r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
 	dump_seg("cs", &s.cs);
@@ -173,16 +282,23 @@ void kvm_dump_regs(struct kvm_vm *vm)
 
 void kvm_vm_destroy(struct kvm_vm *vm)
 {
-	if (vm->run)
-		munmap(vm->run, vm->run_size);
-	if (vm->vcpu_fd >= 0)
-		close(vm->vcpu_fd);
+	for (int i = 0; i < vm->nvcpus; i++) {
+		struct kvm_vcpu *c = &vm->vcpu[i];
+
+		if (c->run)
+			munmap(c->run, vm->run_size);
+		if (c->stats_fd >= 0)
+			close(c->stats_fd);
+		if (c->fd >= 0)
+			close(c->fd);
+		c->run = NULL;
+		c->fd = c->stats_fd = -1;
+	}
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
-	vm->run = NULL;
-	vm->vcpu_fd = vm->vm_fd = vm->kvm_fd = -1;
+	vm->vm_fd = vm->kvm_fd = -1;
 }
 
 /* Reads a module parameter that is "Y"/"1" when set. */

@@ -7,8 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../include/abi.h"
-#include "dev.h"
+#include "blk.h"
 
 /* isa-debug-exit: the written value becomes the exit status (clamped to 255 so that no value
  * can wrap around to 0 = success). */
@@ -24,8 +23,7 @@ static void debug_exit_access(void *opaque, uint64_t off, uint8_t *data, uint32_
 		return;
 	}
 	memcpy(&value, data, size < 4 ? size : 4);
-	v->exit_code = value > 255 ? 255 : (int)value;
-	v->stop = true;
+	atomic_store(&v->guest_exit, value > 255 ? 255 : (int)value);
 }
 
 static void marker_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write)
@@ -69,63 +67,144 @@ static void setup_platform_devices(struct vmm *v)
 	add_region(&v->pio, ABI_MARKER_PORT, 1, v, marker_access, "marker");
 }
 
-/* Default placement when --pin is not given: the vCPU alone on CPU 0, the IOCore and the
- * emulation contexts on CPU 1 (on 3+ CPUs each gets its own). Recorded in the stats. */
+/* ---- placement ------------------------------------------------------------------------------ */
+
+static void list_range(struct cpu_list *l, int first, int last)
+{
+	l->n = 0;
+	for (int c = first; c <= last && l->n < (int)(sizeof(l->cpu) / sizeof(l->cpu[0])); c++)
+		l->cpu[l->n++] = c;
+}
+
+/* Default placement when --pin is not given: the vCPUs first, each on a CPU of its own, then the IOCore,
+ * then the emulation contexts on the CPUs left (sharing the IOCore's when none is left). On 2 CPUs with
+ * one vCPU: vCPU on CPU 0, IOCore and emulation on CPU 1 (the best measured; README "Threads and cores").
+ * Recorded in the stats. */
 static void default_pin(struct vmm_config *c)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int host = (int)sysconf(_SC_NPROCESSORS_ONLN), vcpus;
 
-	if (c->pin_given || ncpu < 2)
+	if (c->pin_given || host < 2)
 		return;
-	c->pin = (struct pin_config){ 0, 1, ncpu >= 3 ? 2 : 1 };
+	vcpus = host >= c->cpus + 2 ? c->cpus : host - 1;
+	list_range(&c->pin.vcpu, 0, vcpus - 1);
+	list_range(&c->pin.iocore, vcpus, vcpus);
+	list_range(&c->pin.dev, vcpus + 1 < host ? vcpus + 1 : vcpus, host - 1);
 }
+
+static bool on_vcpu_cpu(const struct vmm_config *c, int cpu)
+{
+	for (int i = 0; i < c->cpus; i++)
+		if (cpu_for(&c->pin.vcpu, i) == cpu)
+			return true;
+	return false;
+}
+
+/* Where each context runs and how it waits. An emulation thread polls only on a CPU of its own: on a
+ * CPU it shares with the IOCore (or a vCPU) polling would only take turns with it, and a context switch
+ * per turn costs more than the wake-up it saves. A device process never polls. A context sharing the
+ * polling IOCore's CPU runs at SCHED_FIFO 1 so a wake-up preempts the IOCore at once. */
+static void place_context(const struct vmm_config *c, struct emu_ctx *x)
+{
+	int cpu = cpu_for(&c->pin.dev, x->index), io = cpu_for(&c->pin.iocore, 0);
+	bool shared = cpu < 0 || cpu == io || on_vcpu_cpu(c, cpu);
+
+	x->cpu = cpu;
+	x->spin_ns = x->mode->always_wake || shared ? 0 : c->poll_us ? c->poll_us * 1000 : UINT64_MAX;
+	x->realtime = shared && c->request->ioeventfd && !x->mode->on_iocore;
+}
+
+/* ---- devices and their contexts ------------------------------------------------------------- */
 
 static void setup_disks(struct vmm *v)
 {
 	for (int i = 0; i < v->cfg.ndisks; i++) {
-		struct blk_dev *d = blk_create(i, &v->cfg.disks[i], &v->mem);
+		struct disk_config dc = v->cfg.disks[i];
+		struct virtio_dev *d;
 
-		v->transports[i] = calloc(1, sizeof(struct virtio_mmio));
+		if (!dc.queues)
+			dc.queues = v->cfg.cpus; /* one request queue per vCPU, as QEMU does */
+		d = blk_create(i, &dc, &v->mem);
 		if (!d)
 			die(VMM_EXIT_USAGE, "%s", err_msg());
-		if (!v->transports[i] || virtio_mmio_attach(v, v->transports[i], d) < 0)
+		v->transports[i] = calloc(1, sizeof(struct virtio_mmio));
+		if (!v->transports[i] || virtio_mmio_attach(v, v->transports[i], d, v->cfg.request->ioeventfd) < 0)
 			die(VMM_EXIT_FAILURE, "%s", err_msg());
 		v->disks[i] = d;
 		v->ndisks++;
 	}
 }
 
-/* Device processes are forked before any thread exists; then threads and the IOCore. */
-static void start_io_path(struct vmm *v)
+static void add_context(struct vmm *v, struct vqueue **q, int nq)
 {
-	const struct vmm_config *c = &v->cfg;
+	struct emu_ctx *c = emu_ctx_create(v->nctx, v->cfg.emulation, q, nq);
 
+	if (!c)
+		die(VMM_EXIT_FAILURE, "%s", err_msg());
+	place_context(&v->cfg, c);
+	v->ctx[v->nctx++] = c;
+}
+
+/* One context per device (it serves every queue of the device) or one per queue. */
+static void setup_contexts(struct vmm *v)
+{
 	for (int i = 0; i < v->ndisks; i++) {
-		struct blk_dev *d = v->disks[i];
+		struct virtio_dev *d = v->disks[i];
+		struct vqueue *q[VIRTIO_MAX_QUEUES];
 
-		/* An emulation thread polls only on a CPU of its own: on a CPU it shares with the
-		 * IOCore (or the vCPU) polling would only take turns with it, and a context switch per
-		 * turn costs more than the wake-up it saves. A device process never polls. */
-		bool share_cpu = c->pin.dev < 0 || c->pin.dev == c->pin.iocore || c->pin.dev == c->pin.vcpu;
-
-		d->spin_ns = c->emulation == EMU_PROCESS || share_cpu ? 0
-			     : c->poll_us < 0 ? -1 : c->poll_us * 1000;
-		d->realtime = share_cpu && c->request != REQ_EXIT;
+		for (int k = 0; k < d->nqueues; k++)
+			q[k] = &d->queues[k];
+		if (v->cfg.contexts == CTX_PER_DEVICE)
+			add_context(v, q, d->nqueues);
+		else
+			for (int k = 0; k < d->nqueues; k++)
+				add_context(v, &q[k], 1);
 	}
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < v->ndisks; i++)
-			if ((pass == 0) == (c->emulation == EMU_PROCESS) &&
-			    emu_start(v->disks[i], c->emulation, c->pin.dev) < 0)
-				die(VMM_EXIT_FAILURE, "disk %d: %s", i, err_msg());
-	if (v->ndisks && c->request != REQ_EXIT &&
-	    iocore_start(v->disks, v->ndisks, c->request, c->poll_us, c->pin.iocore,
-			 c->pin.iocore < 0 || c->pin.iocore == c->pin.dev) < 0)
+}
+
+static void start_iocore(struct vmm *v)
+{
+	static struct vqueue *queues[VMM_MAX_DISKS * VIRTIO_MAX_QUEUES];
+	static struct emu_ctx *inl[VMM_MAX_DISKS * VIRTIO_MAX_QUEUES];
+	const struct vmm_config *c = &v->cfg;
+	struct iocore_config io = { .req = c->request, .idle_ns = c->poll_us * 1000, .queues = queues,
+				    .inline_ctx = inl, .cpu = cpu_for(&c->pin.iocore, 0) };
+
+	if (!v->ndisks || !iocore_needed(c->request, c->emulation))
+		return;
+	for (int i = 0; i < v->ndisks && c->request->ioeventfd; i++)
+		for (int k = 0; k < v->disks[i]->nqueues; k++)
+			queues[io.nqueues++] = &v->disks[i]->queues[k];
+	io.share_cpu = io.cpu < 0;
+	for (int i = 0; i < v->nctx; i++) {
+		if (v->ctx[i]->mode->on_iocore)
+			inl[io.ninline++] = v->ctx[i];
+		else if (v->ctx[i]->cpu == io.cpu)
+			io.share_cpu = true;
+	}
+	if (iocore_start(&io) < 0)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());
 }
 
-/* The I/O threads inherit a mask without the signals the vCPU thread handles, so a timeout,
- * a stop signal or a device process's death always interrupts KVM_RUN on the vCPU thread. */
-static void start_io_path_masked(struct vmm *v)
+/* Device processes are forked before any thread exists; then the emulation threads, the IOCore and the
+ * application processors. */
+static void start_threads(struct vmm *v)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < v->nctx; i++)
+			if ((pass == 0) == v->ctx[i]->mode->always_wake && emu_ctx_start(v->ctx[i]) < 0)
+				die(VMM_EXIT_FAILURE, "disk %d: %s", v->ctx[i]->dev->index, err_msg());
+	start_iocore(v);
+	if (vcpu_start_aps(v) < 0)
+		die(VMM_EXIT_FAILURE, "%s", err_msg());
+	for (int i = 1; i < v->cfg.cpus; i++)
+		if (cpu_for(&v->cfg.pin.vcpu, i) >= 0)
+			pin_thread(v->vcpu_thread[i], cpu_for(&v->cfg.pin.vcpu, i));
+}
+
+/* The threads inherit a mask without the signals the main thread handles, so a timeout, a stop
+ * signal or a device process's death always interrupts KVM_RUN on the main thread. */
+static void start_threads_masked(struct vmm *v)
 {
 	sigset_t set, old;
 
@@ -135,13 +214,9 @@ static void start_io_path_masked(struct vmm *v)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
-	start_io_path(v);
+	start_threads(v);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
-
-static const char *const request_names[] = { "exit", "ioeventfd", "exitless" };
-static const char *const emulation_names[] = { "thread", "process" };
-static const char *const completion_names[] = { "irq", "poll" };
 
 /* The guest's command line: the user's words, then what the VMM tells the guest: its disks
  * (the Linux virtio_mmio.device= syntax, as QEMU microvm passes them), the modes, the TSC rate. */
@@ -158,9 +233,8 @@ static char *guest_cmdline(struct vmm *v)
 		n += (size_t)snprintf(s + n, len - n, " virtio_mmio.device=%u@0x%llx:%d", ABI_VIRTIO_MMIO_SIZE,
 				      ABI_VIRTIO_MMIO_BASE + (unsigned long long)i * ABI_VIRTIO_MMIO_SIZE,
 				      ABI_VIRTIO_IRQ_BASE + i);
-	snprintf(s + n, len - n, " request=%s emulation=%s completion=%s tsc_khz=%u",
-		 request_names[v->cfg.request], emulation_names[v->cfg.emulation],
-		 completion_names[v->cfg.completion], v->kvm.tsc_khz);
+	snprintf(s + n, len - n, " request=%s emulation=%s completion=%s tsc_khz=%u", v->cfg.request->m.name,
+		 v->cfg.emulation->m.name, v->cfg.completion->m.name, v->kvm.tsc_khz);
 	if (s[0] == ' ') /* no user words: no leading blank */
 		memmove(s, s + 1, strlen(s));
 	return s;
@@ -180,19 +254,39 @@ static void load_guest(struct vmm *v, struct pvh_image *img)
 		die(VMM_EXIT_USAGE, "%s", err_msg());
 }
 
+/* Warns about every thread whose pinning did not take effect (the stats record what did). */
+static void check_pins(struct vmm *v)
+{
+	char want[16], got[64];
+
+	for (int i = 0; i < v->kvm.nvcpus; i++) {
+		int cpu = cpu_for(&v->cfg.pin.vcpu, i);
+
+		snprintf(want, sizeof(want), "%d", cpu);
+		task_affinity(v->vcpu_tid[i], got, sizeof(got));
+		if (cpu >= 0 && strcmp(want, got) != 0)
+			fprintf(stderr, "vmm: warning: vcpu %d was to run on CPU %d, runs on %s\n", i, cpu, got);
+	}
+}
+
 void machine_setup(struct vmm *v)
 {
 	struct pvh_image img;
 	char *cmdline;
 
 	v->mem.fd = -1;
-	v->kvm = (struct kvm_vm){ .kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1 };
+	v->stats_fd = -1;
+	atomic_store(&v->exit_code, -1);
+	atomic_store(&v->guest_exit, -1);
+	pthread_mutex_init(&v->bus_lock, NULL);
 	if (gmem_init(&v->mem, v->cfg.mem_mib << 20) < 0)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());
 	load_guest(v, &img);
-	if (kvm_vm_create(&v->kvm, &v->mem) < 0)
+	if (kvm_vm_create(&v->kvm, &v->mem, v->cfg.cpus) < 0)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());
+	default_pin(&v->cfg);
 	setup_disks(v);
+	setup_contexts(v);
 	cmdline = guest_cmdline(v);
 	if (pvh_write_start_info(&v->mem, cmdline, v->cfg.modules, v->cfg.nmodules) < 0)
 		die(VMM_EXIT_USAGE, "%s", err_msg());
@@ -200,20 +294,23 @@ void machine_setup(struct vmm *v)
 	if (kvm_vcpu_pvh_entry(&v->kvm, img.entry32, (uint32_t)PVH_START_INFO_GPA) < 0)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());
 	setup_platform_devices(v);
-	default_pin(&v->cfg);
-	start_io_path_masked(v);
-	if (v->cfg.pin.vcpu >= 0 && pin_self(v->cfg.pin.vcpu) < 0)
-		die(VMM_EXIT_FAILURE, "%s", err_msg());
+	if (v->cfg.stats)
+		v->stats_fd = open_output(v->cfg.stats);
+	start_threads_masked(v);
+	if (cpu_for(&v->cfg.pin.vcpu, 0) >= 0 && pin_self(cpu_for(&v->cfg.pin.vcpu, 0)) < 0)
+		fprintf(stderr, "vmm: warning: %s\n", err_msg());
+	check_pins(v);
 	if (stats_init(v) < 0)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());
 }
 
 void machine_teardown(struct vmm *v)
 {
+	stats_close_window(v);
 	iocore_stop();
-	for (int i = 0; i < v->ndisks; i++)
-		emu_stop(v->disks[i]);
-	if (v->cfg.stats && stats_write(v, v->cfg.stats) < 0)
+	for (int i = 0; i < v->nctx; i++)
+		emu_ctx_stop(v->ctx[i]);
+	if (v->stats_fd >= 0 && stats_write(v, v->stats_fd) < 0)
 		fprintf(stderr, "vmm: %s\n", err_msg());
 	serial_flush(&v->com1);
 	serial_flush(&v->com2);

@@ -8,7 +8,7 @@ int main(int argc, char **argv)
 
 	options_parse(&v.cfg, argc, argv);
 	machine_setup(&v);
-	status = vcpu_run_loop(&v);
+	status = vcpu_run_all(&v);
 	machine_teardown(&v);
 	return status;
 }

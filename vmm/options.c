@@ -1,4 +1,5 @@
-/* options.c - the command line of build/vmm: one table drives parsing, --help and the errors. */
+/* options.c - the command line of build/vmm: one table drives parsing, --help and the errors; the
+ * switches' choices come from the mode tables (modes.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -6,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm.h"
+#include "blk.h"
 
 #define MEM_MIN_MIB 16
 #define MEM_MAX_MIB 3072 /* RAM stays below the 32-bit MMIO window (virtio-mmio, IOAPIC, LAPIC) */
@@ -17,6 +18,26 @@ struct option_def {
 	const char *help;
 	void (*set)(struct vmm_config *c, const char *value, const char *name);
 };
+
+/* A switch and its table of modes (each entry starts with a struct mode). */
+struct switch_def {
+	const char *flag;
+	const void *table;
+	size_t stride;
+	const int *n;
+};
+
+static const struct switch_def switches[] = {
+	{ "request", request_modes, sizeof(request_modes[0]), &n_request_modes },
+	{ "emulation", emu_modes, sizeof(emu_modes[0]), &n_emu_modes },
+	{ "completion", completion_modes, sizeof(completion_modes[0]), &n_completion_modes },
+};
+#define NSWITCHES (sizeof(switches) / sizeof(switches[0]))
+
+static const struct mode *mode_at(const struct switch_def *s, int i)
+{
+	return (const struct mode *)((const char *)s->table + (size_t)i * s->stride);
+}
 
 static unsigned long long parse_number(const char *value, const char *name,
 				       unsigned long long min, unsigned long long max)
@@ -35,6 +56,11 @@ static unsigned long long parse_number(const char *value, const char *name,
 static void set_mem(struct vmm_config *c, const char *v, const char *name)
 {
 	c->mem_mib = parse_number(v, name, MEM_MIN_MIB, MEM_MAX_MIB);
+}
+
+static void set_cpus(struct vmm_config *c, const char *v, const char *name)
+{
+	c->cpus = (int)parse_number(v, name, 1, VMM_MAX_VCPUS);
 }
 
 static void set_timeout(struct vmm_config *c, const char *v, const char *name)
@@ -73,51 +99,66 @@ static void set_stats(struct vmm_config *c, const char *v, const char *name)
 	c->stats = v;
 }
 
-/* Picks `value` out of a NULL-terminated list; dies naming the choices otherwise. */
-static int choose(const char *value, const char *name, const char *const *choices)
+/* "a|b|c" from a switch's table. */
+static void choices(const struct switch_def *s, char *buf, size_t len)
 {
-	char all[128] = "";
+	buf[0] = 0;
+	for (int i = 0; i < *s->n; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? "|" : "", mode_at(s, i)->name);
+}
 
-	for (int i = 0; choices[i]; i++) {
-		if (strcmp(value, choices[i]) == 0)
-			return i;
-		snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s", i ? "|" : "", choices[i]);
+/* Picks `value` out of a switch's modes; dies naming the choices otherwise. */
+static const void *choose_mode(const char *value, const char *flag)
+{
+	char all[128];
+
+	for (size_t k = 0; k < NSWITCHES; k++) {
+		const struct switch_def *s = &switches[k];
+
+		if (strcmp(s->flag, flag) != 0)
+			continue;
+		for (int i = 0; i < *s->n; i++)
+			if (strcmp(value, mode_at(s, i)->name) == 0)
+				return mode_at(s, i);
+		choices(s, all, sizeof(all));
+		die(VMM_EXIT_USAGE, "--%s: '%s' is not one of %s", flag, value, all);
 	}
-	die(VMM_EXIT_USAGE, "--%s: '%s' is not one of %s", name, value, all);
+	die(VMM_EXIT_FAILURE, "no switch --%s", flag);
 }
 
 static void set_request(struct vmm_config *c, const char *v, const char *name)
 {
-	static const char *const modes[] = { "exit", "ioeventfd", "exitless", NULL };
-
-	c->request = (enum request_mode)choose(v, name, modes);
+	c->request = choose_mode(v, name);
 }
 
 static void set_emulation(struct vmm_config *c, const char *v, const char *name)
 {
-	static const char *const modes[] = { "thread", "process", NULL };
-
-	c->emulation = (enum emu_mode)choose(v, name, modes);
+	c->emulation = choose_mode(v, name);
 }
 
 static void set_completion(struct vmm_config *c, const char *v, const char *name)
 {
-	static const char *const modes[] = { "irq", "poll", NULL };
+	c->completion = choose_mode(v, name);
+}
 
-	c->completion = (enum completion_mode)choose(v, name, modes);
+static void set_contexts(struct vmm_config *c, const char *v, const char *name)
+{
+	if (strcmp(v, "device") == 0)
+		c->contexts = CTX_PER_DEVICE;
+	else if (strcmp(v, "queue") == 0)
+		c->contexts = CTX_PER_QUEUE;
+	else
+		die(VMM_EXIT_USAGE, "--%s: '%s' is not one of device|queue", name, v);
 }
 
 static void set_poll_us(struct vmm_config *c, const char *v, const char *name)
 {
-	unsigned long long us = parse_number(v, name, 0, 10000000);
-
-	c->poll_us = us ? (long)us : -1;
+	c->poll_us = parse_number(v, name, 0, 10000000);
 }
 
-/* --disk PATH[,backend=uring|sync|null|ram][,ro][,rw-device] */
+/* --disk PATH[,backend=uring|sync|null|ram][,ro][,rw-device][,queues=Q] */
 static void set_disk(struct vmm_config *c, const char *v, const char *name)
 {
-	static const char *const backends[] = { "uring", "sync", "null", "ram", NULL };
 	struct disk_config *d = &c->disks[c->ndisks];
 	char *spec = strdup(v), *save = NULL, *opt;
 
@@ -128,19 +169,48 @@ static void set_disk(struct vmm_config *c, const char *v, const char *name)
 	if (!d->path)
 		die(VMM_EXIT_USAGE, "--%s: no image path in '%s'", name, v);
 	while ((opt = strtok_r(NULL, ",", &save))) {
-		if (strncmp(opt, "backend=", 8) == 0)
-			d->backend = backends[choose(opt + 8, "disk backend", backends)];
-		else if (strcmp(opt, "ro") == 0)
+		if (strncmp(opt, "backend=", 8) == 0) {
+			d->backend = opt + 8;
+			if (!backend_find(d->backend))
+				die(VMM_EXIT_USAGE, "--disk backend: '%s' is not one of %s", d->backend, backend_names);
+		} else if (strncmp(opt, "queues=", 7) == 0) {
+			d->queues = (int)parse_number(opt + 7, "disk queues", 1, VIRTIO_MAX_QUEUES);
+		} else if (strcmp(opt, "ro") == 0) {
 			d->ro = true;
-		else if (strcmp(opt, "rw-device") == 0)
+		} else if (strcmp(opt, "rw-device") == 0) {
 			d->rw_device = true;
-		else
-			die(VMM_EXIT_USAGE, "--%s: unknown disk option '%s' (backend=, ro, rw-device)", name, opt);
+		} else {
+			die(VMM_EXIT_USAGE, "--%s: unknown disk option '%s' (backend=, queues=, ro, rw-device)", name,
+			    opt);
+		}
 	}
 	c->ndisks++;
 }
 
-/* --pin vcpu=C,iocore=C,dev=C (any subset) */
+/* A CPU list: "C", "A-B" or "A:B:C" (':' because ',' separates --pin's items). */
+static void parse_cpu_list(struct cpu_list *l, char *s, const char *name, long ncpu)
+{
+	char *dash = strchr(s, '-'), *save = NULL, *tok;
+
+	l->n = 0;
+	if (dash) {
+		int a, b;
+
+		*dash = 0;
+		a = (int)parse_number(s, name, 0, (unsigned long long)ncpu - 1);
+		b = (int)parse_number(dash + 1, name, (unsigned long long)a, (unsigned long long)ncpu - 1);
+		for (int cpu = a; cpu <= b && l->n < (int)(sizeof(l->cpu) / sizeof(l->cpu[0])); cpu++)
+			l->cpu[l->n++] = cpu;
+		return;
+	}
+	for (tok = strtok_r(s, ":", &save); tok && l->n < (int)(sizeof(l->cpu) / sizeof(l->cpu[0]));
+	     tok = strtok_r(NULL, ":", &save))
+		l->cpu[l->n++] = (int)parse_number(tok, name, 0, (unsigned long long)ncpu - 1);
+	if (!l->n)
+		die(VMM_EXIT_USAGE, "--%s: an empty CPU list", name);
+}
+
+/* --pin vcpu=LIST,iocore=C,dev=LIST (any subset) */
 static void set_pin(struct vmm_config *c, const char *v, const char *name)
 {
 	char *spec = strdup(v), *save = NULL, *item;
@@ -148,7 +218,7 @@ static void set_pin(struct vmm_config *c, const char *v, const char *name)
 
 	for (item = strtok_r(spec, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(item, '=');
-		int *slot = NULL;
+		struct cpu_list *slot = NULL;
 
 		if (eq) {
 			*eq = 0;
@@ -157,7 +227,7 @@ static void set_pin(struct vmm_config *c, const char *v, const char *name)
 		}
 		if (!slot)
 			die(VMM_EXIT_USAGE, "--%s: '%s' is not vcpu=C, iocore=C or dev=C", name, item);
-		*slot = (int)parse_number(eq + 1, name, 0, (unsigned long long)ncpu - 1);
+		parse_cpu_list(slot, eq + 1, name, ncpu);
 	}
 	c->pin_given = true;
 }
@@ -166,6 +236,7 @@ static void show_help(struct vmm_config *c, const char *v, const char *name);
 
 static const struct option_def option_defs[] = {
 	{ "mem", "MiB", "guest RAM in MiB (16..3072, default 256), backed by a memfd", set_mem },
+	{ "cpus", "N", "vCPUs (1..16, default 1)", set_cpus },
 	{ "cmdline", "STR", "guest command line (key=value words); tsc_khz= is appended", set_cmdline },
 	{ "module", "FILE", "pass FILE to the guest as the next PVH module (repeatable; module 0 is "
 			    "the fio job)", set_module },
@@ -173,12 +244,16 @@ static const struct option_def option_defs[] = {
 	{ "results", "FILE", "write COM2 (the guest's machine-readable results) to FILE", set_results },
 	{ "timeout", "SEC", "stop the guest after SEC seconds with exit status 124 (0: never)",
 	  set_timeout },
-	{ "disk", "PATH[,OPT]", "a virtio-blk disk (repeatable); OPT: backend=uring|sync|null|ram (default uring), ro, rw-device (allow writes to a block device)", set_disk },
-	{ "request", "MODE", "how requests reach the device: exit|ioeventfd|exitless (default exitless)", set_request },
-	{ "poll-us", "N", "exitless: IOCore sleeps after N µs without work (0: never sleeps; default 0)", set_poll_us },
-	{ "emulation", "MODE", "where the device runs: thread (in the VMM) | process (a device process) (default thread)", set_emulation },
-	{ "completion", "MODE", "how completions reach the guest: irq|poll (default poll)", set_completion },
-	{ "pin", "LIST", "CPU placement vcpu=C,iocore=C,dev=C (default: vcpu=0,iocore=1,dev=1 on 2+ CPUs)", set_pin },
+	{ "disk", "PATH[,OPT]", "a virtio-blk disk (repeatable); OPT: backend=uring|sync|null|ram (default uring), "
+				"queues=Q (default one per vCPU), ro, rw-device (allow writes to a block device)", set_disk },
+	{ "request", "MODE", "how requests reach the device (default exitless; modes below)", set_request },
+	{ "poll-us", "N", "the IOCore sleeps after N µs without work (0: never sleeps; default 0)", set_poll_us },
+	{ "emulation", "MODE", "where the device runs (default thread; modes below)", set_emulation },
+	{ "emulation-contexts", "device|queue", "one emulation context per device (default) or per queue",
+	  set_contexts },
+	{ "completion", "MODE", "how completions reach the guest (default poll; modes below)", set_completion },
+	{ "pin", "LIST", "CPU placement vcpu=L,iocore=C,dev=L, L a CPU, A-B or A:B:C (default: vCPUs first, "
+			 "then the IOCore, then emulation; vcpu=0,iocore=1,dev=1 on 2 CPUs)", set_pin },
 	{ "stats", "FILE", "write exit and cost accounting of the measured window as JSON", set_stats },
 	{ "help", NULL, "show this help and exit", show_help },
 };
@@ -195,8 +270,16 @@ static void show_help(struct vmm_config *c, const char *v, const char *name)
 
 		snprintf(left, sizeof(left), "--%s%s%s", option_defs[i].name,
 			 option_defs[i].arg ? " " : "", option_defs[i].arg ? option_defs[i].arg : "");
-		printf("  %-22s %s\n", left, option_defs[i].help);
+		printf("  %-26s %s\n", left, option_defs[i].help);
 	}
+	printf("\nmodes:\n");
+	for (size_t k = 0; k < NSWITCHES; k++)
+		for (int i = 0; i < *switches[k].n; i++) {
+			char left[40];
+
+			snprintf(left, sizeof(left), "--%s %s", switches[k].flag, mode_at(&switches[k], i)->name);
+			printf("  %-26s %s\n", left, mode_at(&switches[k], i)->help);
+		}
 	exit(0);
 }
 
@@ -207,11 +290,11 @@ void options_parse(struct vmm_config *c, int argc, char **argv)
 
 	memset(c, 0, sizeof(*c));
 	c->mem_mib = 256;
-	c->request = REQ_EXITLESS;
-	c->emulation = EMU_THREAD;
-	c->completion = COMP_POLL;
-	c->poll_us = -1;
-	c->pin = (struct pin_config){ -1, -1, -1 };
+	c->cpus = 1;
+	c->request = choose_mode("exitless", "request");
+	c->emulation = choose_mode("thread", "emulation");
+	c->completion = choose_mode("poll", "completion");
+	c->contexts = CTX_PER_DEVICE;
 	for (size_t i = 0; i < NOPTIONS; i++)
 		longopts[i] = (struct option){ option_defs[i].name,
 					       option_defs[i].arg ? required_argument : no_argument,

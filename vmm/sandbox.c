@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "dev.h"
+#include "virtio.h"
 
 #define MAX_FD 4096
 
@@ -41,11 +41,13 @@ static const int allowed[] = {
 
 #define NALLOWED (int)(sizeof(allowed) / sizeof(allowed[0]))
 
-int sandbox_seccomp(void)
+int sandbox_enter(enum sandbox_role role)
 {
 	struct sock_filter f[4 + 2 * NALLOWED + 1];
 	struct sock_fprog prog = { .len = (unsigned short)(sizeof(f) / sizeof(f[0])), .filter = f };
 	int n = 0;
+
+	(void)role;
 
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);

@@ -1,6 +1,7 @@
 /* stats.c - exit and cost accounting over the guest's measured window (marker port writes):
- * KVM binary statistics of the vCPU, the VMM's own counts, and the CPU time of every host thread.
- * Output: `--stats FILE`, JSON, "format": 1 (fields documented in the README). */
+ * KVM binary statistics of every vCPU, the VMM's own counts by name, and the CPU time of every host
+ * thread. Output: `--stats FILE`, JSON, "format": 2 (fields documented in the README). A figure that
+ * could not be measured (KVM statistics this kernel lacks) is null, never 0. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,50 +10,66 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "dev.h"
+#include "blk.h"
 
-#define STATS_FORMAT 1
+#define STATS_FORMAT 2
 #define MAX_KVM_STATS 96
 #define KVM_NAME_MAX 64
+#define MAX_QUEUES (VMM_MAX_DISKS * VIRTIO_MAX_QUEUES)
+#define MAX_CTX (VMM_MAX_DISKS * VIRTIO_MAX_QUEUES)
+
+enum exit_reason {
+#define X(name) EXIT_##name,
+	EXIT_REASONS(X)
+#undef X
+	EXIT_COUNT
+};
+static const char *const exit_names[EXIT_COUNT] = {
+#define X(name) #name,
+	EXIT_REASONS(X)
+#undef X
+};
+
+/* The KVM statistics reported per vCPU (all of them are summed in "kvm"). */
+static const char *const vcpu_kvm_names[] = { "exits", "irq_exits", "halt_exits", "irq_injections",
+					      "io_exits", "mmio_exits", "insn_emulation" };
+#define N_VCPU_KVM (int)(sizeof(vcpu_kvm_names) / sizeof(vcpu_kvm_names[0]))
 
 struct snap {
 	uint64_t t_ns;
-	uint64_t kvm[MAX_KVM_STATS];
-	struct exit_counts exits;
-	uint64_t dev[10];      /* summed struct dev_counters, in declaration order */
-	uint64_t io[5];        /* struct iocore_stats */
-	uint64_t cpu_vcpu, cpu_iocore, cpu_dev[VMM_MAX_DISKS];
+	uint64_t kvm[VMM_MAX_VCPUS][MAX_KVM_STATS];
+	uint64_t exits[VMM_MAX_VCPUS][EXIT_COUNT];
+	uint64_t q[MAX_QUEUES][QC_COUNT];
+	uint64_t wakeups[MAX_CTX];
+	uint64_t io[IOC_COUNT];
+	uint64_t cpu_vcpu[VMM_MAX_VCPUS], cpu_iocore, cpu_ctx[MAX_CTX];
 };
 
 struct stats {
-	int fd;
-	int n;
+	int n;                          /* single-value KVM statistics (vCPU 0's descriptors) */
+	bool kvm_ok;                    /* every vCPU has a stats fd */
 	char name[MAX_KVM_STATS][KVM_NAME_MAX];
 	uint64_t off[MAX_KVM_STATS];
-	pid_t vcpu_tid;
+	int cpu_fd_vcpu[VMM_MAX_VCPUS], cpu_fd_iocore, cpu_fd_ctx[MAX_CTX];
 	struct snap begin, end;
 	int marks_begin, marks_end;
 };
 
-static const char *const dev_names[10] = { "requests", "completed", "errors", "unsupported",
-	"bytes_read", "bytes_written", "flushes", "irqs", "wakeups", "notifies" };
-static const char *const io_names[5] = { "polls", "busy_polls", "sleeps", "wakeups", "handoffs" };
-
-/* Reads the descriptors of the vCPU's binary stats: the single-value counters are kept. */
-static void kvm_stats_open(struct stats *s, int vcpu_fd)
+/* Reads the descriptors of vCPU 0's binary stats: the single-value counters are kept (every vCPU has
+ * the same layout). Returns false when this kernel has no binary stats. */
+static bool kvm_stats_open(struct stats *s, int fd)
 {
 	struct kvm_stats_header h;
 	size_t dsz;
 	uint8_t *descs;
 
-	s->fd = ioctl(vcpu_fd, KVM_GET_STATS_FD, NULL);
-	if (s->fd < 0 || pread(s->fd, &h, sizeof(h), 0) != sizeof(h))
-		return;
+	if (fd < 0 || pread(fd, &h, sizeof(h), 0) != sizeof(h))
+		return false;
 	dsz = sizeof(struct kvm_stats_desc) + h.name_size;
 	descs = malloc(dsz * h.num_desc);
-	if (!descs || pread(s->fd, descs, dsz * h.num_desc, h.desc_offset) != (ssize_t)(dsz * h.num_desc)) {
+	if (!descs || pread(fd, descs, dsz * h.num_desc, h.desc_offset) != (ssize_t)(dsz * h.num_desc)) {
 		free(descs);
-		return;
+		return false;
 	}
 	for (uint32_t i = 0; i < h.num_desc && s->n < MAX_KVM_STATS; i++) {
 		struct kvm_stats_desc *d = (struct kvm_stats_desc *)(descs + i * dsz);
@@ -63,30 +80,39 @@ static void kvm_stats_open(struct stats *s, int vcpu_fd)
 		s->off[s->n++] = h.data_offset + d->offset;
 	}
 	free(descs);
+	return true;
+}
+
+static void read_exits(const struct exit_counts *e, uint64_t *out)
+{
+#define X(name) out[EXIT_##name] = atomic_load_explicit(&e->name, memory_order_relaxed);
+	EXIT_REASONS(X)
+#undef X
 }
 
 static void take(struct vmm *v, struct snap *p)
 {
 	struct stats *s = v->stats;
-	const struct iocore_stats *io = iocore_stats();
+	int k = 0;
 
 	memset(p, 0, sizeof(*p));
 	p->t_ns = mono_ns();
-	for (int i = 0; i < s->n; i++)
-		if (pread(s->fd, &p->kvm[i], 8, (off_t)s->off[i]) != 8)
-			p->kvm[i] = 0;
-	p->exits = v->exits;
-	for (int i = 0; i < v->ndisks; i++) {
-		const _Atomic uint64_t *c = &v->disks[i]->c.requests;
-
-		for (int k = 0; k < 10; k++)
-			p->dev[k] += atomic_load(&c[k]);
-		p->cpu_dev[i] = v->disks[i]->emu_tid ? task_cpu_ns(v->disks[i]->emu_tid) : 0;
+	for (int c = 0; c < v->kvm.nvcpus; c++) {
+		for (int i = 0; s->kvm_ok && i < s->n; i++)
+			if (pread(v->kvm.vcpu[c].stats_fd, &p->kvm[c][i], 8, (off_t)s->off[i]) != 8)
+				p->kvm[c][i] = 0;
+		read_exits(&v->exits[c], p->exits[c]);
+		p->cpu_vcpu[c] = task_cpu_ns(s->cpu_fd_vcpu[c]);
 	}
-	p->io[0] = io->polls, p->io[1] = io->busy_polls, p->io[2] = io->sleeps;
-	p->io[3] = io->wakeups, p->io[4] = io->handoffs;
-	p->cpu_vcpu = task_cpu_ns(s->vcpu_tid);
-	p->cpu_iocore = iocore_tid() ? task_cpu_ns(iocore_tid()) : 0;
+	for (int d = 0; d < v->ndisks; d++)
+		for (int q = 0; q < v->disks[d]->nqueues; q++)
+			queue_counters_read(&v->disks[d]->queues[q].c, p->q[k++]);
+	for (int i = 0; i < v->nctx; i++) {
+		p->wakeups[i] = atomic_load(&v->ctx[i]->wakeups);
+		p->cpu_ctx[i] = task_cpu_ns(s->cpu_fd_ctx[i]);
+	}
+	iocore_counters_read(p->io);
+	p->cpu_iocore = task_cpu_ns(s->cpu_fd_iocore);
 }
 
 int stats_init(struct vmm *v)
@@ -96,9 +122,14 @@ int stats_init(struct vmm *v)
 	if (!s)
 		return err_set("out of memory");
 	v->stats = s;
-	s->fd = -1;
-	s->vcpu_tid = gettid();
-	kvm_stats_open(s, v->kvm.vcpu_fd);
+	s->kvm_ok = kvm_stats_open(s, v->kvm.vcpu[0].stats_fd);
+	for (int c = 0; c < v->kvm.nvcpus; c++) {
+		s->kvm_ok &= v->kvm.vcpu[c].stats_fd >= 0;
+		s->cpu_fd_vcpu[c] = task_cpu_open(v->vcpu_tid[c]);
+	}
+	s->cpu_fd_iocore = iocore_tid() ? task_cpu_open(iocore_tid()) : -1;
+	for (int i = 0; i < v->nctx; i++)
+		s->cpu_fd_ctx[i] = v->ctx[i]->tid ? task_cpu_open(v->ctx[i]->tid) : -1;
 	take(v, &s->begin);
 	return 0;
 }
@@ -117,122 +148,291 @@ void stats_mark(struct vmm *v, int which)
 	}
 }
 
-static const char *mode_name(const struct vmm_config *c, int which)
+void stats_close_window(struct vmm *v)
 {
-	static const char *const req[] = { "exit", "ioeventfd", "exitless" };
-	static const char *const emu[] = { "thread", "process" };
-	static const char *const comp[] = { "irq", "poll" };
-
-	return which == 0 ? req[c->request] : which == 1 ? emu[c->emulation] : comp[c->completion];
+	if (v->stats && !v->stats->marks_end)
+		take(v, &v->stats->end); /* no END marker: the window runs to the guest's exit */
 }
+
+/* ---- the JSON ------------------------------------------------------------------------------- */
 
 static double per_io(uint64_t n, uint64_t ios)
 {
 	return ios ? (double)n / (double)ios : 0.0;
 }
 
+/* Delta of one KVM statistic over the window, vCPU c (or all for -1); false when unavailable. */
+static bool kvm_delta(const struct vmm *v, const char *name, int c, uint64_t *out)
+{
+	const struct stats *s = v->stats;
+
+	*out = 0;
+	for (int i = 0; s->kvm_ok && i < s->n; i++) {
+		if (strcmp(s->name[i], name) != 0)
+			continue;
+		for (int k = c < 0 ? 0 : c; k < (c < 0 ? v->kvm.nvcpus : c + 1); k++)
+			*out += s->end.kvm[k][i] - s->begin.kvm[k][i];
+		return true;
+	}
+	return false;
+}
+
+static void json_u64_or_null(FILE *f, const char *key, bool ok, uint64_t n, const char *sep)
+{
+	if (ok)
+		fprintf(f, "\"%s\": %" PRIu64 "%s", key, n, sep);
+	else
+		fprintf(f, "\"%s\": null%s", key, sep);
+}
+
+static void json_ratio_or_null(FILE *f, const char *key, bool ok, uint64_t n, uint64_t ios, const char *sep)
+{
+	if (ok)
+		fprintf(f, "\"%s\": %.6f%s", key, per_io(n, ios), sep);
+	else
+		fprintf(f, "\"%s\": null%s", key, sep);
+}
+
+static void write_cpu_list(FILE *f, const char *key, const struct cpu_list *l, const char *sep)
+{
+	fprintf(f, "\"%s\": ", key);
+	if (!l->n) {
+		fprintf(f, "null%s", sep);
+		return;
+	}
+	fputc('"', f);
+	for (int i = 0; i < l->n; i++)
+		fprintf(f, "%s%d", i ? ":" : "", l->cpu[i]);
+	fprintf(f, "\"%s", sep);
+}
+
 static void write_config(FILE *f, const struct vmm *v)
 {
 	const struct vmm_config *c = &v->cfg;
+	char hv[13], aff[64];
 
+	host_hypervisor(hv);
 	fprintf(f, "  \"config\": {\"request\": \"%s\", \"emulation\": \"%s\", \"completion\": \"%s\", "
-		   "\"poll_us\": %ld, \"pin\": {\"vcpu\": %d, \"iocore\": %d, \"dev\": %d}, "
-		   "\"kvm_flavor\": \"%s\", \"posted_interrupts\": %s, \"disks\": %d},\n",
-		mode_name(c, 0), mode_name(c, 1), mode_name(c, 2), c->poll_us < 0 ? 0 : c->poll_us,
-		c->pin.vcpu, c->pin.iocore, c->pin.dev, v->kvm.flavor,
-		host_posted_interrupts() ? "true" : "false", c->ndisks);
+		   "\"contexts\": \"%s\", \"poll_us\": %" PRIu64 ", \"cpus\": %d, \"disks\": %d, \"pin\": {",
+		c->request->m.name, c->emulation->m.name, c->completion->m.name,
+		c->contexts == CTX_PER_DEVICE ? "device" : "queue", c->poll_us, c->cpus, c->ndisks);
+	write_cpu_list(f, "vcpu", &c->pin.vcpu, ", ");
+	write_cpu_list(f, "iocore", &c->pin.iocore, ", ");
+	write_cpu_list(f, "dev", &c->pin.dev, "}, \"affinity\": {");
+	for (int i = 0; i < v->kvm.nvcpus; i++) {
+		task_affinity(v->vcpu_tid[i], aff, sizeof(aff));
+		fprintf(f, "%s\"vcpu%d\": \"%s\"", i ? ", " : "", i, aff);
+	}
+	if (iocore_tid()) {
+		task_affinity(iocore_tid(), aff, sizeof(aff));
+		fprintf(f, ", \"iocore\": \"%s\"", aff);
+	}
+	for (int i = 0; i < v->nctx; i++) {
+		if (!v->ctx[i]->tid)
+			continue;
+		task_affinity(v->ctx[i]->tid, aff, sizeof(aff));
+		fprintf(f, ", \"dev%d\": \"%s\"", i, aff);
+	}
+	fprintf(f, "}, \"kvm_flavor\": \"%s\", \"emulated\": %s, \"host_hypervisor\": \"%s\", "
+		   "\"posted_interrupts\": %s},\n", v->kvm.flavor, v->kvm.emulated ? "true" : "false", hv,
+		host_posted_interrupts() ? "true" : "false");
 }
 
-static void write_counts(FILE *f, const char *key, const char *const *names, const uint64_t *a,
-			 const uint64_t *b, int n)
+/* Sums of the queue counters over the window, over every queue of every disk. */
+static void queue_sums(const struct vmm *v, uint64_t *sum)
 {
-	fprintf(f, "  \"%s\": {", key);
-	for (int i = 0; i < n; i++)
-		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", names[i], b[i] - a[i]);
-	fprintf(f, "},\n");
+	const struct stats *s = v->stats;
+	int k = 0;
+
+	memset(sum, 0, sizeof(uint64_t) * QC_COUNT);
+	for (int d = 0; d < v->ndisks; d++)
+		for (int q = 0; q < v->disks[d]->nqueues; q++, k++)
+			for (int i = 0; i < QC_COUNT; i++)
+				sum[i] += s->end.q[k][i] - s->begin.q[k][i];
 }
 
-static void write_threads(FILE *f, const struct vmm *v, const struct snap *a, const struct snap *b)
-{
-	fprintf(f, "  \"threads\": {\"vcpu\": {\"cpu_us\": %.1f}", (double)(b->cpu_vcpu - a->cpu_vcpu) / 1e3);
-	if (iocore_tid())
-		fprintf(f, ", \"iocore\": {\"cpu_us\": %.1f}", (double)(b->cpu_iocore - a->cpu_iocore) / 1e3);
-	for (int i = 0; i < v->ndisks; i++)
-		fprintf(f, ", \"dev%d\": {\"cpu_us\": %.1f, \"kind\": \"%s\", \"realtime\": %s}", i,
-			(double)(b->cpu_dev[i] - a->cpu_dev[i]) / 1e3,
-			v->cfg.emulation == EMU_PROCESS ? "process" : "thread",
-			atomic_load(&v->disks[i]->rt_ok) ? "true" : "false");
-	fprintf(f, "},\n");
-}
-
-static uint64_t cpu_total(const struct vmm *v, const struct snap *p)
-{
-	uint64_t t = p->cpu_vcpu + p->cpu_iocore;
-
-	for (int i = 0; i < v->ndisks; i++)
-		t += p->cpu_dev[i];
-	return t;
-}
-
-/* Delta of one KVM statistic over the window; 0 when this kernel does not have it. */
-static uint64_t kvm_delta(const struct stats *s, const char *name)
-{
-	for (int i = 0; i < s->n; i++)
-		if (strcmp(s->name[i], name) == 0)
-			return s->end.kvm[i] - s->begin.kvm[i];
-	return 0;
-}
-
-/* The headline counts. KVM's `exits` also counts the host's own interrupts that land while the
+/* The headline counts. KVM's `exits` also counts the host's own interrupts that land while a
  * vCPU runs (timer ticks, the host disk's completions, IPIs): `irq_exits`. Those occur at the
  * host's rate whatever the guest does, so `exits` here is what the guest caused (PIO/MMIO, HLT,
  * MSR, EOI, ...) and the host-interrupt exits are reported beside it. */
-static void write_headline(FILE *f, const struct stats *s, uint64_t ios)
+static void write_headline(FILE *f, const struct vmm *v, uint64_t ios, const uint64_t *sum)
 {
-	uint64_t all = kvm_delta(s, "exits"), host = kvm_delta(s, "irq_exits");
+	uint64_t all = 0, host = 0;
+	bool ok = kvm_delta(v, "exits", -1, &all) && kvm_delta(v, "irq_exits", -1, &host);
 	uint64_t guest = all - (host < all ? host : all);
-	const struct snap *a = &s->begin, *b = &s->end;
 
-	fprintf(f, "  \"ios\": %" PRIu64 ",\n  \"exits\": %" PRIu64 ",\n  \"host_irq_exits\": %" PRIu64
-		   ",\n  \"exits_all\": %" PRIu64 ",\n", ios, guest, host, all);
-	fprintf(f, "  \"exits_per_io\": %.6f,\n  \"host_irq_exits_per_io\": %.6f,\n  \"exits_all_per_io\": %.6f,\n",
-		per_io(guest, ios), per_io(host, ios), per_io(all, ios));
-	fprintf(f, "  \"irqs_per_io\": %.6f,\n  \"notifies_per_io\": %.6f,\n",
-		per_io(b->dev[7] - a->dev[7], ios), per_io(b->dev[9] - a->dev[9], ios));
+	fprintf(f, "  \"ios\": %" PRIu64 ",\n  ", ios);
+	json_u64_or_null(f, "exits", ok, guest, ",\n  ");
+	json_u64_or_null(f, "host_irq_exits", ok, host, ",\n  ");
+	json_u64_or_null(f, "exits_all", ok, all, ",\n  ");
+	json_ratio_or_null(f, "exits_per_io", ok, guest, ios, ",\n  ");
+	json_ratio_or_null(f, "host_irq_exits_per_io", ok, host, ios, ",\n  ");
+	json_ratio_or_null(f, "exits_all_per_io", ok, all, ios, ",\n");
+	fprintf(f, "  \"irqs_per_io\": %.6f,\n  \"notifies_per_io\": %.6f,\n", per_io(sum[QC_irqs], ios),
+		per_io(sum[QC_notifies], ios));
 }
 
-int stats_write(struct vmm *v, const char *path)
+static void write_kvm(FILE *f, const struct vmm *v)
+{
+	const struct stats *s = v->stats;
+	uint64_t n;
+
+	if (!s->kvm_ok) {
+		fprintf(f, "  \"kvm\": null,\n");
+		return;
+	}
+	fprintf(f, "  \"kvm\": {");
+	for (int i = 0; i < s->n; i++) {
+		kvm_delta(v, s->name[i], -1, &n);
+		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", s->name[i], n);
+	}
+	fprintf(f, "},\n");
+}
+
+static void write_counts(FILE *f, const char *const *names, const uint64_t *a, const uint64_t *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", names[i], b[i] - a[i]);
+}
+
+static uint64_t exits_sum(const struct snap *p, int nvcpus, int r)
+{
+	uint64_t n = 0;
+
+	for (int c = 0; c < nvcpus; c++)
+		n += p->exits[c][r];
+	return n;
+}
+
+static void write_vcpus(FILE *f, const struct vmm *v)
+{
+	const struct stats *s = v->stats;
+	uint64_t a[EXIT_COUNT], b[EXIT_COUNT], n;
+
+	for (int r = 0; r < EXIT_COUNT; r++)
+		a[r] = exits_sum(&s->begin, v->kvm.nvcpus, r), b[r] = exits_sum(&s->end, v->kvm.nvcpus, r);
+	fprintf(f, "  \"vmm_exits\": {");
+	write_counts(f, exit_names, a, b, EXIT_COUNT);
+	fprintf(f, "},\n  \"vcpus\": [");
+	for (int c = 0; c < v->kvm.nvcpus; c++) {
+		fprintf(f, "%s\n    {\"vcpu\": %d, \"cpu_us\": %.1f, \"vmm_exits\": {", c ? "," : "", c,
+			(double)(s->end.cpu_vcpu[c] - s->begin.cpu_vcpu[c]) / 1e3);
+		write_counts(f, exit_names, s->begin.exits[c], s->end.exits[c], EXIT_COUNT);
+		fprintf(f, "}, \"kvm\": ");
+		if (!s->kvm_ok) {
+			fprintf(f, "null}");
+			continue;
+		}
+		fputc('{', f);
+		for (int i = 0; i < N_VCPU_KVM; i++) {
+			bool ok = kvm_delta(v, vcpu_kvm_names[i], c, &n);
+
+			json_u64_or_null(f, vcpu_kvm_names[i], ok, n, i + 1 < N_VCPU_KVM ? ", " : "}}");
+		}
+	}
+	fprintf(f, "\n  ],\n");
+}
+
+static uint64_t ctx_wakeups(const struct vmm *v)
+{
+	const struct stats *s = v->stats;
+	uint64_t n = 0;
+
+	for (int i = 0; i < v->nctx; i++)
+		n += s->end.wakeups[i] - s->begin.wakeups[i];
+	return n;
+}
+
+static void write_queues(FILE *f, const struct vmm *v, const uint64_t *sum)
+{
+	const struct stats *s = v->stats;
+	int k = 0;
+
+	fprintf(f, "  \"devices\": {");
+	write_counts(f, queue_counter_names, (uint64_t[QC_COUNT]){ 0 }, sum, QC_COUNT);
+	fprintf(f, ", \"wakeups\": %" PRIu64 "},\n  \"queues\": [", ctx_wakeups(v));
+	for (int d = 0; d < v->ndisks; d++) {
+		for (int q = 0; q < v->disks[d]->nqueues; q++, k++) {
+			fprintf(f, "%s\n    {\"disk\": %d, \"queue\": %d, ", k ? "," : "", d, q);
+			write_counts(f, queue_counter_names, s->begin.q[k], s->end.q[k], QC_COUNT);
+			fputc('}', f);
+		}
+	}
+	fprintf(f, "\n  ],\n  \"iocore\": {");
+	write_counts(f, iocore_counter_names, s->begin.io, s->end.io, IOC_COUNT);
+	fprintf(f, "},\n");
+}
+
+static void write_threads(FILE *f, const struct vmm *v)
+{
+	const struct stats *s = v->stats;
+	uint64_t t = 0;
+
+	for (int c = 0; c < v->kvm.nvcpus; c++)
+		t += s->end.cpu_vcpu[c] - s->begin.cpu_vcpu[c];
+	fprintf(f, "  \"threads\": {\"vcpu\": {\"cpu_us\": %.1f}", (double)t / 1e3);
+	if (iocore_tid())
+		fprintf(f, ", \"iocore\": {\"cpu_us\": %.1f}", (double)(s->end.cpu_iocore - s->begin.cpu_iocore) / 1e3);
+	for (int i = 0; i < v->nctx; i++) {
+		const struct emu_ctx *c = v->ctx[i];
+
+		if (!c->tid)
+			continue; /* inline: its time is the IOCore's */
+		fprintf(f, ", \"dev%d\": {\"cpu_us\": %.1f, \"kind\": \"%s\", \"realtime\": %s, \"disk\": %d, "
+			   "\"queues\": %d}", i, (double)(s->end.cpu_ctx[i] - s->begin.cpu_ctx[i]) / 1e3,
+			c->mode->kind, atomic_load(&c->rt_ok) ? "true" : "false", c->dev->index, c->nq);
+	}
+	fprintf(f, "},\n");
+}
+
+static uint64_t cpu_total(const struct vmm *v, const struct snap *p, bool with_vcpus)
+{
+	uint64_t t = p->cpu_iocore;
+
+	for (int c = 0; with_vcpus && c < v->kvm.nvcpus; c++)
+		t += p->cpu_vcpu[c];
+	for (int i = 0; i < v->nctx; i++)
+		t += p->cpu_ctx[i];
+	return t;
+}
+
+int stats_write(struct vmm *v, int fd)
 {
 	struct stats *s = v->stats;
 	struct snap *a = &s->begin, *b = &s->end;
-	static const char *const exit_names[6] = { "io", "mmio", "hlt", "intr", "shutdown", "other" };
-	uint64_t ios, cpu;
-	FILE *f;
+	uint64_t sum[QC_COUNT], ios, cpu, io_cpu;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
 
-	if (!s->marks_end)
-		take(v, b); /* no END marker: the window runs to the guest's exit */
-	ios = b->dev[1] - a->dev[1];
-	cpu = cpu_total(v, b) - cpu_total(v, a);
-	f = fopen(path, "w");
 	if (!f)
-		return err_set("cannot write %s: %s", path, strerror(errno));
+		return err_set("cannot write the stats: %s", strerror(errno));
+	queue_sums(v, sum);
+	ios = sum[QC_completed];
+	cpu = cpu_total(v, b, true) - cpu_total(v, a, true);
+	io_cpu = cpu_total(v, b, false) - cpu_total(v, a, false);
 	fprintf(f, "{\n  \"format\": %d,\n", STATS_FORMAT);
 	write_config(f, v);
 	fprintf(f, "  \"window\": {\"ns\": %" PRIu64 ", \"marked\": %s},\n", b->t_ns - a->t_ns,
 		s->marks_begin && s->marks_end ? "true" : "false");
-	write_headline(f, s, ios);
+	write_headline(f, v, ios, sum);
 	fprintf(f, "  \"cpu_us_per_io\": %.3f,\n  \"io_cpu_us_per_io\": %.3f,\n",
-		ios ? (double)cpu / 1e3 / (double)ios : 0.0,
-		ios ? (double)(cpu - (b->cpu_vcpu - a->cpu_vcpu)) / 1e3 / (double)ios : 0.0);
-	fprintf(f, "  \"kvm\": {");
-	for (int i = 0; i < s->n; i++)
-		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", s->name[i], b->kvm[i] - a->kvm[i]);
-	fprintf(f, "},\n");
-	write_counts(f, "vmm_exits", exit_names, (uint64_t *)&a->exits, (uint64_t *)&b->exits, 6);
-	write_counts(f, "devices", dev_names, a->dev, b->dev, 10);
-	write_counts(f, "iocore", io_names, a->io, b->io, 5);
-	write_threads(f, v, a, b);
-	fprintf(f, "  \"notifies\": %" PRIu64 ",\n  \"irqs_sent\": %" PRIu64 "\n}\n",
-		b->dev[9] - a->dev[9], b->dev[7] - a->dev[7]);
-	return fclose(f) == 0 ? 0 : err_set("cannot write %s", path);
+		ios ? (double)cpu / 1e3 / (double)ios : 0.0, ios ? (double)io_cpu / 1e3 / (double)ios : 0.0);
+	write_kvm(f, v);
+	write_vcpus(f, v);
+	write_queues(f, v, sum);
+	write_threads(f, v);
+	fprintf(f, "  \"notifies\": %" PRIu64 ",\n  \"irqs_sent\": %" PRIu64 "\n}\n", sum[QC_notifies], sum[QC_irqs]);
+	fclose(f);
+	for (size_t done = 0; done < len;) {
+		ssize_t n = write(fd, buf + done, len - done);
+
+		if (n <= 0) {
+			free(buf);
+			return err_set("cannot write the stats: %s", n < 0 ? strerror(errno) : "short write");
+		}
+		done += (size_t)n;
+	}
+	free(buf);
+	return 0;
 }

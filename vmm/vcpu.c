@@ -1,4 +1,10 @@
-/* vcpu.c - the vCPU run loop: one handler per KVM exit reason; timeout and stop signals. */
+/* vcpu.c - the vCPU run loops: one handler per KVM exit reason, one thread per vCPU (vCPU 0 on the main
+ * thread), the timeout and stop signals, and the end of the run.
+ *
+ * Signals: SIGALRM (--timeout), SIGINT, SIGTERM and SIGCHLD (a device process died) are delivered to the
+ * main thread only (every other thread blocks them); SIGUSR1 kicks a vCPU thread out of KVM_RUN. A
+ * handler sets kvm_run->immediate_exit of its own thread's vCPU, so a KVM_RUN that races with the signal
+ * returns at once instead of entering the guest (KVM API: "immediate_exit"). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,32 +13,43 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dev.h"
+#include "virtio.h"
 
-/* Set from signal handlers; kvm_run->immediate_exit makes a KVM_RUN that races with the signal
- * return at once instead of entering the guest (KVM API: "immediate_exit"). */
+#define SIG_KICK SIGUSR1
+
 static volatile sig_atomic_t pending_signal;
-static struct kvm_run *volatile signal_run;
+static __thread struct kvm_run *volatile my_run;
 
 static void on_signal(int sig)
 {
-	pending_signal = sig;
-	if (signal_run)
-		signal_run->immediate_exit = 1;
+	if (sig != SIG_KICK)
+		pending_signal = sig;
+	if (my_run)
+		my_run->immediate_exit = 1;
 }
 
-static void install_signals(struct vmm *v)
+static void install_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: KVM_RUN gets EINTR */
 
-	signal_run = v->kvm.run;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
-	if (v->cfg.timeout_s)
-		alarm(v->cfg.timeout_s);
+	sigaction(SIG_KICK, &sa, NULL);
+}
+
+/* Ends the run with `status` (the first caller decides it) and kicks every vCPU out of KVM_RUN. */
+static void end_run(struct vmm *v, int status)
+{
+	int unset = -1;
+
+	atomic_compare_exchange_strong(&v->exit_code, &unset, status);
+	atomic_store(&v->stop, 1);
+	for (int i = 0; i < v->kvm.nvcpus; i++)
+		if (v->vcpu_thread[i] && !pthread_equal(v->vcpu_thread[i], pthread_self()))
+			pthread_kill(v->vcpu_thread[i], SIG_KICK);
 }
 
 /* A device process ended while the guest runs: it is reaped here (no zombie) and named.
@@ -43,27 +60,35 @@ static int device_death_status(struct vmm *v)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (int i = 0; i < v->ndisks; i++) {
-			if (v->disks[i]->pid != pid)
+		for (int i = 0; i < v->nctx; i++) {
+			struct emu_ctx *c = v->ctx[i];
+
+			if (c->pid != pid)
 				continue;
-			v->disks[i]->pid = 0;
+			c->pid = 0;
 			if (WIFSIGNALED(status))
 				fprintf(stderr, "vmm: the device process of disk %d (pid %d) was killed by signal %d\n",
-					i, pid, WTERMSIG(status));
+					c->dev->index, pid, WTERMSIG(status));
 			else
 				fprintf(stderr, "vmm: the device process of disk %d (pid %d) exited with status %d\n",
-					i, pid, WEXITSTATUS(status));
+					c->dev->index, pid, WEXITSTATUS(status));
 			return VMM_EXIT_FAILURE;
 		}
 	}
 	return -1;
 }
 
-/* A pending signal ends the run: a timeout with 124, SIGINT/SIGTERM with 128 + signal. */
+/* A pending signal (main thread): a timeout ends the run with 124, SIGINT/SIGTERM with 128 + signal, a
+ * dead device process with 125. Returns -1 to keep running. */
 static int signal_status(struct vmm *v)
 {
 	int sig = pending_signal;
 
+	pending_signal = 0;
+	if (sig == 0)
+		return -1;
+	if (sig == SIGCHLD)
+		return device_death_status(v);
 	if (sig == SIGALRM) {
 		fprintf(stderr, "vmm: guest timed out after %u s\n", v->cfg.timeout_s);
 		return VMM_EXIT_TIMEOUT;
@@ -72,102 +97,137 @@ static int signal_status(struct vmm *v)
 	return 128 + sig;
 }
 
-static int fatal_exit(struct vmm *v, const char *what)
+static int fatal_exit(struct vmm *v, struct kvm_vcpu *c, const char *what)
 {
+	pthread_mutex_lock(&v->bus_lock);
 	serial_flush(&v->com1);
-	fprintf(stderr, "vmm: %s (exit reason %u)\n", what, v->kvm.run->exit_reason);
-	kvm_dump_regs(&v->kvm);
+	fprintf(stderr, "vmm: %s (vcpu %d, exit reason %u)\n", what, c->index, c->run->exit_reason);
+	kvm_dump_regs(c);
+	pthread_mutex_unlock(&v->bus_lock);
 	return VMM_EXIT_FAILURE;
 }
 
-static void handle_io(struct vmm *v)
+static void handle_io(struct vmm *v, struct kvm_vcpu *c)
 {
-	struct kvm_run *run = v->kvm.run;
+	struct kvm_run *run = c->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 
-	v->exits.io++;
+	v->exits[c->index].io++;
+	pthread_mutex_lock(&v->bus_lock);
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
-		bus_access(&v->pio, run->io.port, data, run->io.size,
-			   run->io.direction == KVM_EXIT_IO_OUT);
+		bus_access(&v->pio, run->io.port, data, run->io.size, run->io.direction == KVM_EXIT_IO_OUT);
+	pthread_mutex_unlock(&v->bus_lock);
 }
 
-static void handle_mmio(struct vmm *v)
+static void handle_mmio(struct vmm *v, struct kvm_vcpu *c)
 {
-	struct kvm_run *run = v->kvm.run;
+	struct kvm_run *run = c->run;
 
-	v->exits.mmio++;
-	bus_access(&v->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
-		   run->mmio.is_write);
-}
-
-static int handle_internal_error(struct vmm *v)
-{
-	struct kvm_run *run = v->kvm.run;
-
-	fprintf(stderr, "vmm: KVM internal error, suberror %u\n", run->internal.suberror);
-	return fatal_exit(v, "KVM could not run the guest");
+	v->exits[c->index].mmio++;
+	pthread_mutex_lock(&v->bus_lock);
+	bus_access(&v->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len, run->mmio.is_write);
+	pthread_mutex_unlock(&v->bus_lock);
 }
 
 /* Handles one exit; returns -1 to keep running, otherwise the process exit status. */
-static int handle_exit(struct vmm *v)
+static int handle_exit(struct vmm *v, struct kvm_vcpu *c)
 {
-	struct kvm_run *run = v->kvm.run;
+	struct kvm_run *run = c->run;
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		handle_io(v);
+		handle_io(v, c);
 		break;
 	case KVM_EXIT_MMIO:
-		handle_mmio(v);
+		handle_mmio(v, c);
 		break;
 	case KVM_EXIT_INTR:
-		v->exits.intr++;
+		v->exits[c->index].intr++;
 		break;
 	case KVM_EXIT_HLT:
-		v->exits.hlt++;
-		return fatal_exit(v, "guest halted with nothing to wake it");
+		v->exits[c->index].hlt++;
+		return fatal_exit(v, c, "guest halted with nothing to wake it");
 	case KVM_EXIT_SHUTDOWN:
-		v->exits.shutdown++;
-		return fatal_exit(v, "guest triple fault (shutdown)");
+		/* On SVM the registers below are the reset state: KVM reinitialises the VMCB at a shutdown. */
+		v->exits[c->index].shutdown++;
+		return fatal_exit(v, c, "guest triple fault (shutdown)");
 	case KVM_EXIT_SYSTEM_EVENT:
-		return fatal_exit(v, "guest requested a system reset or shutdown");
+		return fatal_exit(v, c, "guest requested a system reset or shutdown");
 	case KVM_EXIT_FAIL_ENTRY:
 		fprintf(stderr, "vmm: hardware entry failure reason 0x%llx\n",
 			(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-		return fatal_exit(v, "KVM could not enter the guest");
+		return fatal_exit(v, c, "KVM could not enter the guest");
 	case KVM_EXIT_INTERNAL_ERROR:
-		return handle_internal_error(v);
+		fprintf(stderr, "vmm: KVM internal error, suberror %u\n", run->internal.suberror);
+		return fatal_exit(v, c, "KVM could not run the guest");
 	default:
-		v->exits.other++;
-		return fatal_exit(v, "unexpected exit");
+		v->exits[c->index].other++;
+		return fatal_exit(v, c, "unexpected exit");
 	}
-	return v->stop ? v->exit_code : -1;
+	return atomic_load(&v->guest_exit);
 }
 
-int vcpu_run_loop(struct vmm *v)
+/* Runs vCPU c until the run ends (this vCPU's exit, another's, or a signal on the main thread). */
+static void vcpu_loop(struct vmm *v, struct kvm_vcpu *c, bool main_thread)
 {
-	int status = -1;
+	my_run = c->run;
+	while (!atomic_load(&v->stop)) {
+		int status = main_thread ? signal_status(v) : -1;
 
-	install_signals(v);
-	while (status < 0) {
-		if (pending_signal == SIGCHLD) {
-			pending_signal = 0;
-			status = device_death_status(v);
-			if (status >= 0)
-				return status;
-		} else if (pending_signal) {
-			return signal_status(v);
-		}
-		if (ioctl(v->kvm.vcpu_fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				v->kvm.run->immediate_exit = 0;
-				v->exits.intr++;
+		if (status < 0 && ioctl(c->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) { /* EAGAIN: an AP woken before its SIPI */
+				c->run->immediate_exit = 0;
+				v->exits[c->index].intr += errno == EINTR;
 				continue;
 			}
-			fprintf(stderr, "vmm: KVM_RUN: %s\n", strerror(errno));
-			return VMM_EXIT_FAILURE;
+			fprintf(stderr, "vmm: KVM_RUN (vcpu %d): %s\n", c->index, strerror(errno));
+			status = VMM_EXIT_FAILURE;
+		} else if (status < 0) {
+			status = handle_exit(v, c);
 		}
-		status = handle_exit(v);
+		if (status >= 0)
+			end_run(v, status);
 	}
-	return status;
+}
+
+struct vcpu_arg {
+	struct vmm *v;
+	int index;
+};
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu_arg *a = arg;
+
+	a->v->vcpu_tid[a->index] = gettid();
+	vcpu_loop(a->v, &a->v->kvm.vcpu[a->index], false);
+	return NULL;
+}
+
+int vcpu_start_aps(struct vmm *v)
+{
+	static struct vcpu_arg args[VMM_MAX_VCPUS];
+
+	install_signals();
+	v->vcpu_thread[0] = pthread_self();
+	v->vcpu_tid[0] = gettid();
+	for (int i = 1; i < v->kvm.nvcpus; i++) {
+		args[i] = (struct vcpu_arg){ v, i };
+		if (pthread_create(&v->vcpu_thread[i], NULL, vcpu_thread, &args[i]) != 0)
+			return err_set("cannot start the thread of vcpu %d", i);
+		while (!atomic_load(&v->vcpu_tid[i]))
+			sched_yield();
+	}
+	return 0;
+}
+
+int vcpu_run_all(struct vmm *v)
+{
+	if (v->cfg.timeout_s)
+		alarm(v->cfg.timeout_s);
+	vcpu_loop(v, &v->kvm.vcpu[0], true);
+	for (int i = 1; i < v->kvm.nvcpus; i++)
+		if (v->vcpu_thread[i])
+			pthread_join(v->vcpu_thread[i], NULL);
+	return atomic_load(&v->exit_code);
 }

@@ -1,89 +1,354 @@
-/* virtio.h - virtio 1.x constants and split-virtqueue layouts used by the transport and devices. */
+/* virtio.h - the device model: split virtqueues, virtio devices with their queues and ops tables, the
+ * virtio-mmio transport, and the request path (emulation contexts and the IOCore). The virtio ABI itself
+ * (registers, status and feature bits, ring layouts) is include/virtio_spec.h, shared with the guest. */
 #ifndef VIRTIO_H
 #define VIRTIO_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
-#include "../include/virtio_blk_spec.h"
+#include "abi.h"
+#include "virtio_spec.h"
+#include "vmm.h"
 
-/* Device status (virtio 1.x §2.1). */
-#define VIRTIO_STATUS_ACKNOWLEDGE      1
-#define VIRTIO_STATUS_DRIVER           2
-#define VIRTIO_STATUS_DRIVER_OK        4
-#define VIRTIO_STATUS_FEATURES_OK      8
-#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64
-#define VIRTIO_STATUS_FAILED           128
+#define VQ_MAX_SIZE ABI_VIRTQ_MAX_SIZE /* QueueNumMax of every queue */
+#define VIRTIO_MAX_QUEUES 16           /* per device */
 
-/* Feature bits. */
-#define VIRTIO_F_VERSION_1        32
-#define VIRTIO_RING_F_EVENT_IDX   29
-#define VIRTIO_RING_F_INDIRECT_DESC 28
+/* x86-64 is TSO: only store -> load needs a fence (the flag-then-check halves of the sleep protocols). */
+#define smp_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 
-/* virtio-mmio registers (version 2, §4.2.2). */
-#define VIRTIO_MMIO_MAGIC_VALUE       0x000
-#define VIRTIO_MMIO_VERSION           0x004
-#define VIRTIO_MMIO_DEVICE_ID         0x008
-#define VIRTIO_MMIO_VENDOR_ID         0x00c
-#define VIRTIO_MMIO_DEVICE_FEATURES   0x010
-#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
-#define VIRTIO_MMIO_DRIVER_FEATURES   0x020
-#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
-#define VIRTIO_MMIO_QUEUE_SEL         0x030
-#define VIRTIO_MMIO_QUEUE_NUM_MAX     0x034
-#define VIRTIO_MMIO_QUEUE_NUM         0x038
-#define VIRTIO_MMIO_QUEUE_READY       0x044
-#define VIRTIO_MMIO_QUEUE_NOTIFY      0x050
-#define VIRTIO_MMIO_INTERRUPT_STATUS  0x060
-#define VIRTIO_MMIO_INTERRUPT_ACK     0x064
-#define VIRTIO_MMIO_STATUS            0x070
-#define VIRTIO_MMIO_QUEUE_DESC_LOW    0x080
-#define VIRTIO_MMIO_QUEUE_DESC_HIGH   0x084
-#define VIRTIO_MMIO_QUEUE_AVAIL_LOW   0x090
-#define VIRTIO_MMIO_QUEUE_AVAIL_HIGH  0x094
-#define VIRTIO_MMIO_QUEUE_USED_LOW    0x0a0
-#define VIRTIO_MMIO_QUEUE_USED_HIGH   0x0a4
-#define VIRTIO_MMIO_CONFIG_GENERATION 0x0fc
-#define VIRTIO_MMIO_CONFIG            0x100
-#define VIRTIO_MMIO_MAGIC             0x74726976u /* "virt" */
-#define VIRTIO_MMIO_INT_VRING         1
-#define VIRTIO_MMIO_INT_CONFIG        2
+struct virtio_dev;
+struct vqueue;
+struct emu_ctx;
 
-/* Split virtqueue (§2.7). */
-#define VRING_DESC_F_NEXT      1
-#define VRING_DESC_F_WRITE     2
-#define VRING_DESC_F_INDIRECT  4
-#define VRING_AVAIL_F_NO_INTERRUPT 1
-#define VRING_USED_F_NO_NOTIFY 1
+/* ---- lock-free single-producer/single-consumer ring of descriptor heads --------------------- */
 
-struct vring_desc {
-	uint64_t addr;
+#define SPSC_SIZE 1024 /* a power of two, > the largest queue size */
+struct spsc {
+	/* head: written by the producer only; tail: by the consumer only. Each on its own cache
+	 * line so the two sides do not false-share. */
+	_Alignas(64) _Atomic uint32_t head;
+	_Alignas(64) _Atomic uint32_t tail;
+	_Alignas(64) uint16_t slot[SPSC_SIZE];
+};
+
+/* ---- split virtqueue, device side (virtqueue.c) ---------------------------------------------- */
+
+struct vq {
+	/* Configuration: written by the vCPU thread before the queue is served, read-only after. */
+	uint16_t num;
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	bool event_idx;
+	struct vring_desc *desc; /* host pointers, checked at activation */
+	struct vring_avail *avail;
+	struct vring_used *used;
+	/* Avail side: owned by the thread that pops requests (vCPU in request=exit, else IOCore). */
+	uint16_t last_avail;
+	bool notify;         /* the driver is asked to notify (kick) */
+	/* Used side: owned by the emulation context. */
+	uint16_t used_idx;
+	uint16_t signalled_used; /* used idx at the last interrupt decision (event idx) */
+};
+
+/* One descriptor of a chain, after validation: a host pointer into guest RAM. */
+struct vq_buf {
+	uint8_t *p;
 	uint32_t len;
-	uint16_t flags, next;
-};
-struct vring_avail {
-	uint16_t flags, idx;
-	uint16_t ring[]; /* then used_event */
-};
-struct vring_used_elem {
-	uint32_t id, len;
-};
-struct vring_used {
-	uint16_t flags, idx;
-	struct vring_used_elem ring[]; /* then avail_event */
+	bool write; /* device-writable */
 };
 
-/* virtio-blk (§5.2; the constants are in include/virtio_blk_spec.h). */
-#define SECTOR_SIZE 512
-
-struct virtio_blk_req_hdr {
-	uint32_t type, reserved;
-	uint64_t sector;
+struct vq_chain {
+	int n;
+	struct vq_buf buf[VQ_MAX_SIZE];
 };
 
-/* The event-index rule (§2.7.10): true when moving from old to new_idx passed event. */
-static inline int vring_need_event(uint16_t event, uint16_t new_idx, uint16_t old)
-{
-	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
-}
+/* Checks that the rings of a `num`-entry queue at the configured addresses lie in guest RAM, aligned, and
+ * resolves the host pointers. Returns 0, or -1 (err_set) for a ring outside RAM or misaligned, or a num
+ * that is not a power of two in [1, VQ_MAX_SIZE]. */
+int vq_activate(struct vq *q, const struct guest_mem *m);
+/* Number of new avail entries, or -1 when the guest moved avail->idx more than num ahead
+ * (a broken or hostile driver). Acquire ordering: entries read after this are published. */
+int vq_avail_pending(struct vq *q);
+/* Pops the next avail head (call only when vq_avail_pending() > 0). */
+uint16_t vq_pop(struct vq *q);
+/* Asks the driver to notify (enable) or not (disable) on new avail entries: the used ring's
+ * NO_NOTIFY flag, or avail_event with VIRTIO_RING_F_EVENT_IDX. Followed by a full barrier so a
+ * re-check of the avail ring cannot miss an entry published before the flag. */
+void vq_set_notify(struct vq *q, bool enable);
+/* Copies the chain starting at `head` out of the descriptor table, validating every index,
+ * address and length. Returns 0, or -1 (err_set) for a chain that loops or exceeds num, an index
+ * out of range, an indirect descriptor (not negotiated) or a buffer outside guest RAM (its p is
+ * NULL and the walk goes on, so the status byte at the end can still be reached). c->n counts
+ * the descriptors read either way. */
+int vq_read_chain(struct vq *q, const struct guest_mem *m, uint16_t head, struct vq_chain *c);
+/* Adds {head, len} to the used ring (not yet visible: see vq_publish_used). */
+void vq_push_used(struct vq *q, uint16_t head, uint32_t len);
+/* Makes pushed used entries visible (release) and returns true when the driver wants an
+ * interrupt for them (VRING_AVAIL_F_NO_INTERRUPT clear, or used_event passed). */
+bool vq_publish_used(struct vq *q);
+
+/* ---- per-queue counters, by name: this list drives collection, deltas and the stats JSON ----- */
+
+#define QUEUE_COUNTERS(X)                                                                          \
+	X(requests)      /* heads the device took from the avail ring */                           \
+	X(completed)     /* used entries it returned */                                            \
+	X(errors)        /* requests completed with VIRTIO_BLK_S_IOERR, and protocol errors */     \
+	X(unsupported)   /* requests completed with VIRTIO_BLK_S_UNSUPP */                         \
+	X(bytes_read)                                                                              \
+	X(bytes_written)                                                                           \
+	X(flushes)                                                                                 \
+	X(irqs)          /* interrupts raised for this queue (used buffers, NEEDS_RESET) */        \
+	X(notifies)      /* guest kicks (QueueNotify) that reached the VMM or an ioeventfd */
+
+enum queue_counter {
+#define X(name) QC_##name,
+	QUEUE_COUNTERS(X)
+#undef X
+	QC_COUNT
+};
+
+struct queue_counters {
+#define X(name) _Atomic uint64_t name;
+	QUEUE_COUNTERS(X)
+#undef X
+};
+
+/* The counters' names in enum order, and a snapshot of them into out[QC_COUNT]. */
+extern const char *const queue_counter_names[QC_COUNT];
+void queue_counters_read(const struct queue_counters *c, uint64_t *out);
+
+/* ---- a device's queue and its hand-off: the unit the IOCore and the emulation contexts see --- */
+
+/* Lives in MAP_SHARED memory (virtio_dev_create) so a device process sees the same state. */
+struct vqueue {
+	struct virtio_dev *dev;
+	uint16_t index;           /* queue number within the device */
+	struct vq vq;             /* the rings, installed by the transport at activation */
+	struct spsc ring;         /* descriptor heads: popper -> emulation context */
+	_Atomic int active;       /* being served: DRIVER_OK (or QueueReady again) with valid rings */
+	_Atomic int popping;      /* the IOCore is inside a pass over this queue */
+	int notify_fd;            /* ioeventfd on QueueNotify == index; -1 with request=exit */
+	struct emu_ctx *ctx;      /* the emulation context that serves it */
+	uint8_t inflight[VQ_MAX_SIZE]; /* per head: started and not yet completed (emulation side) */
+	struct queue_counters c;
+	void *priv;               /* the device's per-queue state (virtio-blk: its requests) */
+};
+
+/* ---- a virtio device and what the transport and the emulation contexts call it for ---------- */
+
+struct virtio_dev_ops {
+	const char *name;
+	uint32_t device_id;
+	/* Transport side (vCPU thread). */
+	uint64_t (*features)(const struct virtio_dev *d);
+	void (*config_read)(const struct virtio_dev *d, uint64_t off, uint8_t *data, uint32_t size);
+	void (*config_write)(struct virtio_dev *d, uint64_t off, const uint8_t *data, uint32_t size);
+	/* Queue q's rings are valid and DRIVER_OK is set: serve it (the request path, emu.c). */
+	void (*queue_ready)(struct virtio_dev *d, struct vqueue *q);
+	/* Stop serving q: false when started requests did not drain (emu_quiesce). */
+	bool (*queue_stop)(struct virtio_dev *d, struct vqueue *q);
+	/* A QueueNotify that reached the VMM (request=exit). */
+	void (*notify)(struct virtio_dev *d, struct vqueue *q);
+	/* Emulation side (the context serving the device's queues). */
+	/* Parses the chain at head and starts it, or completes it at once with an error status. */
+	void (*start)(struct emu_ctx *c, struct vqueue *q, uint16_t head);
+	/* Opens / closes the context's backend. ctx_open returns 0 or -1 (err_set). */
+	int (*ctx_open)(struct emu_ctx *c);
+	void (*ctx_close)(struct emu_ctx *c);
+	/* Hands queued requests to the backend and completes finished ones; never blocks. Returns
+	 * how many completed. */
+	int (*ctx_poll)(struct emu_ctx *c);
+	/* An fd readable when the backend has completions, for an idle wait; -1 if none. */
+	int (*ctx_event_fd)(struct emu_ctx *c);
+};
+
+struct virtio_dev {
+	const struct virtio_dev_ops *ops;
+	int index;                /* slot: virtio-mmio window and GSI */
+	const struct guest_mem *mem;
+	int nqueues;
+	struct vqueue *queues;    /* nqueues of them, in the device's shared block */
+	_Atomic uint32_t isr;     /* virtio-mmio InterruptStatus */
+	_Atomic int broken;       /* the driver broke the protocol: DEVICE_NEEDS_RESET */
+	int irq_fd;               /* irqfd: raises GSI ABI_VIRTIO_IRQ_BASE + index */
+	int keep_fds[4];          /* what a device process keeps open besides its eventfds (the image) */
+	int nkeep;
+	void *priv;               /* the device itself */
+};
+
+/* Allocates a device with nqueues queues and `priv_size` bytes of device state and `qpriv_size` bytes
+ * per queue, all zeroed in one MAP_SHARED block (a device process shares it). Returns NULL (err_set). */
+struct virtio_dev *virtio_dev_create(const struct virtio_dev_ops *ops, int index, int nqueues,
+				     const struct guest_mem *m, size_t priv_size, size_t qpriv_size);
+/* Marks the device DEVICE_NEEDS_RESET (virtio 1.x §2.1.2): stops serving every queue, counts an error
+ * on queue q (NULL: queue 0) and raises a configuration-change interrupt. Any thread. */
+void virtio_dev_broken(struct virtio_dev *d, struct vqueue *q, const char *why);
+/* Emulation context: publishes q's used entries and raises the interrupt if the driver asks. */
+void virtio_queue_flush(struct vqueue *q);
+
+/* ---- the virtio-mmio transport (virtio_mmio.c): registers, on the vCPU thread ---------------- */
+
+struct mmio_queue {
+	uint16_t num;
+	uint32_t ready;
+	uint64_t desc, avail, used;
+};
+
+struct virtio_mmio {
+	struct virtio_dev *dev;
+	uint64_t base;
+	uint32_t status;
+	uint32_t dev_features_sel, drv_features_sel;
+	uint64_t drv_features;
+	uint32_t queue_sel;
+	/* Each queue as the driver writes it. The device's struct vq takes it only at DRIVER_OK: the
+	 * emulation context may still use the old rings after a reset or while QueueReady is 0, and must
+	 * always find its ring pointers checked for its size. */
+	struct mmio_queue q[VIRTIO_MAX_QUEUES];
+};
+
+/* Resets the transport's registers for device d at slot d->index (no KVM: what attach does before
+ * it binds the fds and the bus region; the fuzz targets drive the registers through this). */
+void virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d);
+/* Binds d's irqfd and, when with_ioeventfd, an ioeventfd per queue (QueueNotify with the queue's index),
+ * then registers the transport at slot d->index on the MMIO bus. Returns 0 or -1 (err_set). */
+int virtio_mmio_attach(struct vmm *v, struct virtio_mmio *t, struct virtio_dev *d, bool with_ioeventfd);
+/* The MMIO bus handler (opaque = struct virtio_mmio *). */
+void virtio_mmio_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
+
+/* ---- the switches, as tables (modes.c) ------------------------------------------------------- */
+
+/* What every mode of a switch has first: the options, --help, the guest's command line and the stats use it. */
+struct mode {
+	const char *name, *help;
+};
+
+struct request_mode {
+	struct mode m;
+	bool ioeventfd; /* KVM catches QueueNotify in-kernel (else it exits to the vCPU thread) */
+	bool polls;     /* the IOCore polls the avail rings with notifications suppressed */
+};
+
+struct emu_mode {
+	struct mode m;
+	const char *kind;  /* the stats' thread kind: "thread", "process" or "iocore" */
+	bool always_wake;  /* every hand-off goes through the context's eventfd (a kernel-mediated wake-up) */
+	bool on_iocore;    /* the IOCore runs the context itself (run to completion, no hand-off thread) */
+	/* Starts / stops the context's thread or process (NULL: nothing to start). start returns 0/-1. */
+	int (*start)(struct emu_ctx *c);
+	void (*stop)(struct emu_ctx *c);
+};
+
+struct completion_mode {
+	struct mode m;
+};
+
+extern const struct request_mode request_modes[];
+extern const struct emu_mode emu_modes[];
+extern const struct completion_mode completion_modes[];
+extern const int n_request_modes, n_emu_modes, n_completion_modes;
+
+/* ---- emulation contexts and the hand-off (emu.c) --------------------------------------------- */
+
+/* One emulation context: a thread, a device process or (inline) the IOCore itself, serving some
+ * queues of one device. In MAP_SHARED memory (emu_ctx_create). */
+struct emu_ctx {
+	int index;
+	struct virtio_dev *dev;
+	const struct emu_mode *mode;
+	int nq;
+	struct vqueue *q[VIRTIO_MAX_QUEUES];
+	_Atomic int sleeping;      /* blocked (or about to block) on wake_fd */
+	_Atomic int stop;
+	_Atomic int rt_ok;         /* got SCHED_FIFO */
+	_Atomic uint64_t wakeups;  /* times it slept and was woken */
+	int wake_fd;               /* eventfd: wakes the context */
+	pthread_t thread;
+	pid_t pid;                 /* device process */
+	_Atomic pid_t tid;         /* the thread or process, for CPU accounting */
+	int cpu;                   /* pinned CPU, -1 none */
+	uint64_t spin_ns;          /* poll this long after work before sleeping; UINT64_MAX: never sleep */
+	bool realtime;             /* shares a CPU with the IOCore: SCHED_FIFO 1, so a wake-up preempts it */
+	void *priv;                /* the device's per-context state (virtio-blk: the backend) */
+};
+
+/* Creates an emulation context serving queues q[0..nq) of their device, in `mode`. Returns NULL (err_set). */
+struct emu_ctx *emu_ctx_create(int index, const struct emu_mode *mode, struct vqueue **q, int nq);
+/* Starts it (thread, process, or nothing for inline) after ctx_open where it runs in this process.
+ * Returns 0 or -1. */
+int emu_ctx_start(struct emu_ctx *c);
+/* Asks it to stop and waits for it; requests already started drain first. */
+void emu_ctx_stop(struct emu_ctx *c);
+/* One round of service: starts every handed-off head, lets the backend progress, publishes used entries.
+ * Returns the amount of work done (0: idle). Used by the context's own loop and by the IOCore (inline). */
+int emu_ctx_service(struct emu_ctx *c);
+/* Started requests not yet completed, over every queue of the context. */
+int emu_ctx_inflight(const struct emu_ctx *c);
+/* The serving loop of a thread or process, and the final drain (exported for the modes table). */
+int emu_thread_start(struct emu_ctx *c);
+void emu_thread_stop(struct emu_ctx *c);
+int emu_process_start(struct emu_ctx *c);
+void emu_process_stop(struct emu_ctx *c);
+
+/* Producer side (vCPU thread or IOCore): pops every pending avail entry of q and hands the heads to its
+ * emulation context, waking it if needed. Returns the number handed off. */
+int emu_handoff(struct vqueue *q);
+/* The request path's side of queue activation (the device's queue_ready): initial notification state,
+ * then served. And the queue_stop: stops serving q and waits until the IOCore has left it and every
+ * request already handed off has completed, so no thread touches the old rings once the guest sees the
+ * queue stopped. False when requests did not drain within 5 s. */
+void emu_queue_ready(struct virtio_dev *d, struct vqueue *q);
+bool emu_quiesce(struct virtio_dev *d, struct vqueue *q);
+/* The device's notify (request=exit): counts the kick and hands the queue's new heads off. */
+void emu_notify(struct virtio_dev *d, struct vqueue *q);
+
+/* ---- the IOCore (iocore.c) ------------------------------------------------------------------- */
+
+#define IOCORE_COUNTERS(X) X(polls) X(busy_polls) X(sleeps) X(wakeups) X(handoffs)
+enum iocore_counter {
+#define X(name) IOC_##name,
+	IOCORE_COUNTERS(X)
+#undef X
+	IOC_COUNT
+};
+extern const char *const iocore_counter_names[IOC_COUNT];
+
+/* What the IOCore serves and how: the request mode, the queues it pops (none with request=exit), the
+ * contexts it runs inline, the idle time before it sleeps (0: never), its CPU and whether an emulation
+ * context may need that CPU. */
+struct iocore_config {
+	const struct request_mode *req;
+	uint64_t idle_ns;
+	struct vqueue **queues;
+	int nqueues;
+	struct emu_ctx **inline_ctx;
+	int ninline;
+	int cpu;
+	bool share_cpu;
+};
+
+/* Whether this configuration needs an IOCore thread at all. */
+bool iocore_needed(const struct request_mode *req, const struct emu_mode *emu);
+/* The notification state a queue starts with when it is activated (emu_queue_ready). */
+bool iocore_initial_notify(void);
+/* Starts the IOCore thread. Returns 0 or -1 (err_set). */
+int iocore_start(const struct iocore_config *cfg);
+void iocore_stop(void);
+/* Snapshot of its counters into out[IOC_COUNT]; its thread id (0 when none was started). */
+void iocore_counters_read(uint64_t *out);
+pid_t iocore_tid(void);
+
+/* ---- least privilege (sandbox.c) ------------------------------------------------------------- */
+
+/* Closes every fd from 3 up that is not in keep[]: a device process drops KVM and the other disks. */
+void sandbox_close_fds(const int *keep, int nkeep);
+
+enum sandbox_role { SANDBOX_DEVICE_PROCESS };
+/* no_new_privs, then a seccomp filter allowing only the system calls of the role's serving loop; any
+ * other kills the process. Returns 0 or -1 (err_set). */
+int sandbox_enter(enum sandbox_role role);
 
 #endif

@@ -7,20 +7,10 @@
  * local, and validated before use. */
 #include <string.h>
 
-#include "dev.h"
+#include "virtio.h"
 
 #define READ_ONCE(x)     (*(volatile __typeof__(x) *)&(x))
 #define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
-
-static uint16_t *used_event(struct vq *q)
-{
-	return &q->avail->ring[q->num];
-}
-
-static uint16_t *avail_event(struct vq *q)
-{
-	return (uint16_t *)&q->used->ring[q->num];
-}
 
 int vq_activate(struct vq *q, const struct guest_mem *m)
 {
@@ -29,13 +19,13 @@ int vq_activate(struct vq *q, const struct guest_mem *m)
 	if (n == 0 || n > VQ_MAX_SIZE || (n & (n - 1)))
 		return err_set("queue size %llu is not a power of two in [1, %d]",
 			       (unsigned long long)n, VQ_MAX_SIZE);
-	q->desc = gmem_ptr(m, q->desc_gpa, n * sizeof(struct vring_desc));
-	q->avail = gmem_ptr(m, q->avail_gpa, sizeof(struct vring_avail) + (n + 1) * 2);
-	q->used = gmem_ptr(m, q->used_gpa,
-			   sizeof(struct vring_used) + n * sizeof(struct vring_used_elem) + 2);
+	q->desc = gmem_ptr(m, q->desc_gpa, VRING_DESC_BYTES(n));
+	q->avail = gmem_ptr(m, q->avail_gpa, VRING_AVAIL_BYTES(n));
+	q->used = gmem_ptr(m, q->used_gpa, VRING_USED_BYTES(n));
 	if (!q->desc || !q->avail || !q->used)
 		return err_set("a ring of the queue lies outside guest RAM");
-	if ((q->desc_gpa & 15) || (q->avail_gpa & 1) || (q->used_gpa & 3))
+	if ((q->desc_gpa % VRING_DESC_ALIGN) || (q->avail_gpa % VRING_AVAIL_ALIGN) ||
+	    (q->used_gpa % VRING_USED_ALIGN))
 		return err_set("a ring of the queue is misaligned");
 	q->last_avail = q->used_idx = q->signalled_used = 0;
 	return 0;
@@ -49,13 +39,20 @@ int vq_avail_pending(struct vq *q)
 	return pending > q->num ? -1 : pending;
 }
 
+/* avail_event with notifications disabled: half the index space ahead, so vring_need_event() stays
+ * false for any batch the driver can publish (at most num entries). Enabled: the next entry. */
+static uint16_t avail_event_value(const struct vq *q)
+{
+	return q->notify ? q->last_avail : (uint16_t)(q->last_avail + 0x8000);
+}
+
 uint16_t vq_pop(struct vq *q)
 {
 	uint16_t head = READ_ONCE(q->avail->ring[q->last_avail & (q->num - 1)]);
 
 	q->last_avail++;
 	if (q->event_idx) /* keep avail_event where vq_set_notify() put it, relative to us */
-		WRITE_ONCE(*avail_event(q), q->notify ? q->last_avail : (uint16_t)(q->last_avail + 0x8000));
+		WRITE_ONCE(*vring_avail_event(q->used, q->num), avail_event_value(q));
 	return head;
 }
 
@@ -63,9 +60,7 @@ void vq_set_notify(struct vq *q, bool enable)
 {
 	q->notify = enable;
 	if (q->event_idx) {
-		/* Disabled: half the index space ahead, so vring_need_event() stays false for any
-		 * batch the driver can publish (at most num entries). Enabled: the next entry. */
-		WRITE_ONCE(*avail_event(q), enable ? q->last_avail : (uint16_t)(q->last_avail + 0x8000));
+		WRITE_ONCE(*vring_avail_event(q->used, q->num), avail_event_value(q));
 	} else {
 		uint16_t f = READ_ONCE(q->used->flags);
 
@@ -82,7 +77,6 @@ int vq_read_chain(struct vq *q, const struct guest_mem *m, uint16_t head, struct
 	uint16_t i = head;
 	int bad = 0;
 
-	c->head = head;
 	c->n = 0;
 	if (head >= q->num)
 		return err_set("descriptor head %u out of range", head);
@@ -135,6 +129,6 @@ bool vq_publish_used(struct vq *q)
 	smp_mb();
 	q->signalled_used = now;
 	if (q->event_idx)
-		return vring_need_event(READ_ONCE(*used_event(q)), now, old);
+		return vring_need_event(READ_ONCE(*vring_used_event(q->avail, q->num)), now, old);
 	return !(READ_ONCE(q->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
 }

@@ -127,50 +127,77 @@ void serial_flush(struct serial *s);
 
 /* ---- KVM (kvm.c) ----------------------------------------------------------------------------- */
 
-struct kvm_vm {
-	int kvm_fd, vm_fd, vcpu_fd;
+#define VMM_MAX_VCPUS 16
+
+struct kvm_vcpu {
+	int index;
+	int fd;
 	struct kvm_run *run;
-	size_t run_size;
-	uint32_t tsc_khz;
-	const char *flavor; /* "vmx", "svm" or "pvm" */
+	int stats_fd;        /* KVM_GET_STATS_FD, -1 when this kernel has none */
 };
 
-/* Opens /dev/kvm, creates the VM with an in-kernel irqchip (PIC, IOAPIC, LAPIC), registers guest
- * RAM, creates vCPU 0 with CPUID from KVM_GET_SUPPORTED_CPUID and reads the TSC frequency.
+struct kvm_vm {
+	int kvm_fd, vm_fd;
+	int nvcpus;
+	struct kvm_vcpu vcpu[VMM_MAX_VCPUS];
+	size_t run_size;
+	uint32_t tsc_khz;
+	const char *flavor;  /* "vmx", "svm" or "pvm" */
+	bool emulated;       /* the host's hardware virtualization is itself emulated (QEMU TCG) */
+};
+
+/* Opens /dev/kvm, creates the VM with an in-kernel irqchip (PIC, IOAPIC, LAPIC) and what VT-x needs
+ * before the first vCPU (TSS and identity-map pages), registers guest RAM, creates nvcpus vCPUs with
+ * CPUID from KVM_GET_SUPPORTED_CPUID (topology and APIC ids per vCPU) and reads the TSC frequency.
  * Returns 0 or -1 (err_set). */
-int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m);
+int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m, int nvcpus);
 /* Puts vCPU 0 in the PVH entry state: 32-bit flat protected mode, paging off,
  * eip = entry, ebx = start_info. Returns 0 or -1 (err_set). */
 int kvm_vcpu_pvh_entry(struct kvm_vm *vm, uint32_t entry, uint32_t start_info);
-/* Prints general and segment registers of vCPU 0 on stderr. */
-void kvm_dump_regs(struct kvm_vm *vm);
+/* Prints general and segment registers of a vCPU on stderr. */
+void kvm_dump_regs(const struct kvm_vcpu *c);
 /* Closes every fd and unmaps kvm_run; safe on a partly created VM. */
 void kvm_vm_destroy(struct kvm_vm *vm);
+/* Whether KVM on this host delivers interrupts as posted interrupts (APICv / AVIC). */
+bool host_posted_interrupts(void);
+/* The signature of the hypervisor this process runs under (CPUID 0x40000000; "" on bare metal). */
+void host_hypervisor(char sig[13]);
 
 /* ---- the experiment switches and disks ------------------------------------------------------- */
 
-enum request_mode { REQ_EXIT, REQ_IOEVENTFD, REQ_EXITLESS };
-enum emu_mode { EMU_THREAD, EMU_PROCESS };
-enum completion_mode { COMP_IRQ, COMP_POLL };
+struct request_mode;
+struct emu_mode;
+struct completion_mode;
 
 struct disk_config {
 	const char *path;
 	const char *backend; /* "uring" (default), "sync", "null", "ram" */
 	bool ro;             /* offer VIRTIO_BLK_F_RO; the image is opened read-only */
 	bool rw_device;      /* allow writes to a block device */
+	int queues;          /* request queues; 0: one per vCPU */
 };
 
 #define VMM_MAX_DISKS 8 /* one virtio-mmio slot each (ABI_VIRTIO_MAX_SLOTS) */
 
-/* CPU placement of the host threads; -1: not pinned. */
-struct pin_config {
-	int vcpu, iocore, dev;
+/* A CPU list as --pin takes it ("2", "0-3", "1:3:5"); n == 0: not pinned. Entry i of the threads of a
+ * kind goes to cpu[i % n]. */
+struct cpu_list {
+	int n;
+	int cpu[64];
 };
 
-/* ---- the machine (vcpu.c) -------------------------------------------------------------------- */
+struct pin_config {
+	struct cpu_list vcpu, iocore, dev;
+};
+
+/* How emulation contexts are laid out: one per device (each device's queues share it) or one per queue. */
+enum ctx_layout { CTX_PER_DEVICE, CTX_PER_QUEUE };
+
+/* ---- the machine ---------------------------------------------------------------------------- */
 
 struct vmm_config {
 	uint64_t mem_mib;
+	int cpus;
 	const char *cmdline;
 	const char *guest;
 	const char *console;  /* NULL: stdout */
@@ -180,22 +207,28 @@ struct vmm_config {
 	int nmodules;
 	struct disk_config disks[VMM_MAX_DISKS];
 	int ndisks;
-	enum request_mode request;
-	enum emu_mode emulation;
-	enum completion_mode completion;
-	long poll_us;         /* IOCore idle spin before it sleeps; -1 (--poll-us 0): never sleeps */
+	const struct request_mode *request;
+	const struct emu_mode *emulation;
+	const struct completion_mode *completion;
+	enum ctx_layout contexts;
+	uint64_t poll_us;     /* --poll-us: the IOCore (and an emulation thread with a CPU of its own) sleeps
+			       * after this long without work; 0: never sleeps */
 	struct pin_config pin;
-	const char *stats;    /* --stats FILE */
 	bool pin_given;
+	const char *stats;    /* --stats FILE */
 };
 
-/* Counts of userspace exits by reason, kept by the vCPU thread. */
+/* Counts of userspace exits by reason, kept by each vCPU thread; by name for the stats JSON. */
+#define EXIT_REASONS(X) X(io) X(mmio) X(hlt) X(intr) X(shutdown) X(other)
 struct exit_counts {
-	uint64_t io, mmio, hlt, intr, shutdown, other;
+#define X(name) _Atomic uint64_t name;
+	EXIT_REASONS(X)
+#undef X
 };
 
-struct blk_dev;
+struct virtio_dev;
 struct virtio_mmio;
+struct emu_ctx;
 struct stats;
 
 struct vmm {
@@ -203,48 +236,66 @@ struct vmm {
 	struct guest_mem mem;
 	struct kvm_vm kvm;
 	struct bus pio, mmio;
+	pthread_mutex_t bus_lock;  /* device regions are entered by one vCPU thread at a time */
 	struct serial com1, com2;
-	struct exit_counts exits;
-	int exit_code;       /* set by the debug-exit port */
-	bool stop;           /* set when the guest asked to exit */
-	struct blk_dev *disks[VMM_MAX_DISKS];
+	struct exit_counts exits[VMM_MAX_VCPUS];
+	pthread_t vcpu_thread[VMM_MAX_VCPUS];
+	_Atomic pid_t vcpu_tid[VMM_MAX_VCPUS];
+	_Atomic int guest_exit;    /* the value the guest wrote to the debug-exit port, -1 before */
+	_Atomic int exit_code;     /* the process status, decided by whatever ended the run first */
+	_Atomic int stop;          /* the run is over: every vCPU leaves KVM_RUN */
+	struct virtio_dev *disks[VMM_MAX_DISKS];
 	struct virtio_mmio *transports[VMM_MAX_DISKS];
 	int ndisks;
-	struct stats *stats; /* exit and cost accounting (stats.c) */
+	struct emu_ctx *ctx[VMM_MAX_DISKS * 16];
+	int nctx;
+	struct stats *stats;       /* exit and cost accounting (stats.c) */
+	int stats_fd;              /* --stats FILE, opened at set-up */
 };
 
 /* Parses argv into cfg. Prints usage and exits 0 on --help; on a bad flag prints one line and exits
  * VMM_EXIT_USAGE. */
 void options_parse(struct vmm_config *cfg, int argc, char **argv);
 
-/* Builds the machine from v->cfg: RAM, KVM, devices, loads the guest. Exits VMM_EXIT_USAGE on bad
- * input (unreadable or malformed ELF, a module that does not fit) and VMM_EXIT_FAILURE on host
- * failures, each with one line. */
+/* Builds the machine from v->cfg: RAM, KVM, devices, loads the guest, starts the I/O threads. Exits
+ * VMM_EXIT_USAGE on bad input (unreadable or malformed ELF, a module that does not fit) and
+ * VMM_EXIT_FAILURE on host failures, each with one line. */
 void machine_setup(struct vmm *v);
-/* Runs vCPU 0 until the guest writes the debug-exit port, the timeout expires or a fatal exit;
- * returns the process exit status. */
-int vcpu_run_loop(struct vmm *v);
-/* Releases what machine_setup() acquired and flushes the UARTs. */
+/* Installs the run's signal handlers and starts a thread for every vCPU but 0 (the application processors
+ * wait in KVM_RUN for their INIT/SIPI). Call with the main-thread-only signals blocked. Returns 0 or -1. */
+int vcpu_start_aps(struct vmm *v);
+/* Runs every vCPU until the guest writes the debug-exit port, the timeout expires, a stop signal
+ * arrives or a fatal exit; returns the process exit status. Call on the main thread (vCPU 0). */
+int vcpu_run_all(struct vmm *v);
+/* Stops the I/O threads, writes the stats, releases what machine_setup() acquired, flushes the UARTs. */
 void machine_teardown(struct vmm *v);
 
 /* ---- accounting (stats.c) and host threads (thread.c) ----------------------------------------- */
 
-/* Opens the vCPU's KVM statistics and takes the opening snapshot (the window starts at boot
- * unless the guest marks it). Call on the vCPU thread. Returns 0 or -1. */
+/* Opens every vCPU's KVM statistics and each host thread's CPU-time counter and takes the opening
+ * snapshot (the window starts at boot unless the guest marks it). Returns 0 or -1. */
 int stats_init(struct vmm *v);
 /* Marker-port write: 1 (ABI_MARK_BEGIN) snapshots the start of the window (first one wins),
- * 2 (ABI_MARK_END) its end (last one wins). */
+ * 2 (ABI_MARK_END) its end (last one wins). Called with the bus lock held. */
 void stats_mark(struct vmm *v, int which);
-/* Writes the window's deltas as JSON (format 1) to path. Returns 0 or -1. */
-int stats_write(struct vmm *v, const char *path);
-/* Pins the calling thread / thread t to one CPU. Returns 0 or -1. */
+/* Writes the window's deltas as JSON (format 2) to fd. Returns 0 or -1 (err_set). */
+int stats_write(struct vmm *v, int fd);
+/* Takes the window's end snapshot unless the guest marked one: call before the I/O threads stop. */
+void stats_close_window(struct vmm *v);
+
+/* Pins the calling thread / thread t to the CPU. Returns 0 or -1 (err_set). */
 int pin_self(int cpu);
 int pin_thread(pthread_t t, int cpu);
-/* CPU time consumed so far by a thread of this process or by another process, in ns. */
-uint64_t task_cpu_ns(pid_t tid);
+/* The CPU a thread of kind `list` with index i goes to; -1: not pinned. */
+int cpu_for(const struct cpu_list *list, int i);
+/* The CPUs thread tid may run on, as a cpu list string ("1", "0-1") in buf. */
+void task_affinity(pid_t tid, char *buf, size_t len);
+/* An fd from which task_cpu_ns reads the CPU time of a thread of this process or of another process
+ * (its schedstat), opened once at set-up; -1 when it cannot be opened. */
+int task_cpu_open(pid_t tid);
+/* CPU time consumed so far by the task behind fd (task_cpu_open), in ns; 0 for fd -1. */
+uint64_t task_cpu_ns(int fd);
 /* CLOCK_MONOTONIC in ns. */
 uint64_t mono_ns(void);
-/* Whether KVM on this host delivers interrupts as posted interrupts (APICv / AVIC). */
-bool host_posted_interrupts(void);
 
 #endif

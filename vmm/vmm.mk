@@ -1,6 +1,6 @@
 # vmm/vmm.mk - builds build/vmm and the VMM's unit tests.
 
-VMM_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -MMD -MP -D_GNU_SOURCE
+VMM_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -MMD -MP -D_GNU_SOURCE -Ivmm -Iinclude -Itests
 ifeq ($(WERROR),1)
 VMM_CFLAGS += -Werror
 endif
@@ -15,8 +15,9 @@ VMM_FLAGS_STAMP := $(BUILD)/obj/vmm/.flags
 $(shell mkdir -p $(BUILD)/obj/vmm; echo '$(VMM_CFLAGS) $(VMM_LDFLAGS)' | cmp -s - $(VMM_FLAGS_STAMP) || echo '$(VMM_CFLAGS) $(VMM_LDFLAGS)' >$(VMM_FLAGS_STAMP))
 
 VMM_LIB_SRCS := vmm/err.c vmm/guest_mem.c vmm/pvh.c vmm/bus.c vmm/serial.c vmm/kvm.c vmm/vcpu.c \
-		vmm/machine.c vmm/options.c vmm/thread.c vmm/stats.c vmm/virtio_mmio.c \
-		vmm/virtqueue.c vmm/blk.c vmm/backend.c vmm/backend_uring.c vmm/emu.c vmm/iocore.c vmm/sandbox.c
+		vmm/machine.c vmm/options.c vmm/modes.c vmm/thread.c vmm/stats.c vmm/virtio_dev.c \
+		vmm/virtio_mmio.c vmm/virtqueue.c vmm/blk.c vmm/backend.c vmm/backend_uring.c vmm/emu.c \
+		vmm/iocore.c vmm/sandbox.c
 VMM_LIB_OBJS := $(VMM_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 VMM_TEST_SRCS := $(wildcard vmm/tests/unit-*.c)
 VMM_TESTS := $(VMM_TEST_SRCS:vmm/tests/%.c=$(BUILD)/tests/%)
@@ -29,12 +30,12 @@ $(BUILD)/obj/vmm/%.o: vmm/%.c $(VMM_FLAGS_STAMP)
 
 $(BUILD)/obj/vmm/tests/%.o: vmm/tests/%.c $(VMM_FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(VMM_CFLAGS) -Ivmm -c $< -o $@
+	$(CC) $(VMM_CFLAGS) -c $< -o $@
 
 $(BUILD)/vmm: $(BUILD)/obj/vmm/main.o $(VMM_LIB_OBJS)
 	$(CC) $(VMM_LDFLAGS) $^ -o $@ $(VMM_LDLIBS)
 
-$(BUILD)/tests/unit-%: $(BUILD)/obj/vmm/tests/unit-%.o $(VMM_LIB_OBJS)
+$(BUILD)/tests/unit-%: $(BUILD)/obj/vmm/tests/unit-%.o $(VMM_LIB_OBJS) $(TAP_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(VMM_LDFLAGS) $^ -o $@ $(VMM_LDLIBS)
 

@@ -10,7 +10,8 @@ ENGINE_SRCS := $(addprefix workloads/engine/,options.c jobfile.c offsets.c stats
 	ioloop.c engine.c)
 export ENGINE_SRCS
 
-WL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -MMD -MP -D_GNU_SOURCE
+WL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -MMD -MP -D_GNU_SOURCE \
+	-Iworkloads/engine -Itests -Iinclude
 ifeq ($(SANITIZE),1)
 WL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 WL_LDFLAGS += -fsanitize=address,undefined
@@ -55,7 +56,7 @@ $(BUILD)/engine-host: $(BUILD)/host/workloads/tools/engine-host.o $(WL_OBJS)
 $(BUILD)/imgcheck: $(BUILD)/host/workloads/tools/imgcheck.o $(WL_OBJS)
 	$(CC) $(WL_LDFLAGS) -o $@ $^
 
-$(BUILD)/tests/unit-engine: $(WL_TEST_OBJS) $(WL_OBJS)
+$(BUILD)/tests/unit-engine: $(WL_TEST_OBJS) $(WL_OBJS) $(TAP_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(WL_LDFLAGS) -o $@ $^
 

@@ -3,9 +3,11 @@
 # guest.mk expands GUEST_EXTRA_SRCS only when it links.
 
 GUEST_DRIVER_SRCS := guest-kernel/drivers/virtio_mmio.c guest-kernel/drivers/virtq.c \
-	guest-kernel/drivers/virtio_blk.c guest-kernel/app/app.c \
-	guest-kernel/drivers/hostile.c guest-kernel/drivers/hostile_probe.c guest-kernel/drivers/hostile_ring.c \
-	guest-kernel/drivers/hostile_regs.c guest-kernel/drivers/hostile_frame.c
+	guest-kernel/drivers/virtio_blk.c guest-kernel/app/app.c
+
+# The hostile-guest self-tests (test=hostile-*) go into build/guest-hostile.elf only, never the production guest.
+GUEST_TEST_SRCS += guest-kernel/drivers/hostile.c guest-kernel/drivers/hostile_probe.c \
+	guest-kernel/drivers/hostile_ring.c guest-kernel/drivers/hostile_regs.c guest-kernel/drivers/hostile_frame.c
 
 # The engine's sources, unless a fragment included earlier already added them (a source listed twice would
 # be linked twice). ENGINE_SRCS itself is expanded late, so workloads.mk may come after this file.

@@ -31,8 +31,8 @@ int h_reset(void)
 	uint64_t dl = h_deadline(10000);	/* a reset may wait for requests in flight to drain */
 	uint32_t s;
 
-	h_wr(VMMIO_STATUS, 0);
-	while ((s = h_rd(VMMIO_STATUS)) != 0 && !h_expired(dl))
+	h_wr(VIRTIO_MMIO_STATUS, 0);
+	while ((s = h_rd(VIRTIO_MMIO_STATUS)) != 0 && !h_expired(dl))
 		pause();
 	return h_check(s != 0, "Status reads %#x, not 0, 10 s after a reset", s) ? -1 : 0;
 }
@@ -49,7 +49,7 @@ int h_wait_status(uint32_t bits)
 	uint64_t dl = h_deadline(H_WAIT_MS);
 	uint32_t s;
 
-	while (((s = h_rd(VMMIO_STATUS)) & bits) != bits && !h_expired(dl))
+	while (((s = h_rd(VIRTIO_MMIO_STATUS)) & bits) != bits && !h_expired(dl))
 		pause();
 	return h_check((s & bits) != bits, "Status %#x still lacks %#x after %u ms", s, bits, H_WAIT_MS) ? -1 : 0;
 }
@@ -74,10 +74,10 @@ int h_io(uint32_t type, uint64_t lba, void *buf, uint32_t len)
 
 int h_responsive(void)
 {
-	uint32_t s = h_rd(VMMIO_STATUS);
+	uint32_t s = h_rd(VIRTIO_MMIO_STATUS);
 	int st;
 
-	if (h_check((s & (VIRTIO_S_NEEDS_RESET | VIRTIO_S_FAILED)) || !(s & VIRTIO_S_DRIVER_OK),
+	if (h_check((s & (VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FAILED)) || !(s & VIRTIO_CONFIG_S_DRIVER_OK),
 		    "Status %#x: the device is not serving", s))
 		return -1;
 	memset(H.buf, 0, 4096);
@@ -134,7 +134,7 @@ int h_wait_used(unsigned n, struct vring_used_elem *out, uint64_t ms)
 	return (int)got;
 }
 
-static struct vring_desc saved_desc[VQ_MAX_SIZE];
+static struct vring_desc saved_desc[ABI_VIRTQ_MAX_SIZE];
 
 void h_save_desc(void) { memcpy(saved_desc, H.b.vq.desc, H.b.vq.num * sizeof(struct vring_desc)); }
 void h_restore_desc(void) { memcpy(H.b.vq.desc, saved_desc, H.b.vq.num * sizeof(struct vring_desc)); }

@@ -23,7 +23,7 @@ static uint16_t chain(uint16_t base, const struct seg *s, unsigned n)
 
 static void put_hdr(uint8_t *at, uint32_t type, uint64_t sector)
 {
-	struct blk_hdr h = { type, 0, sector };
+	struct virtio_blk_outhdr h = { type, 0, sector };
 
 	memcpy(at, &h, sizeof(h));
 }
@@ -106,7 +106,7 @@ int hc_dup_head(void)
 	h_restore_desc();
 	for (int i = 0; i < got; i++)
 		h_check(u[i].id != B, "used id %u, only %u was made available", u[i].id, B);
-	if (got < 2 && (h_rd(VMMIO_STATUS) & VIRTIO_S_NEEDS_RESET)) {
+	if (got < 2 && (h_rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET)) {
 		kprintf("hostile-%s: the device chose DEVICE_NEEDS_RESET: resetting it\n", H.name);
 		H.errors++;
 		return h_open();
@@ -133,12 +133,12 @@ int hc_aliased_rings(void)
 	avail = (volatile uint16_t *)r;
 	if (h_reset() != 0)
 		return -1;
-	vmmio_add_status(&H.mmio, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER);
+	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	if (h_check(vmmio_set_features(&H.mmio, 1ull << VIRTIO_F_VERSION_1) != 0, "FEATURES_OK refused"))
 		return -1;
 	vmmio_queue_set(&H.mmio, 0, 256, (uintptr_t)r, (uintptr_t)r, (uintptr_t)r);
-	vmmio_add_status(&H.mmio, VIRTIO_S_DRIVER_OK);
-	if (h_rd(VMMIO_STATUS) & VIRTIO_S_NEEDS_RESET) {
+	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_DRIVER_OK);
+	if (h_rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET) {
 		kprintf("hostile-%s: the device refused aliased rings with DEVICE_NEEDS_RESET\n", H.name);
 		H.errors++;
 	} else {
@@ -147,7 +147,7 @@ int hc_aliased_rings(void)
 		vmmio_notify(&H.mmio, 0);
 		for (uint64_t dl = h_deadline(200); !h_expired(dl);)
 			__asm__ volatile("pause");
-		kprintf("hostile-%s: aliased rings accepted; Status %#x after one request\n", H.name, h_rd(VMMIO_STATUS));
+		kprintf("hostile-%s: aliased rings accepted; Status %#x after one request\n", H.name, h_rd(VIRTIO_MMIO_STATUS));
 	}
 	return h_open();
 }

@@ -24,7 +24,7 @@ static uint16_t build(const struct probe *p, unsigned k)
 {
 	uint16_t d = (uint16_t)(H_RAW_BASE + 3 * k), n = p->data.base != B_NONE;
 
-	*(struct blk_hdr *)(H.scratch + k * 16) = (struct blk_hdr){ p->type, 0, p->sector };
+	*(struct virtio_blk_outhdr *)(H.scratch + k * 16) = (struct virtio_blk_outhdr){ p->type, 0, p->sector };
 	memset(H.scratch + 2048 + k * 16, 0xff, 16);
 	memset(H.data + k * 4096, 0xdb, 4096);
 	h_desc(d, addr_of(&p->hdr, k), p->hdr.len, VRING_DESC_F_NEXT, d + 1);
@@ -104,7 +104,7 @@ int h_collect(const uint16_t *heads, unsigned n, struct vring_used_elem *by_head
 		seen |= 1u << k;
 		by_head[k] = got[i];
 	}
-	if (have < n && (h_rd(VMMIO_STATUS) & VIRTIO_S_NEEDS_RESET)) {
+	if (have < n && (h_rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET)) {
 		kprintf("hostile-%s: the device chose DEVICE_NEEDS_RESET (allowed): resetting it\n", H.name);
 		H.errors++;
 		return h_open() ? -1 : 1;

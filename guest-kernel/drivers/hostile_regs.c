@@ -19,11 +19,11 @@ static void junk_queue_regs(void)
 {
 	uint64_t junk = H.ram_end + (1ull << 20);
 
-	h_wr(VMMIO_QUEUE_SEL, 0);
-	h_wr(VMMIO_QUEUE_NUM, 3);
-	wr_pair(VMMIO_QUEUE_DESC_LO, junk | 0xdead00000000ull);
-	wr_pair(VMMIO_QUEUE_DRV_LO, junk + 8);
-	wr_pair(VMMIO_QUEUE_DEV_LO, 0xfffffffffffff000ull);
+	h_wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	h_wr(VIRTIO_MMIO_QUEUE_NUM, 3);
+	wr_pair(VIRTIO_MMIO_QUEUE_DESC_LOW, junk | 0xdead00000000ull);
+	wr_pair(VIRTIO_MMIO_QUEUE_AVAIL_LOW, junk + 8);
+	wr_pair(VIRTIO_MMIO_QUEUE_USED_LOW, 0xfffffffffffff000ull);
 }
 
 /* After QueueReady=0 (read back as 0) the driver may consider the queue stopped and reuse its memory.
@@ -52,21 +52,21 @@ int hc_queue_regs_running(void)
 	uint32_t r0;
 
 	junk_queue_regs();
-	if (h_check(h_rd(VMMIO_QUEUE_READY) != 1, "QueueReady reads %u after ring writes while ready",
-		    h_rd(VMMIO_QUEUE_READY)))
+	if (h_check(h_rd(VIRTIO_MMIO_QUEUE_READY) != 1, "QueueReady reads %u after ring writes while ready",
+		    h_rd(VIRTIO_MMIO_QUEUE_READY)))
 		return -1;
 	for (unsigned i = 0; i < 3; i++)
 		if (h_responsive() != 0)
 			return -1;
 	/* QueueReady=0 while DRIVER_OK, junk addresses, QueueReady=1 again: serving the rings checked at DRIVER_OK
 	 * or asking for a reset are both safe; using the junk would not be. */
-	h_wr(VMMIO_QUEUE_READY, 0);
-	r0 = h_rd(VMMIO_QUEUE_READY);
+	h_wr(VIRTIO_MMIO_QUEUE_READY, 0);
+	r0 = h_rd(VIRTIO_MMIO_QUEUE_READY);
 	if (h_check(r0 != 0, "QueueReady reads %u right after the driver wrote 0", r0) || !served_after_unready())
 		return h_open();
 	junk_queue_regs();
-	h_wr(VMMIO_QUEUE_READY, 1);
-	if (h_rd(VMMIO_STATUS) & VIRTIO_S_NEEDS_RESET) {
+	h_wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	if (h_rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET) {
 		kprintf("hostile-%s: QueueReady 0 -> 1 while running: the device asks for a reset\n", H.name);
 		H.errors++;
 	} else if (h_responsive() == 0) {
@@ -75,8 +75,8 @@ int hc_queue_regs_running(void)
 	return h_open();
 }
 
-static const unsigned ro_regs[] = { VMMIO_MAGIC, VMMIO_VERSION, VMMIO_DEVICE_ID, VMMIO_VENDOR_ID,
-				    VMMIO_DEV_FEATURES, VMMIO_QUEUE_NUM_MAX, VMMIO_CONFIG_GEN };
+static const unsigned ro_regs[] = { VIRTIO_MMIO_MAGIC_VALUE, VIRTIO_MMIO_VERSION, VIRTIO_MMIO_DEVICE_ID, VIRTIO_MMIO_VENDOR_ID,
+				    VIRTIO_MMIO_DEVICE_FEATURES, VIRTIO_MMIO_QUEUE_NUM_MAX, VIRTIO_MMIO_CONFIG_GENERATION };
 #define NRO (sizeof(ro_regs) / sizeof(ro_regs[0]))
 
 /* Writes of every width to read-only registers and reserved offsets, the device's own status bit, feature
@@ -87,41 +87,41 @@ static void ro_storm(uint32_t s0)
 		h_wr(ro_regs[i], ~h_rd(ro_regs[i]));
 		h_wr(ro_regs[i], 0);
 	}
-	h_wr(VMMIO_INT_STATUS, 0xffffffff);
-	wr8(VMMIO_MAGIC, 0);
-	wr16(VMMIO_DEVICE_ID, 0x1234);
-	wr8(VMMIO_QUEUE_NUM_MAX + 1, 0xff);
-	h_wr(VMMIO_MAGIC + 2, 0);	/* misaligned 32-bit */
+	h_wr(VIRTIO_MMIO_INTERRUPT_STATUS, 0xffffffff);
+	wr8(VIRTIO_MMIO_MAGIC_VALUE, 0);
+	wr16(VIRTIO_MMIO_DEVICE_ID, 0x1234);
+	wr8(VIRTIO_MMIO_QUEUE_NUM_MAX + 1, 0xff);
+	h_wr(VIRTIO_MMIO_MAGIC_VALUE + 2, 0);	/* misaligned 32-bit */
 	h_wr(0x0ac, ~0u);
 	h_wr(0x0c0, ~0u);
 	h_wr(0x0f0, ~0u);
-	h_wr(VMMIO_STATUS, s0 | VIRTIO_S_NEEDS_RESET);
-	h_wr(VMMIO_DRV_FEAT_SEL, 0);
-	h_wr(VMMIO_DRV_FEATURES, ~0u);
-	h_wr(VMMIO_DRV_FEAT_SEL, 1);
-	h_wr(VMMIO_DRV_FEATURES, ~0u);
-	h_wr(VMMIO_DRV_FEAT_SEL, 0x12345678);
-	h_wr(VMMIO_DRV_FEATURES, ~0u);
+	h_wr(VIRTIO_MMIO_STATUS, s0 | VIRTIO_CONFIG_S_NEEDS_RESET);
+	h_wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	h_wr(VIRTIO_MMIO_DRIVER_FEATURES, ~0u);
+	h_wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	h_wr(VIRTIO_MMIO_DRIVER_FEATURES, ~0u);
+	h_wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0x12345678);
+	h_wr(VIRTIO_MMIO_DRIVER_FEATURES, ~0u);
 }
 
 int hc_ro_regs(void)
 {
 	uint32_t before[NRO], s0, s1, f;
 
-	h_wr(VMMIO_DEV_FEAT_SEL, 0);
-	h_wr(VMMIO_QUEUE_SEL, 0);
+	h_wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	h_wr(VIRTIO_MMIO_QUEUE_SEL, 0);
 	for (unsigned i = 0; i < NRO; i++)
 		before[i] = h_rd(ro_regs[i]);
-	s0 = h_rd(VMMIO_STATUS);
+	s0 = h_rd(VIRTIO_MMIO_STATUS);
 	ro_storm(s0);
 	for (unsigned i = 0; i < NRO; i++)
 		h_check(h_rd(ro_regs[i]) != before[i], "register %#x changed from %#x to %#x", ro_regs[i], before[i],
 			h_rd(ro_regs[i]));
-	s1 = h_rd(VMMIO_STATUS);
+	s1 = h_rd(VIRTIO_MMIO_STATUS);
 	h_check(s1 != s0, "Status %#x became %#x after the driver wrote the NEEDS_RESET bit", s0, s1);
-	h_wr(VMMIO_DEV_FEAT_SEL, 7);
-	f = h_rd(VMMIO_DEV_FEATURES);
-	h_wr(VMMIO_DEV_FEAT_SEL, 0);
+	h_wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 7);
+	f = h_rd(VIRTIO_MMIO_DEVICE_FEATURES);
+	h_wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
 	h_check(f != 0, "DeviceFeatures reads %#x for selector 7", f);
 	return H.bad ? -1 : 0;
 }
@@ -131,7 +131,7 @@ int hc_ro_regs(void)
 int hc_config_write(void)
 {
 	uint64_t cap = vmmio_config64(&H.mmio, 0);
-	uint32_t seg = vmmio_config32(&H.mmio, 12), bsz = vmmio_config32(&H.mmio, 20), gen = h_rd(VMMIO_CONFIG_GEN);
+	uint32_t seg = vmmio_config32(&H.mmio, VIRTIO_BLK_CFG_SEG_MAX), bsz = vmmio_config32(&H.mmio, VIRTIO_BLK_CFG_BLK_SIZE), gen = h_rd(VIRTIO_MMIO_CONFIG_GENERATION);
 	const struct probe p[] = {
 		{ "T_OUT at the old capacity after config writes", 1, cap, { B_HDR, 0, 16 }, { B_DATA, 0, 4096 },
 		  { B_STATUS, 0, 1 }, 0, 0, X_IOERR },
@@ -140,18 +140,18 @@ int hc_config_write(void)
 	};
 
 	h_check(cap != H.b.capacity, "capacity %lu, the driver read %lu at open", cap, H.b.capacity);
-	h_wr(VMMIO_CONFIG, ~0u);
-	h_wr(VMMIO_CONFIG + 4, 0x7fffffff);
-	wr8(VMMIO_CONFIG, 0);
-	wr16(VMMIO_CONFIG + 2, 0xffff);
-	wr64(VMMIO_CONFIG, 1);
-	h_wr(VMMIO_CONFIG + 12, 1);
-	h_wr(VMMIO_CONFIG + 20, 4096);
+	h_wr(VIRTIO_MMIO_CONFIG, ~0u);
+	h_wr(VIRTIO_MMIO_CONFIG + 4, 0x7fffffff);
+	wr8(VIRTIO_MMIO_CONFIG, 0);
+	wr16(VIRTIO_MMIO_CONFIG + 2, 0xffff);
+	wr64(VIRTIO_MMIO_CONFIG, 1);
+	h_wr(VIRTIO_MMIO_CONFIG + VIRTIO_BLK_CFG_SEG_MAX, 1);
+	h_wr(VIRTIO_MMIO_CONFIG + VIRTIO_BLK_CFG_BLK_SIZE, 4096);
 	h_wr(0x1fc, ~0u);
 	h_check(vmmio_config64(&H.mmio, 0) != cap, "capacity changed from %lu to %lu", cap, vmmio_config64(&H.mmio, 0));
-	h_check(vmmio_config32(&H.mmio, 12) != seg, "seg_max changed from %u", seg);
-	h_check(vmmio_config32(&H.mmio, 20) != bsz, "blk_size changed from %u", bsz);
-	h_check(h_rd(VMMIO_CONFIG_GEN) != gen, "ConfigGeneration moved without a config change");
+	h_check(vmmio_config32(&H.mmio, VIRTIO_BLK_CFG_SEG_MAX) != seg, "seg_max changed from %u", seg);
+	h_check(vmmio_config32(&H.mmio, VIRTIO_BLK_CFG_BLK_SIZE) != bsz, "blk_size changed from %u", bsz);
+	h_check(h_rd(VIRTIO_MMIO_CONFIG_GENERATION) != gen, "ConfigGeneration moved without a config change");
 	if (H.bad)
 		return -1;
 	return h_probes(p, sizeof(p) / sizeof(p[0]));
@@ -172,7 +172,7 @@ static void ack_storm(void)
 	static const uint32_t v[] = { 0xffffffff, 1, 2, 3, 0, 0x80000000 };
 
 	for (unsigned i = 0; i < STORM; i++)
-		h_wr(VMMIO_INT_ACK, v[i % 6]);
+		h_wr(VIRTIO_MMIO_INTERRUPT_ACK, v[i % 6]);
 }
 
 /* 16 reads of the pattern in flight, the storm, then every read must complete with the pattern. */
@@ -222,18 +222,18 @@ static int try_rings(const struct ringcfg *c)
 {
 	if (h_reset() != 0)
 		return -1;
-	vmmio_add_status(&H.mmio, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER);
+	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	if (h_check(vmmio_set_features(&H.mmio, 1ull << VIRTIO_F_VERSION_1) != 0, "%s: FEATURES_OK refused", c->what))
 		return -1;
-	h_wr(VMMIO_QUEUE_SEL, 0);
-	h_wr(VMMIO_QUEUE_NUM, c->num);
-	wr_pair(VMMIO_QUEUE_DESC_LO, c->desc);
-	wr_pair(VMMIO_QUEUE_DRV_LO, c->avail);
-	wr_pair(VMMIO_QUEUE_DEV_LO, c->used);
+	h_wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	h_wr(VIRTIO_MMIO_QUEUE_NUM, c->num);
+	wr_pair(VIRTIO_MMIO_QUEUE_DESC_LOW, c->desc);
+	wr_pair(VIRTIO_MMIO_QUEUE_AVAIL_LOW, c->avail);
+	wr_pair(VIRTIO_MMIO_QUEUE_USED_LOW, c->used);
 	if (c->ready)
-		h_wr(VMMIO_QUEUE_READY, 1);
-	vmmio_add_status(&H.mmio, VIRTIO_S_DRIVER_OK);
-	if (h_wait_status(VIRTIO_S_NEEDS_RESET) != 0)
+		h_wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_DRIVER_OK);
+	if (h_wait_status(VIRTIO_CONFIG_S_NEEDS_RESET) != 0)
 		return h_check(1, "%s: accepted at DRIVER_OK", c->what), 0;
 	H.errors++;
 	return 0;

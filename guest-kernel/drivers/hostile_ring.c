@@ -11,7 +11,7 @@ static uint64_t va(const void *p) { return (uintptr_t)p; }
 
 static void hdr_at(unsigned slot, uint32_t type, uint64_t sector)
 {
-	*(struct blk_hdr *)(H.scratch + slot * 16) = (struct blk_hdr){ type, 0, sector };
+	*(struct virtio_blk_outhdr *)(H.scratch + slot * 16) = (struct virtio_blk_outhdr){ type, 0, sector };
 }
 
 static int all_bytes(const uint8_t *p, size_t n, uint8_t v)
@@ -123,7 +123,7 @@ int hc_bad_head(void)
 	if (h_check(h_wait_used(1, &e, 200) != 0, "the device completed head 0x1234 (used id %#x)", e.id))
 		return -1;
 	H.errors++;
-	if (h_rd(VMMIO_STATUS) & VIRTIO_S_NEEDS_RESET) {
+	if (h_rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET) {
 		kprintf("hostile-bad-head: the device chose DEVICE_NEEDS_RESET: resetting it\n");
 		return h_open();
 	}
@@ -141,7 +141,7 @@ static int jump(uint16_t idx, const char *what)
 	*(volatile uint16_t *)&H.b.vq.avail->idx = idx;
 	__asm__ volatile("lock addl $0, (%%rsp)" ::: "memory", "cc");
 	vmmio_notify(&H.mmio, 0);
-	if (h_wait_status(VIRTIO_S_NEEDS_RESET) != 0)
+	if (h_wait_status(VIRTIO_CONFIG_S_NEEDS_RESET) != 0)
 		return h_check(1, "avail index %s: no DEVICE_NEEDS_RESET", what), -1;
 	H.errors++;
 	while (H.b.irq_attached && sys_irq_count(H.mmio.irq) == irq0 && !h_expired(dl))
@@ -177,16 +177,16 @@ int hc_reinit(void)
 		return -1;
 	if (h_reset() != 0)
 		return -1;
-	vmmio_add_status(&H.mmio, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER);
+	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	if (h_reset() != 0)
 		return -1;
-	vmmio_add_status(&H.mmio, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER);
+	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	h_check(vmmio_set_features(&H.mmio, 1ull << VIRTIO_F_VERSION_1) != 0, "FEATURES_OK refused");
 	q = &H.b.vq;
 	vmmio_queue_set(&H.mmio, 0, q->num, va(q->desc), va(q->avail), va(q->used));
 	if (h_reset() != 0 || h_open() != 0 || h_responsive() != 0)	/* reset with a ready queue, no DRIVER_OK */
 		return -1;
-	h_wr(VMMIO_STATUS, h_rd(VMMIO_STATUS));	/* DRIVER_OK written again while serving */
+	h_wr(VIRTIO_MMIO_STATUS, h_rd(VIRTIO_MMIO_STATUS));	/* DRIVER_OK written again while serving */
 	return 0;
 }
 

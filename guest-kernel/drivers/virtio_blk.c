@@ -6,12 +6,6 @@
 #define MAX_SEGS     8	/* data descriptors per request; our buffers are contiguous, so 1 is usual */
 #define SEG_NOLIMIT  (1u << 30)
 
-/* Offsets in struct virtio_blk_config (§5.2.4). */
-#define CFG_CAPACITY 0
-#define CFG_SIZE_MAX 8
-#define CFG_SEG_MAX  12
-#define CFG_BLK_SIZE 20
-
 static uint64_t bit(unsigned n) { return 1ull << n; }
 
 static int blk_fail(struct blk_dev *b, const char *why)
@@ -36,7 +30,7 @@ static int blk_negotiate(struct blk_dev *b)
 {
 	uint64_t dev = vmmio_device_features(&b->mmio);
 	uint64_t want = bit(VIRTIO_BLK_F_SIZE_MAX) | bit(VIRTIO_BLK_F_SEG_MAX) | bit(VIRTIO_BLK_F_RO) |
-			bit(VIRTIO_BLK_F_BLK_SIZE) | bit(VIRTIO_BLK_F_FLUSH) | bit(VIRTIO_F_RING_EVENT_IDX);
+			bit(VIRTIO_BLK_F_BLK_SIZE) | bit(VIRTIO_BLK_F_FLUSH) | bit(VIRTIO_RING_F_EVENT_IDX);
 
 	if (b->mmio.version == 2) {
 		if (!(dev & bit(VIRTIO_F_VERSION_1)))
@@ -56,22 +50,22 @@ static void blk_read_config(struct blk_dev *b)
 {
 	uint32_t v;
 
-	b->capacity = vmmio_config64(&b->mmio, CFG_CAPACITY);
+	b->capacity = vmmio_config64(&b->mmio, VIRTIO_BLK_CFG_CAPACITY);
 	b->blk_size = 512;
 	if (b->features & bit(VIRTIO_BLK_F_BLK_SIZE)) {
-		v = vmmio_config32(&b->mmio, CFG_BLK_SIZE);
+		v = vmmio_config32(&b->mmio, VIRTIO_BLK_CFG_BLK_SIZE);
 		if (v >= 512 && v <= 65536 && !(v & (v - 1)))
 			b->blk_size = v;
 	}
 	b->seg_bytes = SEG_NOLIMIT;
 	if (b->features & bit(VIRTIO_BLK_F_SIZE_MAX)) {
-		v = vmmio_config32(&b->mmio, CFG_SIZE_MAX);
+		v = vmmio_config32(&b->mmio, VIRTIO_BLK_CFG_SIZE_MAX);
 		if (v >= PAGE && v < SEG_NOLIMIT)
 			b->seg_bytes = v & ~(uint32_t)(PAGE - 1);
 	}
 	b->seg_count = MAX_SEGS;
 	if (b->features & bit(VIRTIO_BLK_F_SEG_MAX)) {
-		v = vmmio_config32(&b->mmio, CFG_SEG_MAX);
+		v = vmmio_config32(&b->mmio, VIRTIO_BLK_CFG_SEG_MAX);
 		b->seg_count = v == 0 ? 1 : v < MAX_SEGS ? v : MAX_SEGS;
 	}
 	b->read_only = !!(b->features & bit(VIRTIO_BLK_F_RO));
@@ -80,7 +74,7 @@ static void blk_read_config(struct blk_dev *b)
 /* Queue 0: the largest power of two <= min(QueueNumMax, 256), rings and per-head state from the allocator. */
 static int blk_setup_queue(struct blk_dev *b)
 {
-	uint32_t max = vmmio_queue_max(&b->mmio, 0), num = VQ_MAX_SIZE;
+	uint32_t max = vmmio_queue_max(&b->mmio, 0), num = ABI_VIRTQ_MAX_SIZE;
 	void *rings, **cookies;
 
 	if (max == 0)
@@ -91,11 +85,11 @@ static int blk_setup_queue(struct blk_dev *b)
 		return blk_fail(b, "request queue too small (QueueNumMax < 4)");
 	rings = zpages(vq_layout_bytes(num));
 	cookies = zpages(num * sizeof(void *));
-	b->hdr = zpages(num * sizeof(struct blk_hdr));
+	b->hdr = zpages(num * sizeof(struct virtio_blk_outhdr));
 	b->status = zpages(num);
 	if (!rings || !cookies || !b->hdr || !b->status)
 		return blk_fail(b, "out of guest memory for the request queue");
-	vq_init(&b->vq, num, !!(b->features & bit(VIRTIO_F_RING_EVENT_IDX)), rings, cookies);
+	vq_init(&b->vq, num, !!(b->features & bit(VIRTIO_RING_F_EVENT_IDX)), rings, cookies);
 	vmmio_queue_set(&b->mmio, 0, num, (uintptr_t)b->vq.desc, (uintptr_t)b->vq.avail, (uintptr_t)b->vq.used);
 	return 0;
 }
@@ -105,8 +99,8 @@ static int blk_setup_queue(struct blk_dev *b)
  * (suppression broken), so the summary's "interrupts 0" is measured, not assumed. */
 static int blk_attach_irq(struct blk_dev *b)
 {
-	long r = sys_irq_attach(b->mmio.irq, (uintptr_t)(b->mmio.base + VMMIO_INT_STATUS),
-				(uintptr_t)(b->mmio.base + VMMIO_INT_ACK));
+	long r = sys_irq_attach(b->mmio.irq, (uintptr_t)(b->mmio.base + VIRTIO_MMIO_INTERRUPT_STATUS),
+				(uintptr_t)(b->mmio.base + VIRTIO_MMIO_INTERRUPT_ACK));
 	long c;
 
 	if (r == -16)	/* -EBUSY: routed already, by an earlier blk_open of this transport (a re-init after a reset) */
@@ -129,8 +123,8 @@ int blk_open(struct blk_dev *b, const struct vmmio *m, enum blk_completion compl
 	b->mmio = *m;
 	b->completion = completion;
 	vmmio_reset(&b->mmio);
-	vmmio_add_status(&b->mmio, VIRTIO_S_ACKNOWLEDGE);
-	vmmio_add_status(&b->mmio, VIRTIO_S_DRIVER);
+	vmmio_add_status(&b->mmio, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	vmmio_add_status(&b->mmio, VIRTIO_CONFIG_S_DRIVER);
 	if (blk_negotiate(b) != 0)
 		return -1;
 	blk_read_config(b);
@@ -138,8 +132,8 @@ int blk_open(struct blk_dev *b, const struct vmmio *m, enum blk_completion compl
 		return -1;
 	if (blk_attach_irq(b) != 0)
 		return -1;
-	vmmio_add_status(&b->mmio, VIRTIO_S_DRIVER_OK);
-	if (vmmio_status(&b->mmio) & (VIRTIO_S_NEEDS_RESET | VIRTIO_S_FAILED))
+	vmmio_add_status(&b->mmio, VIRTIO_CONFIG_S_DRIVER_OK);
+	if (vmmio_status(&b->mmio) & (VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FAILED))
 		return blk_fail(b, "device reports an error right after DRIVER_OK");
 	return 0;
 }
@@ -201,9 +195,9 @@ int blk_queue(struct blk_dev *b, uint32_t type, uint64_t off, void *buf, uint32_
 	if (b->vq.num_free < nseg + 2)
 		return BLK_Q_FULL;
 	head = vq_next_head(&b->vq);
-	b->hdr[head] = (struct blk_hdr){ type, 0, type == VIRTIO_BLK_T_FLUSH ? 0 : off / 512 };
+	b->hdr[head] = (struct virtio_blk_outhdr){ type, 0, type == VIRTIO_BLK_T_FLUSH ? 0 : off / 512 };
 	b->status[head] = BLK_S_NONE;	/* a device that never writes it is caught as an error */
-	bufs[0] = (struct vq_buf){ (uintptr_t)&b->hdr[head], sizeof(struct blk_hdr), 0 };
+	bufs[0] = (struct vq_buf){ (uintptr_t)&b->hdr[head], sizeof(struct virtio_blk_outhdr), 0 };
 	bufs[nseg + 1] = (struct vq_buf){ (uintptr_t)&b->status[head], 1, 1 };
 	if (vq_add(&b->vq, bufs, in ? 1 : nseg + 1, in ? nseg + 1 : 1, cookie) < 0)
 		return BLK_Q_FULL;

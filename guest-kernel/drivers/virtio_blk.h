@@ -16,12 +16,6 @@ enum blk_completion { BLK_POLL = 0, BLK_IRQ = 1 };
 #define BLK_Q_FULL  1  /* not enough free descriptors: commit and reap, then retry */
 #define BLK_Q_ERROR -1 /* never valid (past the end, misaligned, write to a read-only disk, too large) */
 
-struct blk_hdr {		/* struct virtio_blk_outhdr: device-readable */
-	uint32_t type;
-	uint32_t reserved;
-	uint64_t sector;	/* always 512-byte units, whatever blk_size is */
-};
-
 struct blk_dev {
 	struct vmmio mmio;
 	struct vq vq;
@@ -33,7 +27,7 @@ struct blk_dev {
 	uint32_t seg_count;	/* largest number of data segments per request */
 	int read_only;
 	int irq_attached;	/* the line is routed to us (always tried; required for BLK_IRQ) */
-	struct blk_hdr *hdr;	/* per head descriptor */
+	struct virtio_blk_outhdr *hdr;	/* per head descriptor */
 	uint8_t *status;	/* per head descriptor: device-writable */
 	uint64_t irq_seen;	/* the interrupt count irq_wait last returned */
 	uint64_t requests, completions, errors, commits, irq_waits, spins;

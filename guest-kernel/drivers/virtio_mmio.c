@@ -58,20 +58,20 @@ int vmmio_parse(const char *word, struct vmmio *m)
 
 int vmmio_probe(struct vmmio *m)
 {
-	uint32_t magic = rd(m, VMMIO_MAGIC);
+	uint32_t magic = rd(m, VIRTIO_MMIO_MAGIC_VALUE);
 
-	if (magic != VMMIO_MAGIC_VALUE) {
+	if (magic != VIRTIO_MMIO_MAGIC) {
 		kprintf("virtio-mmio@%#lx: bad magic %#x (want %#x): no transport there\n", m->base, magic,
-			VMMIO_MAGIC_VALUE);
+			VIRTIO_MMIO_MAGIC);
 		return -1;
 	}
-	m->version = rd(m, VMMIO_VERSION);
+	m->version = rd(m, VIRTIO_MMIO_VERSION);
 	if (m->version != 1 && m->version != 2) {
 		kprintf("virtio-mmio@%#lx: transport version %u is not supported (1 legacy or 2 modern)\n",
 			m->base, m->version);
 		return -1;
 	}
-	m->device_id = rd(m, VMMIO_DEVICE_ID);
+	m->device_id = rd(m, VIRTIO_MMIO_DEVICE_ID);
 	return 0;
 }
 
@@ -94,59 +94,59 @@ int vmmio_find(uint32_t device_id, struct vmmio *m)
 
 void vmmio_reset(const struct vmmio *m)
 {
-	wr(m, VMMIO_STATUS, 0);
+	wr(m, VIRTIO_MMIO_STATUS, 0);
 	/* §4.2.3.1: the driver must wait for the reset to finish (status reads 0) before using the device. */
-	while (rd(m, VMMIO_STATUS) != 0)
+	while (rd(m, VIRTIO_MMIO_STATUS) != 0)
 		__asm__ volatile("pause");
 }
 
 void vmmio_add_status(const struct vmmio *m, uint32_t bits)
 {
-	wr(m, VMMIO_STATUS, rd(m, VMMIO_STATUS) | bits);
+	wr(m, VIRTIO_MMIO_STATUS, rd(m, VIRTIO_MMIO_STATUS) | bits);
 }
 
 uint32_t vmmio_status(const struct vmmio *m)
 {
-	return rd(m, VMMIO_STATUS);
+	return rd(m, VIRTIO_MMIO_STATUS);
 }
 
 void vmmio_fail(const struct vmmio *m, const char *why)
 {
 	kprintf("virtio-mmio@%#lx: %s\n", m->base, why);
-	vmmio_add_status(m, VIRTIO_S_FAILED);
+	vmmio_add_status(m, VIRTIO_CONFIG_S_FAILED);
 }
 
 uint64_t vmmio_device_features(const struct vmmio *m)
 {
 	uint64_t f;
 
-	wr(m, VMMIO_DEV_FEAT_SEL, 0);
-	f = rd(m, VMMIO_DEV_FEATURES);
+	wr(m, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	f = rd(m, VIRTIO_MMIO_DEVICE_FEATURES);
 	if (m->version == 1)
 		return f;	/* legacy: 32 feature bits only */
-	wr(m, VMMIO_DEV_FEAT_SEL, 1);
-	return f | (uint64_t)rd(m, VMMIO_DEV_FEATURES) << 32;
+	wr(m, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	return f | (uint64_t)rd(m, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
 }
 
 int vmmio_set_features(const struct vmmio *m, uint64_t features)
 {
-	wr(m, VMMIO_DRV_FEAT_SEL, 0);
-	wr(m, VMMIO_DRV_FEATURES, (uint32_t)features);
+	wr(m, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(m, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
 	if (m->version == 1)
 		return 0;	/* legacy: no FEATURES_OK handshake (§4.2.4) */
-	wr(m, VMMIO_DRV_FEAT_SEL, 1);
-	wr(m, VMMIO_DRV_FEATURES, (uint32_t)(features >> 32));
-	vmmio_add_status(m, VIRTIO_S_FEATURES_OK);
+	wr(m, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(m, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
+	vmmio_add_status(m, VIRTIO_CONFIG_S_FEATURES_OK);
 	/* §3.1.1 step 6: re-read; a device that cannot work with this subset clears the bit. */
-	return (vmmio_status(m) & VIRTIO_S_FEATURES_OK) ? 0 : -1;
+	return (vmmio_status(m) & VIRTIO_CONFIG_S_FEATURES_OK) ? 0 : -1;
 }
 
 uint32_t vmmio_queue_max(const struct vmmio *m, unsigned idx)
 {
-	wr(m, VMMIO_QUEUE_SEL, idx);
+	wr(m, VIRTIO_MMIO_QUEUE_SEL, idx);
 	if (m->version == 1)
-		return rd(m, VMMIO_QUEUE_PFN) ? 0 : rd(m, VMMIO_QUEUE_NUM_MAX);
-	return rd(m, VMMIO_QUEUE_READY) ? 0 : rd(m, VMMIO_QUEUE_NUM_MAX);
+		return rd(m, VIRTIO_MMIO_QUEUE_PFN) ? 0 : rd(m, VIRTIO_MMIO_QUEUE_NUM_MAX);
+	return rd(m, VIRTIO_MMIO_QUEUE_READY) ? 0 : rd(m, VIRTIO_MMIO_QUEUE_NUM_MAX);
 }
 
 static void wr64(const struct vmmio *m, unsigned lo, uint64_t v)
@@ -158,24 +158,24 @@ static void wr64(const struct vmmio *m, unsigned lo, uint64_t v)
 void vmmio_queue_set(const struct vmmio *m, unsigned idx, unsigned num, uint64_t desc, uint64_t avail,
 		     uint64_t used)
 {
-	wr(m, VMMIO_QUEUE_SEL, idx);
-	wr(m, VMMIO_QUEUE_NUM, num);
+	wr(m, VIRTIO_MMIO_QUEUE_SEL, idx);
+	wr(m, VIRTIO_MMIO_QUEUE_NUM, num);
 	if (m->version == 1) {
 		/* Legacy: the device derives avail and used from the PFN, the size and the alignment. */
-		wr(m, VMMIO_GUEST_PAGE, VMMIO_LEGACY_ALIGN);
-		wr(m, VMMIO_QUEUE_ALIGN, VMMIO_LEGACY_ALIGN);
-		wr(m, VMMIO_QUEUE_PFN, (uint32_t)(desc / VMMIO_LEGACY_ALIGN));
+		wr(m, VIRTIO_MMIO_GUEST_PAGE_SIZE, VRING_LEGACY_ALIGN);
+		wr(m, VIRTIO_MMIO_QUEUE_ALIGN, VRING_LEGACY_ALIGN);
+		wr(m, VIRTIO_MMIO_QUEUE_PFN, (uint32_t)(desc / VRING_LEGACY_ALIGN));
 		return;
 	}
-	wr64(m, VMMIO_QUEUE_DESC_LO, desc);
-	wr64(m, VMMIO_QUEUE_DRV_LO, avail);
-	wr64(m, VMMIO_QUEUE_DEV_LO, used);
-	wr(m, VMMIO_QUEUE_READY, 1);
+	wr64(m, VIRTIO_MMIO_QUEUE_DESC_LOW, desc);
+	wr64(m, VIRTIO_MMIO_QUEUE_AVAIL_LOW, avail);
+	wr64(m, VIRTIO_MMIO_QUEUE_USED_LOW, used);
+	wr(m, VIRTIO_MMIO_QUEUE_READY, 1);
 }
 
 uint32_t vmmio_config32(const struct vmmio *m, unsigned off)
 {
-	return rd(m, VMMIO_CONFIG + off);
+	return rd(m, VIRTIO_MMIO_CONFIG + off);
 }
 
 uint64_t vmmio_config64(const struct vmmio *m, unsigned off)
@@ -191,9 +191,9 @@ uint64_t vmmio_config64(const struct vmmio *m, unsigned off)
 		return (uint64_t)hi << 32 | lo;
 	}
 	do {
-		gen = rd(m, VMMIO_CONFIG_GEN);
+		gen = rd(m, VIRTIO_MMIO_CONFIG_GENERATION);
 		lo = vmmio_config32(m, off);
 		hi = vmmio_config32(m, off + 4);
-	} while (gen != rd(m, VMMIO_CONFIG_GEN));
+	} while (gen != rd(m, VIRTIO_MMIO_CONFIG_GENERATION));
 	return (uint64_t)hi << 32 | lo;
 }

@@ -4,53 +4,9 @@
 
 #include <stdint.h>
 
-/* Register offsets (§4.2.2; "L" = legacy only, §4.2.4; "M" = modern only). */
-#define VMMIO_MAGIC          0x000
-#define VMMIO_VERSION        0x004
-#define VMMIO_DEVICE_ID      0x008
-#define VMMIO_VENDOR_ID      0x00c
-#define VMMIO_DEV_FEATURES   0x010
-#define VMMIO_DEV_FEAT_SEL   0x014
-#define VMMIO_DRV_FEATURES   0x020
-#define VMMIO_DRV_FEAT_SEL   0x024
-#define VMMIO_GUEST_PAGE     0x028 /* L */
-#define VMMIO_QUEUE_SEL      0x030
-#define VMMIO_QUEUE_NUM_MAX  0x034
-#define VMMIO_QUEUE_NUM      0x038
-#define VMMIO_QUEUE_ALIGN    0x03c /* L */
-#define VMMIO_QUEUE_PFN      0x040 /* L */
-#define VMMIO_QUEUE_READY    0x044 /* M */
-#define VMMIO_QUEUE_NOTIFY   0x050
-#define VMMIO_INT_STATUS     0x060
-#define VMMIO_INT_ACK        0x064
-#define VMMIO_STATUS         0x070
-#define VMMIO_QUEUE_DESC_LO  0x080 /* M */
-#define VMMIO_QUEUE_DESC_HI  0x084 /* M */
-#define VMMIO_QUEUE_DRV_LO   0x090 /* M: the avail ring */
-#define VMMIO_QUEUE_DRV_HI   0x094 /* M */
-#define VMMIO_QUEUE_DEV_LO   0x0a0 /* M: the used ring */
-#define VMMIO_QUEUE_DEV_HI   0x0a4 /* M */
-#define VMMIO_CONFIG_GEN     0x0fc /* M */
-#define VMMIO_CONFIG         0x100
+#include "virtio_spec.h"
 
-#define VMMIO_MAGIC_VALUE 0x74726976u /* "virt" */
-
-/* Device status bits (§2.1). */
-#define VIRTIO_S_ACKNOWLEDGE 1
-#define VIRTIO_S_DRIVER      2
-#define VIRTIO_S_DRIVER_OK   4
-#define VIRTIO_S_FEATURES_OK 8
-#define VIRTIO_S_NEEDS_RESET 64
-#define VIRTIO_S_FAILED      128
-
-/* Transport-level feature bits (§6). */
-#define VIRTIO_F_RING_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1      32
-
-/* The legacy ring layout's alignment of the used ring; also the GuestPageSize we announce. */
-#define VMMIO_LEGACY_ALIGN 4096
-
-#define VIRTIO_ID_BLOCK 2
+/* The registers, status and feature bits are the shared virtio ABI (include/virtio_spec.h). */
 
 /* One transport, as announced by `virtio_mmio.device=<size>@<base>:<irq>[:<id>]`. */
 struct vmmio {
@@ -93,8 +49,8 @@ int vmmio_set_features(const struct vmmio *m, uint64_t features);
 uint32_t vmmio_queue_max(const struct vmmio *m, unsigned idx);
 
 /* Hands queue idx of num entries to the device. Modern: the three ring addresses, then QueueReady.
- * Legacy: GuestPageSize, QueueAlign = VMMIO_LEGACY_ALIGN and QueuePFN = desc >> 12; the caller must have laid
- * the rings out the legacy way (avail right after desc, used at the next VMMIO_LEGACY_ALIGN boundary). */
+ * Legacy: GuestPageSize, QueueAlign = VRING_LEGACY_ALIGN and QueuePFN = desc >> 12; the caller must have laid
+ * the rings out the legacy way (avail right after desc, used at the next VRING_LEGACY_ALIGN boundary). */
 void vmmio_queue_set(const struct vmmio *m, unsigned idx, unsigned num, uint64_t desc, uint64_t avail,
 		     uint64_t used);
 
@@ -107,7 +63,7 @@ uint64_t vmmio_config64(const struct vmmio *m, unsigned off);
  * the device asked for notifications (the virtqueue code decides). */
 static inline void vmmio_notify(const struct vmmio *m, unsigned idx)
 {
-	*(volatile uint32_t *)(uintptr_t)(m->base + VMMIO_QUEUE_NOTIFY) = idx;
+	*(volatile uint32_t *)(uintptr_t)(m->base + VIRTIO_MMIO_QUEUE_NOTIFY) = idx;
 }
 
 #endif

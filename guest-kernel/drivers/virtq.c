@@ -21,8 +21,8 @@ static inline void vq_mb(void) { __asm__ volatile("lock addl $0, (%%rsp)" ::: "m
 static inline uint16_t rd16(const uint16_t *p) { return *(const volatile uint16_t *)p; }
 static inline void wr16(uint16_t *p, uint16_t v) { *(volatile uint16_t *)p = v; }
 
-static uint16_t *used_event(struct vq *q) { return &q->avail->ring[q->num]; }
-static uint16_t *avail_event(struct vq *q) { return (uint16_t *)&q->used->ring[q->num]; }
+static uint16_t *used_event(struct vq *q) { return vring_used_event(q->avail, q->num); }
+static uint16_t *avail_event(struct vq *q) { return vring_avail_event(q->used, q->num); }
 
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
@@ -30,12 +30,12 @@ static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1)
  * for both transports. */
 static uint64_t used_offset(unsigned num)
 {
-	return align_up(16ull * num + 2 * (3ull + num), VMMIO_LEGACY_ALIGN);
+	return align_up(VRING_DESC_BYTES(num) + VRING_AVAIL_BYTES(num), VRING_LEGACY_ALIGN);
 }
 
 uint64_t vq_layout_bytes(unsigned num)
 {
-	return align_up(used_offset(num) + 6 + 8ull * num, 4096);
+	return align_up(used_offset(num) + VRING_USED_BYTES(num), 4096);
 }
 
 void vq_init(struct vq *q, unsigned num, int event_idx, void *mem, void **cookies)
@@ -43,7 +43,7 @@ void vq_init(struct vq *q, unsigned num, int event_idx, void *mem, void **cookie
 	memset(q, 0, sizeof(*q));
 	q->num = num;
 	q->desc = mem;
-	q->avail = (struct vring_avail *)((char *)mem + 16ull * num);
+	q->avail = (struct vring_avail *)((char *)mem + VRING_DESC_BYTES(num));
 	q->used = (struct vring_used *)((char *)mem + used_offset(num));
 	q->cookie = cookies;
 	q->event_idx = event_idx;
@@ -91,7 +91,7 @@ int vq_publish(struct vq *q)
 	wr16(&q->avail->idx, new_idx);
 	vq_mb();		/* store -> load: the index must be visible before we read the device's wish */
 	if (q->event_idx)
-		kick = vq_need_event(rd16(avail_event(q)), new_idx, old);
+		kick = vring_need_event(rd16(avail_event(q)), new_idx, old);
 	else
 		kick = !(rd16(&q->used->flags) & VRING_USED_F_NO_NOTIFY);
 	if (kick)

@@ -4,37 +4,8 @@
 
 #include <stdint.h>
 
-#define VQ_MAX_SIZE 256
-
-/* Ring formats (§2.7.5-2.7.8), little-endian as x86 is. */
-#define VRING_DESC_F_NEXT          1
-#define VRING_DESC_F_WRITE         2
-#define VRING_AVAIL_F_NO_INTERRUPT 1
-#define VRING_USED_F_NO_NOTIFY     1
-
-struct vring_desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
-struct vring_avail {
-	uint16_t flags;
-	uint16_t idx;
-	uint16_t ring[];	/* num entries, then used_event (EVENT_IDX) */
-};
-
-struct vring_used_elem {
-	uint32_t id;
-	uint32_t len;
-};
-
-struct vring_used {
-	uint16_t flags;
-	uint16_t idx;
-	struct vring_used_elem ring[];	/* num entries, then avail_event (EVENT_IDX) */
-};
+#include "abi.h"
+#include "virtio_spec.h" /* ring layouts and flags */
 
 /* One buffer of a chain: device-readable (write == 0) or device-writable (write == 1). */
 struct vq_buf {
@@ -96,11 +67,5 @@ int vq_has_used(const struct vq *q);
  * are already waiting (the caller must harvest instead of sleeping), 0 when it is safe to wait. */
 void vq_disable_cb(struct vq *q);
 int vq_enable_cb(struct vq *q);
-
-/* vring_need_event() as in Linux: does moving the index from old to new_idx cross event? */
-static inline int vq_need_event(uint16_t event, uint16_t new_idx, uint16_t old)
-{
-	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
-}
 
 #endif

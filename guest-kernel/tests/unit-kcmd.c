@@ -2,13 +2,7 @@
 #include <stdio.h>
 #include "kernel.h"
 
-static int test_no, failures;
-
-static void ok(int cond, const char *what)
-{
-	printf("%sok %d - %s\n", cond ? "" : "not ", ++test_no, what);
-	failures += !cond;
-}
+#include "tap.h"
 
 static int is(const char *got, const char *want)
 {
@@ -36,6 +30,5 @@ int main(void)
 	ok(is(kcmd_line(), "") && is(kcmd_get("tsc_khz"), NULL), "no command line: nothing found");
 	kcmd_init("   ");
 	ok(is(kcmd_get(""), NULL), "blanks only: no words");
-	printf("1..%d\n", test_no);
-	return failures != 0;
+	return tap_done();
 }

@@ -15,13 +15,7 @@
 #include <stdlib.h>
 #include <limits.h>
 
-static int test_no, failures;
-
-static void ok(int cond, const char *what)
-{
-	printf("%sok %d - %s\n", cond ? "" : "not ", ++test_no, what);
-	failures += !cond;
-}
+#include "tap.h"
 
 /* Formats with both implementations into buffers of several sizes; results and return values must agree. */
 #define SAME(...) do { \
@@ -31,7 +25,7 @@ static void ok(int cond, const char *what)
 	int wsn = snprintf(ws, 4, __VA_ARGS__), gsn = klib_snprintf(gs, 4, __VA_ARGS__); \
 	int same = wn == gn && !strcmp(want, got) && wsn == gsn && !memcmp(ws, gs, 5); \
 	if (!same) printf("# want \"%s\" (%d), got \"%s\" (%d)\n", want, wn, got, gn); \
-	ok(same, "snprintf " #__VA_ARGS__); \
+	ok(same, "%s", "snprintf " #__VA_ARGS__); \
 } while (0)
 
 static void test_format(void)
@@ -107,6 +101,5 @@ int main(void)
 	test_format();
 	test_parse();
 	test_string();
-	printf("1..%d\n", test_no);
-	return failures != 0;
+	return tap_done();
 }

@@ -69,7 +69,7 @@ comm_pid() {
 	[ "$status" -eq 143 ]
 	grep -q "vmm: stopped by signal 15" "$BATS_TEST_TMPDIR/err"
 	! kill -0 "$dev" 2>/dev/null
-	[ "$(jq .format "$BATS_TEST_TMPDIR/stats.json")" -eq 1 ]
+	[ "$(jq .format "$BATS_TEST_TMPDIR/stats.json")" -eq 2 ]
 }
 
 @test "SIGINT during a write job stops the VMM with 130 and every started write has finished" {

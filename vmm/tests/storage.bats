@@ -149,18 +149,25 @@ stat_of() {
 	[ "$(stat_of .irqs_sent)" -ge 1 ]
 	[ "$(stat_of .kvm.irq_injections)" -ge 1 ]
 	vmm_job "$(read_job 2000)" --request exitless --completion poll
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	[ "$(stat_of .irqs_sent)" -eq 0 ]
 }
 
 @test "the stats JSON carries the documented fields" {
 	vmm_job "$(read_job 500)"
 	[ "$status" -eq 0 ]
-	[ "$(stat_of .format)" -eq 1 ]
+	[ "$(stat_of .format)" -eq 2 ]
 	[ "$(stat_of .window.marked)" = true ]
 	for k in ios exits exits_per_io irqs_per_io notifies_per_io cpu_us_per_io kvm.exits kvm.halt_exits \
-		threads.vcpu.cpu_us threads.iocore.cpu_us threads.dev0.cpu_us iocore.polls config.pin.vcpu; do
-		[ "$(jq -r ".$k | type" "$STATS")" = number ] || { echo "missing $k"; false; }
+		threads.vcpu.cpu_us threads.iocore.cpu_us threads.dev0.cpu_us iocore.polls devices.requests \
+		"queues[0].requests" "queues[0].completed" "vcpus[0].kvm.exits" "vcpus[0].cpu_us" config.cpus; do
+		[ "$(jq -r ".$k | type" "$STATS")" = number ] || { echo "missing number $k"; false; }
 	done
+	for k in config.pin.vcpu config.affinity.vcpu0 config.affinity.iocore config.kvm_flavor config.host_hypervisor; do
+		[ "$(jq -r ".$k | type" "$STATS")" = string ] || { echo "missing string $k"; false; }
+	done
+	[ "$(jq -r ".config.emulated | type" "$STATS")" = boolean ]
+	[ "$(stat_of ".queues[0].completed")" -eq "$(stat_of .ios)" ]
 }
 
 @test "a write job on a read-only disk is refused by the guest and the image is untouched" {
@@ -201,7 +208,7 @@ stat_of() {
 	[ "$output" = "vmm: --disk backend: 'floppy' is not one of uring|sync|null|ram" ]
 	run $VMM --disk "$IMG,fast" $GUEST
 	[ "$status" -eq 2 ]
-	[ "$output" = "vmm: --disk: unknown disk option 'fast' (backend=, ro, rw-device)" ]
+	[ "$output" = "vmm: --disk: unknown disk option 'fast' (backend=, queues=, ro, rw-device)" ]
 }
 
 @test "bad switch values are named" {

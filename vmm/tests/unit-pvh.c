@@ -1,5 +1,6 @@
 /* unit-pvh.c - unit tests of the PVH/ELF loader, the start-info writer and the checked gpa helper. */
 #include <elf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 /* test-engine.c - engine_run() end to end on a RAM device with a fake clock: limits, depth, verify, errors. */
 #include <stdlib.h>
 
-#include "tap.h"
+#include "unit.h"
 
 #define RAM_SIZE (4u << 20)
 
@@ -103,17 +103,17 @@ static unsigned long long field(const char *dir, const char *key)
 
 static void limits(void)
 {
-	TAP_OK(run("[j]\nrw=randread\nbs=4k\nnumber_ios=100\niodepth=8\n") == 0 && field("read", "io_bytes") == 409600,
+	ok(run("[j]\nrw=randread\nbs=4k\nnumber_ios=100\niodepth=8\n") == 0 && field("read", "io_bytes") == 409600,
 	       "number_ios=100 reads 100 blocks");
-	TAP_OK(ram.max_inflight == 8, "iodepth=8 keeps 8 requests in flight (%u)", ram.max_inflight);
-	TAP_OK(run("[j]\nrw=read\nbs=64k\nsize=1m\n") == 0 && field("read", "total_ios") == 16, "size=1m at 64k is 16 reads");
-	TAP_OK(run("[j]\nrw=randrw\nbs=4k\nsize=1m\n") == 0 &&
+	ok(ram.max_inflight == 8, "iodepth=8 keeps 8 requests in flight (%u)", ram.max_inflight);
+	ok(run("[j]\nrw=read\nbs=64k\nsize=1m\n") == 0 && field("read", "total_ios") == 16, "size=1m at 64k is 16 reads");
+	ok(run("[j]\nrw=randrw\nbs=4k\nsize=1m\n") == 0 &&
 	       field("read", "total_ios") + field("write", "total_ios") == 256, "randrw covers size once in total");
-	TAP_OK(run("[j]\nrw=read\nbs=4k\nsize=64k\ntime_based\nruntime=10ms\nramp_time=1ms\n") == 0 &&
+	ok(run("[j]\nrw=read\nbs=4k\nsize=64k\ntime_based\nruntime=10ms\nramp_time=1ms\n") == 0 &&
 	       field("read", "runtime") == 10 && field("read", "total_ios") > 16, "time_based loops until runtime (ramp excluded)");
-	TAP_OK(strstr(res, "\"99.000000\" : ") && strstr(res, "\"lat_ns\" : {") && strstr(res, "\"exitless\" : {"),
+	ok(strstr(res, "\"99.000000\" : ") && strstr(res, "\"lat_ns\" : {") && strstr(res, "\"exitless\" : {"),
 	       "results carry percentiles, lat_ns and the exitless block");
-	TAP_OK(run("[a]\nrw=read\nsize=64k\n[b]\nrw=write\nsize=64k\n") == 0 && strstr(res, "\"jobname\" : \"b\""),
+	ok(run("[a]\nrw=read\nsize=64k\n[b]\nrw=write\nsize=64k\n") == 0 && strstr(res, "\"jobname\" : \"b\""),
 	       "two job sections run one after another");
 }
 
@@ -133,68 +133,68 @@ static int timed(const char *job)
 static void pauses(void)
 {
 	int rc = timed("[j]\nrw=randread\nbs=4k\nnumber_ios=5\nthinktime=2000\n");
-	TAP_OK(rc == 0 && took_ns >= 8 * MS && field("read", "total_ios") == 5,
+	ok(rc == 0 && took_ns >= 8 * MS && field("read", "total_ios") == 5,
 	       "thinktime=2000 (us) with number_ios=5 takes >= 8 ms (%llu us)", (unsigned long long)(took_ns / 1000));
-	TAP_OK(took_ns >= 10 * MS && took_ns < 11 * MS && field("read", "runtime") == 10,
+	ok(took_ns >= 10 * MS && took_ns < 11 * MS && field("read", "runtime") == 10,
 	       "one pause after each of the 5 I/Os, the last one too, counted in runtime (as fio)");
-	TAP_OK(busy_run_max < 20, "iodepth=1: nothing in flight while paused (longest busy stretch %u us)", busy_run_max);
-	TAP_OK(strstr(con, " thinktime=2000us thinktime_blocks=1\n"), "the job line names the pause");
+	ok(busy_run_max < 20, "iodepth=1: nothing in flight while paused (longest busy stretch %u us)", busy_run_max);
+	ok(strstr(con, " thinktime=2000us thinktime_blocks=1\n"), "the job line names the pause");
 	rc = timed("[j]\nrw=read\nbs=4k\nnumber_ios=20\nthinktime=1ms\nthinktime_blocks=4\n");
-	TAP_OK(rc == 0 && took_ns >= 5 * MS && took_ns < 6 * MS, "thinktime_blocks=4: 20 I/Os pause 5 times (%llu us)",
+	ok(rc == 0 && took_ns >= 5 * MS && took_ns < 6 * MS, "thinktime_blocks=4: 20 I/Os pause 5 times (%llu us)",
 	       (unsigned long long)(took_ns / 1000));
 	rc = timed("[j]\nrw=randread\nbs=4k\nnumber_ios=40\niodepth=8\nthinktime=1ms\n");
-	TAP_OK(rc == 0 && ram.max_inflight == 8 && took_ns >= 5 * MS && took_ns < 6 * MS && busy_run_max < 50,
+	ok(rc == 0 && ram.max_inflight == 8 && took_ns >= 5 * MS && took_ns < 6 * MS && busy_run_max < 50,
 	       "iodepth=8: the queue is drained before each pause (fio's io_u_quiesce), 40 I/Os pause 5 times "
 	       "(%llu us, longest busy stretch %u us)", (unsigned long long)(took_ns / 1000), busy_run_max);
 	ram.reap_max = 1;
 	rc = timed("[j]\nrw=randread\nbs=4k\nnumber_ios=40\niodepth=8\nthinktime=1ms\n");
 	ram.reap_max = 0;
-	TAP_OK(rc == 0 && took_ns >= 33 * MS && took_ns < 34 * MS && busy_run_max < 50,
+	ok(rc == 0 && took_ns >= 33 * MS && took_ns < 34 * MS && busy_run_max < 50,
 	       "one completion per reap: 40 I/Os at iodepth=8 pause 33 times, as fio 3.33 with io_uring "
 	       "(%llu us, longest busy stretch %u us)", (unsigned long long)(took_ns / 1000), busy_run_max);
 	rc = timed("[j]\nrw=randread\nbs=4k\nnumber_ios=5\niodepth=8\nthinktime=1ms\n");
-	TAP_OK(rc == 0 && took_ns < MS, "iodepth=8, number_ios=5: nothing completes before the last start, no pause "
+	ok(rc == 0 && took_ns < MS, "iodepth=8, number_ios=5: nothing completes before the last start, no pause "
 	       "(as fio)");
 	rc = timed("[j]\nrw=read\nbs=4k\nsize=64k\ntime_based\nruntime=10ms\nthinktime=4ms\n");
-	TAP_OK(rc == 0 && field("read", "runtime") == 10 && field("read", "total_ios") == 3,
+	ok(rc == 0 && field("read", "runtime") == 10 && field("read", "total_ios") == 3,
 	       "a pause ends where runtime ends");
 	rc = timed("[w]\nrw=write\nbs=4k\noffset=3m\nsize=16k\nverify=crc32c\nthinktime=1ms\n");
-	TAP_OK(rc == 0 && took_ns >= 4 * MS && took_ns < 5 * MS && strstr(con, "4 blocks checked, 0 mismatches"),
+	ok(rc == 0 && took_ns >= 4 * MS && took_ns < 5 * MS && strstr(con, "4 blocks checked, 0 mismatches"),
 	       "4 writes pause 4 times, the verify read-back never (as fio)");
 	rc = timed("[a]\nrw=read\nsize=4k\nstartdelay=5ms\n");
-	TAP_OK(rc == 0 && took_ns >= 5 * MS && took_ns < 6 * MS && field("read", "runtime") == 0,
+	ok(rc == 0 && took_ns >= 5 * MS && took_ns < 6 * MS && field("read", "runtime") == 0,
 	       "startdelay=5ms waits before the job, outside its runtime");
 	rc = timed("[a]\nrw=read\nsize=12k\nthinktime=3ms\n[b]\nrw=read\nsize=4k\nstartdelay=5ms\n");
-	TAP_OK(rc == 0 && took_ns >= 9 * MS && took_ns < 10 * MS && strstr(res, "\"jobname\" : \"b\""),
+	ok(rc == 0 && took_ns >= 9 * MS && took_ns < 10 * MS && strstr(res, "\"jobname\" : \"b\""),
 	       "startdelay counts from the start of the run (as fio): b, after a 9 ms job, starts at once");
 }
 
 static void verify(void)
 {
-	TAP_OK(run("[w]\nrw=randwrite\nbs=4k\noffset=1m\nsize=256k\nverify=crc32c\niodepth=16\n") == 0 &&
+	ok(run("[w]\nrw=randwrite\nbs=4k\noffset=1m\nsize=256k\nverify=crc32c\niodepth=16\n") == 0 &&
 	       strstr(con, "64 blocks checked, 0 mismatches"), "write job with verify reads back and checks 64 blocks");
-	TAP_OK(field("read", "io_bytes") == 262144 && strstr(res, "\"sync\" : {\n        \"total_ios\" : 1"),
+	ok(field("read", "io_bytes") == 262144 && strstr(res, "\"sync\" : {\n        \"total_ios\" : 1"),
 	       "verify read-back counts as reads, after one flush (as fio)");
-	TAP_OK(run("[r]\nrw=read\nbs=4k\noffset=1m\nsize=256k\nverify=crc32c\n") == 0, "read job verifies written blocks");
+	ok(run("[r]\nrw=read\nbs=4k\noffset=1m\nsize=256k\nverify=crc32c\n") == 0, "read job verifies written blocks");
 	ram.mem[(1 << 20) + 4096 * 3 + 77] ^= 1;
-	TAP_OK(run("[r]\nrw=randread\nbs=4k\noffset=1m\nsize=256k\nverify=crc32c\niodepth=4\n") == 1 &&
+	ok(run("[r]\nrw=randread\nbs=4k\noffset=1m\nsize=256k\nverify=crc32c\niodepth=4\n") == 1 &&
 	       strstr(con, "verify: offset 1060864 (LBA 2072): payload byte +77"), "a corrupted byte fails with its offset");
-	TAP_OK(run("[r]\nrw=read\nbs=4k\nsize=8k\nverify=crc32c\n") == 1 && strstr(con, "magic expected"),
+	ok(run("[r]\nrw=read\nbs=4k\nsize=8k\nverify=crc32c\n") == 1 && strstr(con, "magic expected"),
 	       "unwritten blocks fail verification");
 }
 
 static void errors(void)
 {
 	ram.fail_at = 5;
-	TAP_OK(run("[j]\nrw=read\nsize=64k\n") == 1 && strstr(con, "I/O error: read offset 16384 (LBA 32)"),
+	ok(run("[j]\nrw=read\nsize=64k\n") == 1 && strstr(con, "I/O error: read offset 16384 (LBA 32)"),
 	       "a device error fails the job and names the offset");
 	ram.fail_at = 0;
-	TAP_OK(run("[j]\nrw=read\nfoo=bar\n") == 2 && !strcmp(con, "job file line 3: unknown option 'foo'\n"),
+	ok(run("[j]\nrw=read\nfoo=bar\n") == 2 && !strcmp(con, "job file line 3: unknown option 'foo'\n"),
 	       "a bad job file returns 2 with one line");
-	TAP_OK(run("[j]\nrw=read\nsize=8m\n") == 2 && strstr(con, "past the end of the device"), "a region past the end");
-	TAP_OK(run("[j]\nrw=read\nbs=1000\n") == 2 && strstr(con, "sector size"), "bs not a multiple of the sector");
+	ok(run("[j]\nrw=read\nsize=8m\n") == 2 && strstr(con, "past the end of the device"), "a region past the end");
+	ok(run("[j]\nrw=read\nbs=1000\n") == 2 && strstr(con, "sector size"), "bs not a multiple of the sector");
 	dev.read_only = 1;
-	TAP_OK(run("[j]\nrw=write\nsize=64k\n") == 2 && strstr(con, "read-only"), "writes to a read-only device");
+	ok(run("[j]\nrw=write\nsize=64k\n") == 2 && strstr(con, "read-only"), "writes to a read-only device");
 	dev.read_only = 0;
 }
 

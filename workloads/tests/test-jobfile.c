@@ -1,5 +1,5 @@
 /* test-jobfile.c - job-file parser: sections, inheritance, every rw mode, suffixes, exact error messages. */
-#include "tap.h"
+#include "unit.h"
 
 static struct jobfile jf;
 
@@ -12,7 +12,7 @@ static int parse(const char *text)
 static void check_error(const char *text, const char *want)
 {
 	int rc = parse(text);
-	TAP_OK(rc == -1 && !strcmp(jf.err, want), "job error: %s", want);
+	ok(rc == -1 && !strcmp(jf.err, want), "job error: %s", want);
 	if (rc != -1 || strcmp(jf.err, want))
 		printf("#   got: %s\n", jf.err);
 }
@@ -22,16 +22,16 @@ static void good_file(void)
 	const char *t = "; a comment\n# another\n[global]\nbs = 16k\nruntime=5\ntime_based\n\n"
 			"[first]\nrw=randread\niodepth=32\n[second]\r\nrw=write\nbs=1m\nsize=64m\n"
 			"ramp_time=500ms\nioengine=io_uring\ndirect=1\nfilename=/dev/null\n";
-	TAP_OK(parse(t) == 0 && jf.njobs == 2, "a good file parses into 2 jobs (%s)", jf.err);
+	ok(parse(t) == 0 && jf.njobs == 2, "a good file parses into 2 jobs (%s)", jf.err);
 	struct job *a = &jf.jobs[0], *b = &jf.jobs[1];
-	TAP_OK(!strcmp(a->name, "first") && a->rw == RW_RANDREAD && a->bs == 16384 && a->iodepth == 32,
+	ok(!strcmp(a->name, "first") && a->rw == RW_RANDREAD && a->bs == 16384 && a->iodepth == 32,
 	       "job inherits [global] and sets its own options");
-	TAP_OK(a->time_based == 1 && a->runtime_ns == 5000000000ull, "bare flag and runtime in seconds");
-	TAP_OK(b->bs == 1048576 && b->size == 64ull << 20 && b->iodepth == 1 && b->ramp_ns == 500000000ull,
+	ok(a->time_based == 1 && a->runtime_ns == 5000000000ull, "bare flag and runtime in seconds");
+	ok(b->bs == 1048576 && b->size == 64ull << 20 && b->iodepth == 1 && b->ramp_ns == 500000000ull,
 	       "second job keeps defaults and its own values");
-	TAP_OK(a->nkv == 2 && jf.global.nkv == 2 && !strcmp(jf.global.kv[0].val, "16k"),
+	ok(a->nkv == 2 && jf.global.nkv == 2 && !strcmp(jf.global.kv[0].val, "16k"),
 	       "raw options kept for the report (bare flags omitted)");
-	TAP_OK(b->randseed == VFY_DEFAULT_SEED && b->randrepeat == 1 && b->rwmixread == 50, "fio defaults");
+	ok(b->randseed == VFY_DEFAULT_SEED && b->randrepeat == 1 && b->rwmixread == 50, "fio defaults");
 }
 
 static void rw_modes(void)
@@ -43,9 +43,9 @@ static void rw_modes(void)
 	char t[64];
 	for (unsigned i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		snprintf(t, sizeof(t), "[j]\nrw=%s\n", m[i].s);
-		TAP_OK(parse(t) == 0 && jf.jobs[0].rw == m[i].rw, "rw=%s", m[i].s);
+		ok(parse(t) == 0 && jf.jobs[0].rw == m[i].rw, "rw=%s", m[i].s);
 	}
-	TAP_OK(parse("[j]\nrw=randrw\nrwmixwrite=30\n") == 0 && jf.jobs[0].rwmixread == 70, "rwmixwrite=30");
+	ok(parse("[j]\nrw=randrw\nrwmixwrite=30\n") == 0 && jf.jobs[0].rwmixread == 70, "rwmixwrite=30");
 }
 
 static void suffixes(void)
@@ -60,11 +60,11 @@ static void suffixes(void)
 	};
 	uint64_t v;
 	for (unsigned i = 0; i < sizeof(sz) / sizeof(sz[0]); i++)
-		TAP_OK(!opt_parse_size(sz[i].s, &v) && v == sz[i].v, "size %s = %llu", sz[i].s,
+		ok(!opt_parse_size(sz[i].s, &v) && v == sz[i].v, "size %s = %llu", sz[i].s,
 		       (unsigned long long)sz[i].v);
 	for (unsigned i = 0; i < sizeof(tm) / sizeof(tm[0]); i++)
-		TAP_OK(!opt_parse_time_ns(tm[i].s, &v) && v == tm[i].ns, "time %s", tm[i].s);
-	TAP_OK(opt_parse_size("4x", &v) && opt_parse_size("k", &v) && opt_parse_time_ns("5w", &v),
+		ok(!opt_parse_time_ns(tm[i].s, &v) && v == tm[i].ns, "time %s", tm[i].s);
+	ok(opt_parse_size("4x", &v) && opt_parse_size("k", &v) && opt_parse_time_ns("5w", &v),
 	       "bad suffixes are refused");
 }
 
@@ -91,11 +91,11 @@ static void errors(void)
 
 static void verify_defaults(void)
 {
-	TAP_OK(parse("[j]\nrw=write\nverify=crc32c\n") == 0 && jf.jobs[0].verify && jf.jobs[0].do_verify,
+	ok(parse("[j]\nrw=write\nverify=crc32c\n") == 0 && jf.jobs[0].verify && jf.jobs[0].do_verify,
 	       "verify=crc32c turns do_verify on");
-	TAP_OK(parse("[j]\nrw=write\nverify=crc32c\ndo_verify=0\n") == 0 && !jf.jobs[0].do_verify,
+	ok(parse("[j]\nrw=write\nverify=crc32c\ndo_verify=0\n") == 0 && !jf.jobs[0].do_verify,
 	       "do_verify=0 is kept");
-	TAP_OK(parse("[j]\nverify=none\nstonewall\ngroup_reporting\nthread\n") == 0 && !jf.jobs[0].verify,
+	ok(parse("[j]\nverify=none\nstonewall\ngroup_reporting\nthread\n") == 0 && !jf.jobs[0].verify,
 	       "verify=none and accepted flags");
 }
 
@@ -109,15 +109,15 @@ static void pause_options(void)
 	uint64_t v;
 	for (unsigned i = 0; i < sizeof(tt) / sizeof(tt[0]); i++) {
 		snprintf(t, sizeof(t), "[j]\nthinktime=%s\n", tt[i].s);
-		TAP_OK(parse(t) == 0 && jf.jobs[0].thinktime_ns == tt[i].ns, "thinktime=%s is %llu ns (a bare number is us)",
+		ok(parse(t) == 0 && jf.jobs[0].thinktime_ns == tt[i].ns, "thinktime=%s is %llu ns (a bare number is us)",
 		       tt[i].s, (unsigned long long)tt[i].ns);
 	}
-	TAP_OK(parse("[j]\n") == 0 && !jf.jobs[0].thinktime_ns && jf.jobs[0].thinktime_blocks == 1 &&
+	ok(parse("[j]\n") == 0 && !jf.jobs[0].thinktime_ns && jf.jobs[0].thinktime_blocks == 1 &&
 	       !jf.jobs[0].startdelay_ns, "defaults: no thinktime, thinktime_blocks=1, no startdelay (as fio)");
-	TAP_OK(parse("[global]\nthinktime_blocks=8\n[j]\nstartdelay=1\n[k]\nstartdelay=200ms\n") == 0 &&
+	ok(parse("[global]\nthinktime_blocks=8\n[j]\nstartdelay=1\n[k]\nstartdelay=200ms\n") == 0 &&
 	       jf.jobs[0].thinktime_blocks == 8 && jf.jobs[0].startdelay_ns == 1000000000ull &&
 	       jf.jobs[1].startdelay_ns == 200000000ull, "thinktime_blocks; startdelay=1 is seconds, 200ms");
-	TAP_OK(!opt_parse_time_unit("7", 1000, &v) && v == 7000 && !opt_parse_time_unit("7ms", 1000, &v) &&
+	ok(!opt_parse_time_unit("7", 1000, &v) && v == 7000 && !opt_parse_time_unit("7ms", 1000, &v) &&
 	       v == 7000000 && opt_parse_time_unit("7w", 1000, &v), "opt_parse_time_unit: the bare unit is the caller's");
 	check_error("[j]\nthinktime=2x\n", "job file line 2: bad value '2x' for option 'thinktime' "
 					   "(pause after thinktime_blocks I/Os (us unless ms/s/m/h/d))");

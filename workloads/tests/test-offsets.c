@@ -1,5 +1,5 @@
 /* test-offsets.c - offset generation: sequential wrap, random range/alignment/coverage, seeds, rwmix. */
-#include "tap.h"
+#include "unit.h"
 
 static struct job mkjob(uint32_t rw, uint64_t bs)
 {
@@ -20,9 +20,9 @@ static void sequential(void)
 	int good = 1;
 	for (unsigned i = 0; i < 5; i++)
 		good &= offgen_offset(&g, DDIR_READ) == want[i];
-	TAP_OK(good, "sequential offsets walk the region and wrap to its start");
+	ok(good, "sequential offsets walk the region and wrap to its start");
 	offgen_init(&g, &j, 0, 10240, 1);
-	TAP_OK(offgen_ios_per_pass(&g) == 3, "sequential pass rounds a partial block up (fio: size=10k bs=4k is 3 I/Os)");
+	ok(offgen_ios_per_pass(&g) == 3, "sequential pass rounds a partial block up (fio: size=10k bs=4k is 3 I/Os)");
 }
 
 static void random_range(void)
@@ -33,7 +33,7 @@ static void random_range(void)
 	static uint8_t seen[1000];
 	int inside = 1, once = 1;
 	offgen_init(&g, &j, start, n * 4096 + 100, 7);
-	TAP_OK(offgen_ios_per_pass(&g) == n, "random pass counts whole blocks only");
+	ok(offgen_ios_per_pass(&g) == n, "random pass counts whole blocks only");
 	memset(seen, 0, sizeof(seen));
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t off = offgen_offset(&g, DDIR_READ);
@@ -41,10 +41,10 @@ static void random_range(void)
 		if (inside)
 			once &= !seen[(off - start) / 4096]++;
 	}
-	TAP_OK(inside, "random offsets stay in the region, aligned to bs");
-	TAP_OK(once, "one random pass touches every block exactly once (fio's random map)");
+	ok(inside, "random offsets stay in the region, aligned to bs");
+	ok(once, "one random pass touches every block exactly once (fio's random map)");
 	uint64_t first = offgen_offset(&g, DDIR_READ);
-	TAP_OK(first >= start && first < start + n * 4096, "the next pass starts over in range");
+	ok(first >= start && first < start + n * 4096, "the next pass starts over in range");
 }
 
 static void determinism(void)
@@ -61,8 +61,8 @@ static void determinism(void)
 		same &= da == db && oa == ob;
 		differ |= oa != oc;
 	}
-	TAP_OK(same, "the same seed gives the same sequence");
-	TAP_OK(differ, "another seed gives another sequence");
+	ok(same, "the same seed gives the same sequence");
+	ok(differ, "another seed gives another sequence");
 }
 
 static void rwmix(void)
@@ -74,13 +74,13 @@ static void rwmix(void)
 	offgen_init(&g, &j, 0, 1 << 30, 3);
 	for (unsigned i = 0; i < n; i++)
 		reads += offgen_ddir(&g) == DDIR_READ;
-	TAP_OK(reads > n * 69 / 100 && reads < n * 71 / 100, "rwmixread=70 gives 70%% reads (%u of %u)", reads, n);
+	ok(reads > n * 69 / 100 && reads < n * 71 / 100, "rwmixread=70 gives 70%% reads (%u of %u)", reads, n);
 	j.rw = RW_READ;
 	offgen_init(&g, &j, 0, 1 << 20, 3);
-	TAP_OK(offgen_ddir(&g) == DDIR_READ, "rw=read only reads");
+	ok(offgen_ddir(&g) == DDIR_READ, "rw=read only reads");
 	j.rw = RW_RANDWRITE;
 	offgen_init(&g, &j, 0, 1 << 20, 3);
-	TAP_OK(offgen_ddir(&g) == DDIR_WRITE, "rw=randwrite only writes");
+	ok(offgen_ddir(&g) == DDIR_WRITE, "rw=randwrite only writes");
 }
 
 void test_offsets(void)

@@ -1,12 +1,12 @@
 /* test-stats.c - integer statistics: fio's histogram buckets and percentiles, mean/stddev, JSON numbers. */
-#include "tap.h"
+#include "unit.h"
 
 static void histogram(void)
 {
-	TAP_OK(hist_index(5) == 5 && hist_value(5) == 5, "small values have exact buckets");
-	TAP_OK(hist_index(1087) == 323 && hist_value(323) == 1080, "1087 ns lands in fio's bucket 323 (1080)");
-	TAP_OK(hist_value(hist_index(49387)) == 49408, "49387 ns reports as 49408, as fio does");
-	TAP_OK(hist_index(~0ull) == HIST_NR - 1, "huge values land in the last bucket");
+	ok(hist_index(5) == 5 && hist_value(5) == 5, "small values have exact buckets");
+	ok(hist_index(1087) == 323 && hist_value(323) == 1080, "1087 ns lands in fio's bucket 323 (1080)");
+	ok(hist_value(hist_index(49387)) == 49408, "49387 ns reports as 49408, as fio does");
+	ok(hist_index(~0ull) == HIST_NR - 1, "huge values land in the last bucket");
 }
 
 static void percentiles(void)
@@ -17,7 +17,7 @@ static void percentiles(void)
 	for (uint64_t v = 1; v <= 100; v++)
 		hist[hist_index(v)]++;
 	hist_percentiles(hist, 100, out);
-	TAP_OK(out[0] == 1 && out[6] == 50 && out[10] == 90 && out[12] == 99 && out[16] == 100,
+	ok(out[0] == 1 && out[6] == 50 && out[10] == 90 && out[12] == 99 && out[16] == 100,
 	       "percentiles of 1..100: p1=1 p50=50 p90=90 p99=99 p99.99=100 (got %llu %llu %llu %llu %llu)",
 	       (unsigned long long)out[0], (unsigned long long)out[6], (unsigned long long)out[10],
 	       (unsigned long long)out[12], (unsigned long long)out[16]);
@@ -25,7 +25,7 @@ static void percentiles(void)
 	hist[hist_index(1000000)] = 999;
 	hist[hist_index(5000000)] = 1;
 	hist_percentiles(hist, 1000, out);
-	TAP_OK(out[14] == hist_value(hist_index(1000000)) && out[15] == hist_value(hist_index(5000000)),
+	ok(out[14] == hist_value(hist_index(1000000)) && out[15] == hist_value(hist_index(5000000)),
 	       "p99.9 sits in the bulk, p99.95 catches the one outlier in 1000");
 }
 
@@ -37,22 +37,22 @@ static void moments(void)
 	for (uint64_t v = 1; v <= 100; v++)
 		lat_add(&s, v);
 	fix6_format(buf, sizeof(buf), lat_mean(&s));
-	TAP_OK(!strcmp(buf, "50.500000"), "mean of 1..100 is 50.500000 (%s)", buf);
+	ok(!strcmp(buf, "50.500000"), "mean of 1..100 is 50.500000 (%s)", buf);
 	fix6_format(buf, sizeof(buf), lat_stddev(&s));
-	TAP_OK(!strcmp(buf, "29.011492"), "sample stddev of 1..100 is 29.011492 (%s)", buf);
-	TAP_OK(s.min == 1 && s.max == 100 && s.n == 100, "min, max, N");
+	ok(!strcmp(buf, "29.011492"), "sample stddev of 1..100 is 29.011492 (%s)", buf);
+	ok(s.min == 1 && s.max == 100 && s.n == 100, "min, max, N");
 	memset(&s, 0, sizeof(s));
 	for (int i = 0; i < 1000; i++)
 		lat_add(&s, 10000000000ull + (uint64_t)(i % 2) * 2);
 	fix6_format(buf, sizeof(buf), lat_stddev(&s));
-	TAP_OK(!strcmp(buf, "1.000500"), "stddev stays exact around 10 s latencies (%s)", buf);
+	ok(!strcmp(buf, "1.000500"), "stddev stays exact around 10 s latencies (%s)", buf);
 }
 
 static void wide_math(void)
 {
 	eng_u128 r, big = (eng_u128)0x123456789abcdefull * 0xfedcba987654321ull;
-	TAP_OK(u128_div(big, 0xfedcba987654321ull, &r) == 0x123456789abcdefull && r == 0, "128-bit division");
-	TAP_OK(isqrt128(big * 0) == 0 && isqrt128((eng_u128)1 << 100) == 1ull << 50, "128-bit square root");
+	ok(u128_div(big, 0xfedcba987654321ull, &r) == 0x123456789abcdefull && r == 0, "128-bit division");
+	ok(isqrt128(big * 0) == 0 && isqrt128((eng_u128)1 << 100) == 1ull << 50, "128-bit square root");
 }
 
 static char out[4096];
@@ -69,11 +69,11 @@ static void json_numbers(void)
 	char buf[32];
 	static const struct eng_env env = {.results = capture};
 	fix6_format(buf, sizeof(buf), (struct fix6){12345678901ull});
-	TAP_OK(!strcmp(buf, "12345.678901"), "fixed point 12345.678901");
+	ok(!strcmp(buf, "12345.678901"), "fixed point 12345.678901");
 	fix6_format(buf, sizeof(buf), (struct fix6){5});
-	TAP_OK(!strcmp(buf, "0.000005"), "fixed point 0.000005");
+	ok(!strcmp(buf, "0.000005"), "fixed point 0.000005");
 	fix6_format(buf, sizeof(buf), fix6_ratio(1, 1, 3));
-	TAP_OK(!strcmp(buf, "0.333333"), "1/3 as 0.333333");
+	ok(!strcmp(buf, "0.333333"), "1/3 as 0.333333");
 	struct jw w;
 	outlen = 0;
 	jw_begin(&w, &env);
@@ -82,7 +82,7 @@ static void json_numbers(void)
 	jw_obj(&w, "o");
 	jw_obj_end(&w);
 	jw_end(&w);
-	TAP_OK(!strcmp(out, "{\n  \"iops\" : 46000.000000,\n  \"s\" : \"a\\\"b\\\\c\\u000a\",\n  \"o\" : {}\n}\n"),
+	ok(!strcmp(out, "{\n  \"iops\" : 46000.000000,\n  \"s\" : \"a\\\"b\\\\c\\u000a\",\n  \"o\" : {}\n}\n"),
 	       "JSON layout and escaping like fio's");
 }
 

@@ -28,7 +28,7 @@ teardown_file() {
 setup() {
 	cd "$BATS_TEST_DIRNAME/../../.." || return 1
 	VMM=${VMM:-build/vmm}
-	GUEST=${GUEST:-build/guest.elf}
+	GUEST=${GUEST:-build/guest-hostile.elf}
 	[ -x "$VMM" ] || skip "$VMM is not built (run make)"
 	grep -q "hostile-all" "$GUEST" || skip "$GUEST has no hostile tests linked in"
 	[ -w /dev/kvm ] || skip "no usable /dev/kvm"

@@ -1,0 +1,30 @@
+/* modes.c - the three experiment switches as tables: each mode's name, its help line and what it does.
+ * These tables drive the options (choices and errors), --help, the guest's command line and the stats. */
+#include "virtio.h"
+
+const struct request_mode request_modes[] = {
+	{ { "exit", "QueueNotify traps to the vCPU thread, which hands the requests off" },
+	  .ioeventfd = false, .polls = false },
+	{ { "ioeventfd", "QueueNotify is caught in-kernel and wakes the IOCore" },
+	  .ioeventfd = true, .polls = false },
+	{ { "exitless", "notifications stay suppressed; the IOCore polls every avail ring" },
+	  .ioeventfd = true, .polls = true },
+};
+
+const struct emu_mode emu_modes[] = {
+	{ { "thread", "an emulation thread in the VMM, woken only when it sleeps" }, .kind = "thread",
+	  .start = emu_thread_start, .stop = emu_thread_stop },
+	{ { "process", "a device process, woken through an eventfd for every hand-off" }, .kind = "process",
+	  .always_wake = true, .start = emu_process_start, .stop = emu_process_stop },
+	{ { "inline", "the IOCore runs the device itself: submits to the backend, polls its completions" },
+	  .kind = "iocore", .on_iocore = true },
+};
+
+const struct completion_mode completion_modes[] = {
+	{ { "irq", "an interrupt per completion batch; the guest's handler acknowledges it" } },
+	{ { "poll", "no interrupts: the guest polls the used ring" } },
+};
+
+const int n_request_modes = sizeof(request_modes) / sizeof(request_modes[0]);
+const int n_emu_modes = sizeof(emu_modes) / sizeof(emu_modes[0]);
+const int n_completion_modes = sizeof(completion_modes) / sizeof(completion_modes[0]);

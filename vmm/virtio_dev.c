@@ -1,0 +1,89 @@
+/* virtio_dev.c - what every virtio device shares: its queues in shared memory, NEEDS_RESET, publishing
+ * used entries with the interrupt, and the per-queue counters by name. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "virtio.h"
+
+const char *const queue_counter_names[QC_COUNT] = {
+#define X(name) #name,
+	QUEUE_COUNTERS(X)
+#undef X
+};
+
+void queue_counters_read(const struct queue_counters *c, uint64_t *out)
+{
+#define X(name) out[QC_##name] = atomic_load_explicit(&c->name, memory_order_relaxed);
+	QUEUE_COUNTERS(X)
+#undef X
+}
+
+static size_t round64(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+struct virtio_dev *virtio_dev_create(const struct virtio_dev_ops *ops, int index, int nqueues,
+				     const struct guest_mem *m, size_t priv_size, size_t qpriv_size)
+{
+	size_t dsz = round64(sizeof(struct virtio_dev)), qsz = round64(sizeof(struct vqueue));
+	size_t psz = round64(priv_size), qpsz = round64(qpriv_size);
+	size_t total = dsz + (size_t)nqueues * qsz + psz + (size_t)nqueues * qpsz;
+	uint8_t *blk;
+	struct virtio_dev *d;
+
+	if (nqueues < 1 || nqueues > VIRTIO_MAX_QUEUES)
+		return err_set("%d queues: a device has 1 to %d", nqueues, VIRTIO_MAX_QUEUES), NULL;
+	/* Shared, so that a device process forked later sees and updates the same state. */
+	blk = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (blk == MAP_FAILED)
+		return err_set("cannot allocate device state: %s", strerror(errno)), NULL;
+	d = (struct virtio_dev *)blk;
+	d->ops = ops;
+	d->index = index;
+	d->mem = m;
+	d->nqueues = nqueues;
+	d->irq_fd = -1;
+	d->queues = (struct vqueue *)(blk + dsz);
+	d->priv = blk + dsz + (size_t)nqueues * qsz;
+	for (int i = 0; i < nqueues; i++) {
+		struct vqueue *q = &d->queues[i];
+
+		q->dev = d;
+		q->index = (uint16_t)i;
+		q->notify_fd = -1;
+		q->priv = blk + dsz + (size_t)nqueues * qsz + psz + (size_t)i * qpsz;
+	}
+	return d;
+}
+
+static void raise_irq(struct virtio_dev *d, struct vqueue *q, uint32_t why)
+{
+	uint64_t one = 1;
+
+	atomic_fetch_or(&d->isr, why);
+	if (d->irq_fd >= 0 && write(d->irq_fd, &one, sizeof(one)) == sizeof(one) && q)
+		atomic_fetch_add(&q->c.irqs, 1);
+}
+
+void virtio_dev_broken(struct virtio_dev *d, struct vqueue *q, const char *why)
+{
+	struct vqueue *at = q ? q : &d->queues[0]; /* where the error and the interrupt are counted */
+
+	for (int i = 0; i < d->nqueues; i++)
+		atomic_store(&d->queues[i].active, 0);
+	if (atomic_exchange(&d->broken, 1))
+		return;
+	fprintf(stderr, "vmm: disk %d needs a reset: %s\n", d->index, why);
+	atomic_fetch_add(&at->c.errors, 1);
+	raise_irq(d, at, VIRTIO_MMIO_INT_CONFIG);
+}
+
+void virtio_queue_flush(struct vqueue *q)
+{
+	if (vq_publish_used(&q->vq))
+		raise_irq(q->dev, q, VIRTIO_MMIO_INT_VRING);
+}
