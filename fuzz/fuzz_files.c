@@ -141,7 +141,7 @@ static void *tracked_alloc(size_t size, size_t align)
 
 int fuzz_job(const uint8_t *data, size_t size)
 {
-	struct eng_env env = { fake_now_ns, console, results, tracked_alloc, NULL, NULL };
+	struct eng_env env = { .now_ns = fake_now_ns, .console = console, .results = results, .alloc = tracked_alloc };
 	int rc;
 
 	said_len = 0;

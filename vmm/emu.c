@@ -179,6 +179,8 @@ static void *emu_thread(void *arg)
 
 	c->tid = gettid();
 	emu_set_realtime(c);
+	if (sandbox_enter(SANDBOX_EMU_THREAD) < 0)
+		die(VMM_EXIT_FAILURE, "emulation thread: %s", err_msg());
 	emu_loop(c);
 	emu_drain(c);
 	return NULL;

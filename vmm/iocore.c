@@ -187,6 +187,8 @@ static void *iocore_main(void *arg)
 {
 	(void)arg;
 	io.tid = gettid();
+	if (sandbox_enter(SANDBOX_IOCORE) < 0)
+		die(VMM_EXIT_FAILURE, "IOCore: %s", err_msg());
 	if (io.cfg.req->polls)
 		iocore_poll_loop();
 	else

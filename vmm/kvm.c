@@ -189,21 +189,15 @@ static int kvm_open_vcpu(struct kvm_vm *vm, struct kvm_vcpu *c, int index)
 	return 0;
 }
 
-static bool host_is_emulated(void)
-{
-	char sig[13];
-
-	host_hypervisor(sig);
-	return strcmp(sig, "TCGTCGTCGTCG") == 0; /* QEMU without KVM: its SVM is an emulation */
-}
-
 int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m, int nvcpus)
 {
 	struct kvm_cpuid2 *cpuid;
 	int khz, rc = 0;
 
 	*vm = (struct kvm_vm){ .kvm_fd = -1, .vm_fd = -1, .nvcpus = nvcpus, .flavor = kvm_flavor(),
-			       .emulated = host_is_emulated() };
+			       .posted_interrupts = host_posted_interrupts() };
+	host_hypervisor(vm->host_hv);
+	vm->emulated = strcmp(vm->host_hv, "TCGTCGTCGTCG") == 0; /* QEMU without KVM: its SVM is an emulation */
 	for (int i = 0; i < VMM_MAX_VCPUS; i++)
 		vm->vcpu[i].fd = vm->vcpu[i].stats_fd = -1;
 	if (kvm_open_vm(vm) < 0 || kvm_add_ram(vm, m) < 0 || !(cpuid = supported_cpuid(vm)))

@@ -49,7 +49,7 @@ static int open_output(const char *path)
 static void add_region(struct bus *b, uint64_t base, uint64_t len, void *opaque,
 		       void (*access)(void *, uint64_t, uint8_t *, uint32_t, bool), const char *name)
 {
-	struct bus_region r = { base, len, opaque, access, name };
+	struct bus_region r = { .base = base, .len = len, .opaque = opaque, .access = access, .name = name };
 
 	if (bus_register(b, &r) < 0)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());

@@ -51,6 +51,7 @@ struct stats {
 	char name[MAX_KVM_STATS][KVM_NAME_MAX];
 	uint64_t off[MAX_KVM_STATS];
 	int cpu_fd_vcpu[VMM_MAX_VCPUS], cpu_fd_iocore, cpu_fd_ctx[MAX_CTX];
+	char aff_vcpu[VMM_MAX_VCPUS][64], aff_iocore[64], aff_ctx[MAX_CTX][64]; /* pinning that took effect */
 	struct snap begin, end;
 	int marks_begin, marks_end;
 };
@@ -126,10 +127,16 @@ int stats_init(struct vmm *v)
 	for (int c = 0; c < v->kvm.nvcpus; c++) {
 		s->kvm_ok &= v->kvm.vcpu[c].stats_fd >= 0;
 		s->cpu_fd_vcpu[c] = task_cpu_open(v->vcpu_tid[c]);
+		task_affinity(v->vcpu_tid[c], s->aff_vcpu[c], sizeof(s->aff_vcpu[c]));
 	}
 	s->cpu_fd_iocore = iocore_tid() ? task_cpu_open(iocore_tid()) : -1;
-	for (int i = 0; i < v->nctx; i++)
+	if (iocore_tid())
+		task_affinity(iocore_tid(), s->aff_iocore, sizeof(s->aff_iocore));
+	for (int i = 0; i < v->nctx; i++) {
 		s->cpu_fd_ctx[i] = v->ctx[i]->tid ? task_cpu_open(v->ctx[i]->tid) : -1;
+		if (v->ctx[i]->tid)
+			task_affinity(v->ctx[i]->tid, s->aff_ctx[i], sizeof(s->aff_ctx[i]));
+	}
 	take(v, &s->begin);
 	return 0;
 }
@@ -209,9 +216,8 @@ static void write_cpu_list(FILE *f, const char *key, const struct cpu_list *l, c
 static void write_config(FILE *f, const struct vmm *v)
 {
 	const struct vmm_config *c = &v->cfg;
-	char hv[13], aff[64];
+	const struct stats *s = v->stats;
 
-	host_hypervisor(hv);
 	fprintf(f, "  \"config\": {\"request\": \"%s\", \"emulation\": \"%s\", \"completion\": \"%s\", "
 		   "\"contexts\": \"%s\", \"poll_us\": %" PRIu64 ", \"cpus\": %d, \"disks\": %d, \"pin\": {",
 		c->request->m.name, c->emulation->m.name, c->completion->m.name,
@@ -219,23 +225,16 @@ static void write_config(FILE *f, const struct vmm *v)
 	write_cpu_list(f, "vcpu", &c->pin.vcpu, ", ");
 	write_cpu_list(f, "iocore", &c->pin.iocore, ", ");
 	write_cpu_list(f, "dev", &c->pin.dev, "}, \"affinity\": {");
-	for (int i = 0; i < v->kvm.nvcpus; i++) {
-		task_affinity(v->vcpu_tid[i], aff, sizeof(aff));
-		fprintf(f, "%s\"vcpu%d\": \"%s\"", i ? ", " : "", i, aff);
-	}
-	if (iocore_tid()) {
-		task_affinity(iocore_tid(), aff, sizeof(aff));
-		fprintf(f, ", \"iocore\": \"%s\"", aff);
-	}
-	for (int i = 0; i < v->nctx; i++) {
-		if (!v->ctx[i]->tid)
-			continue;
-		task_affinity(v->ctx[i]->tid, aff, sizeof(aff));
-		fprintf(f, ", \"dev%d\": \"%s\"", i, aff);
-	}
+	for (int i = 0; i < v->kvm.nvcpus; i++)
+		fprintf(f, "%s\"vcpu%d\": \"%s\"", i ? ", " : "", i, s->aff_vcpu[i]);
+	if (iocore_tid())
+		fprintf(f, ", \"iocore\": \"%s\"", s->aff_iocore);
+	for (int i = 0; i < v->nctx; i++)
+		if (v->ctx[i]->tid)
+			fprintf(f, ", \"dev%d\": \"%s\"", i, s->aff_ctx[i]);
 	fprintf(f, "}, \"kvm_flavor\": \"%s\", \"emulated\": %s, \"host_hypervisor\": \"%s\", "
-		   "\"posted_interrupts\": %s},\n", v->kvm.flavor, v->kvm.emulated ? "true" : "false", hv,
-		host_posted_interrupts() ? "true" : "false");
+		   "\"posted_interrupts\": %s},\n", v->kvm.flavor, v->kvm.emulated ? "true" : "false", v->kvm.host_hv,
+		v->kvm.posted_interrupts ? "true" : "false");
 }
 
 /* Sums of the queue counters over the window, over every queue of every disk. */

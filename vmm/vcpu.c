@@ -200,6 +200,8 @@ static void *vcpu_thread(void *arg)
 	struct vcpu_arg *a = arg;
 
 	a->v->vcpu_tid[a->index] = gettid();
+	if (sandbox_enter(SANDBOX_VCPU) < 0)
+		die(VMM_EXIT_FAILURE, "vcpu %d: %s", a->index, err_msg());
 	vcpu_loop(a->v, &a->v->kvm.vcpu[a->index], false);
 	return NULL;
 }
@@ -225,6 +227,8 @@ int vcpu_run_all(struct vmm *v)
 {
 	if (v->cfg.timeout_s)
 		alarm(v->cfg.timeout_s);
+	if (sandbox_enter(SANDBOX_VCPU) < 0)
+		die(VMM_EXIT_FAILURE, "vcpu 0: %s", err_msg());
 	vcpu_loop(v, &v->kvm.vcpu[0], true);
 	for (int i = 1; i < v->kvm.nvcpus; i++)
 		if (v->vcpu_thread[i])

@@ -346,9 +346,10 @@ pid_t iocore_tid(void);
 /* Closes every fd from 3 up that is not in keep[]: a device process drops KVM and the other disks. */
 void sandbox_close_fds(const int *keep, int nkeep);
 
-enum sandbox_role { SANDBOX_DEVICE_PROCESS };
-/* no_new_privs, then a seccomp filter allowing only the system calls of the role's serving loop; any
- * other kills the process. Returns 0 or -1 (err_set). */
+enum sandbox_role { SANDBOX_VCPU, SANDBOX_IOCORE, SANDBOX_EMU_THREAD, SANDBOX_DEVICE_PROCESS, SANDBOX_ROLES };
+/* Confines the calling thread (and the threads it creates) for good: no_new_privs, then a seccomp filter
+ * allowing only the system calls of the role; any other is reported on stderr and ends the VMM with
+ * VMM_EXIT_FAILURE. Call after the thread's set-up. Returns 0 or -1 (err_set). */
 int sandbox_enter(enum sandbox_role role);
 
 #endif

@@ -144,6 +144,8 @@ struct kvm_vm {
 	uint32_t tsc_khz;
 	const char *flavor;  /* "vmx", "svm" or "pvm" */
 	bool emulated;       /* the host's hardware virtualization is itself emulated (QEMU TCG) */
+	bool posted_interrupts; /* APICv / AVIC on */
+	char host_hv[13];    /* the signature of the hypervisor this process runs under, "" on bare metal */
 };
 
 /* Opens /dev/kvm, creates the VM with an in-kernel irqchip (PIC, IOAPIC, LAPIC) and what VT-x needs

@@ -65,7 +65,8 @@ setup() {
 
 @test "a stats file without exits_per_io gets it from exits and ios" {
 	f=$RUN/cells/full/randread-4k-qd1/rep1/stats.json
-	jq 'del(.exits_per_io, .cpu_us_per_io) | .exits = 100 | .ios = 1000' "$f" >"$f.new" && mv "$f.new" "$f"
+	jq 'del(.exits_per_io, .cpu_us_per_io) | .exits = 100 | .ios = 1000' "$f" >"$f.new"
+	mv "$f.new" "$f"
 	"$ROOT/experiments/collect" "$RUN" >/dev/null
 	[ "$(rep_value "$RUN/results.csv" full/randread-4k-qd1 1 exits_per_io)" = 0.1 ]
 	[ "$(rep_value "$RUN/results.csv" full/randread-4k-qd1 1 cpu_us_per_io)" = 2000 ]

@@ -20,6 +20,11 @@ rep_value() {
 	awk -F, -v c="$2" -v r="$3" -v m="$4" '$2 == c && $5 == r && $6 == m { print $7 }' "$1"
 }
 
+# fixture_jobs: the runner reads the fixture job files instead of workloads/jobs.
+fixture_jobs() {
+	export EXITLESS_JOBS_DIR=$FIX/jobs
+}
+
 # stub_env: the runner uses the stub VMM and fio, the fixture jobs and a private image folder.
 stub_env() {
 	export EXITLESS_VMM=$FIX/stub-vmm EXITLESS_GUEST=$FIX/stub-vmm EXITLESS_FIO=$FIX/stub-fio

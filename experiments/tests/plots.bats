@@ -14,7 +14,9 @@ setup() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "plot: 15 files in $RUN/figures" ]
 	for f in a-pct-of-bare b-technique c-exits d-latency e-cpu; do
-		[ -s "$RUN/figures/fig-$f.png" ] && [ -s "$RUN/figures/fig-$f.svg" ] && [ -s "$RUN/figures/fig-$f.pdf" ]
+		[ -s "$RUN/figures/fig-$f.png" ]
+		[ -s "$RUN/figures/fig-$f.svg" ]
+		[ -s "$RUN/figures/fig-$f.pdf" ]
 		[ "$(head -c 4 "$RUN/figures/fig-$f.png" | tail -c 3)" = PNG ]
 		[ "$(head -c 4 "$RUN/figures/fig-$f.pdf")" = %PDF ]
 		grep -q '<svg' "$RUN/figures/fig-$f.svg"
@@ -40,7 +42,8 @@ setup() {
 }
 
 @test "a run holding only bare metal still gets every figure" {
-	awk -F'\t' 'NR == 1 || $3 == "bare"' "$RUN/cells.tsv" >"$RUN/cells.new" && mv "$RUN/cells.new" "$RUN/cells.tsv"
+	awk -F'\t' 'NR == 1 || $3 == "bare"' "$RUN/cells.tsv" >"$RUN/cells.new"
+	mv "$RUN/cells.new" "$RUN/cells.tsv"
 	run "$ROOT/plots/plot" "$RUN"
 	[ "$status" -eq 0 ]
 	[ "$(find "$RUN/figures" -maxdepth 1 -name 'fig-*' -size +1k | wc -l)" -eq 15 ]

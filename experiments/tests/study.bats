@@ -28,14 +28,14 @@ bad_study() {
 }
 
 @test "--reps and --only change the plan" {
-	export EXITLESS_JOBS_DIR=$FIX/jobs
+	fixture_jobs
 	run "$ROOT/experiments/run" quick --list --reps 3 --only 'full/*,bare/randread-4k-qd1'
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 12 ]
 }
 
 @test "job lists expand {a,b}" {
-	export EXITLESS_JOBS_DIR=$FIX/jobs
+	fixture_jobs
 	run "$ROOT/experiments/run" "$FIX/studies/braces.ini" --list
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 6 ]
@@ -79,7 +79,7 @@ bad_study() {
 }
 
 @test "an undefined configuration is an error" {
-	export EXITLESS_JOBS_DIR=$FIX/jobs
+	fixture_jobs
 	f=$(bad_study '[study]' 'jobs = randread-4k-qd1' 'configs = bare turbo')
 	run "$ROOT/experiments/run" "$f" --list
 	[ "$status" -eq 2 ]
@@ -87,7 +87,7 @@ bad_study() {
 }
 
 @test "a job without a job file is an error naming the file" {
-	export EXITLESS_JOBS_DIR=$FIX/jobs
+	fixture_jobs
 	f=$(bad_study '[study]' 'jobs = randread-3k-qd7' 'configs = bare')
 	run "$ROOT/experiments/run" "$f" --list
 	[ "$status" -eq 2 ]
@@ -117,7 +117,7 @@ bad_study() {
 }
 
 @test "shuffle with a seed reorders cells within each repetition, the same way every time" {
-	export EXITLESS_JOBS_DIR=$FIX/jobs
+	fixture_jobs
 	sed 's/^reps = 1$/reps = 2\nshuffle = 7/' "$FIX/studies/braces.ini" >"$BATS_TEST_TMPDIR/shuf.ini"
 	a=$("$ROOT/experiments/run" "$BATS_TEST_TMPDIR/shuf.ini" --list --out /x | sed 's/.*--cell //')
 	b=$("$ROOT/experiments/run" "$BATS_TEST_TMPDIR/shuf.ini" --list --out /x | sed 's/.*--cell //')

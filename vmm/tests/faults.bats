@@ -20,7 +20,7 @@ setup() {
 # start_vmm ARGS...: starts build/vmm in the background (VMM_PID: the shell that waits for it;
 # its console in $BATS_TEST_TMPDIR/con, its stderr in $BATS_TEST_TMPDIR/err).
 start_vmm() {
-	(exec $VMM --timeout 60 "$@" $GUEST >"$BATS_TEST_TMPDIR/con" 2>"$BATS_TEST_TMPDIR/err") &
+	(exec "$VMM" --timeout 60 "$@" "$GUEST" >"$BATS_TEST_TMPDIR/con" 2>"$BATS_TEST_TMPDIR/err") &
 	VMM_PID=$!
 }
 
@@ -28,7 +28,7 @@ start_vmm() {
 wait_for() {
 	local i
 	for ((i = 0; i < ${3:-20} * 10; i++)); do
-		grep -q "$1" "$2" 2>/dev/null && return 0
+		if grep -q "$1" "$2" 2>/dev/null; then return 0; fi
 		sleep 0.1
 	done
 	echo "timed out waiting for '$1' in $2"
@@ -36,11 +36,20 @@ wait_for() {
 	return 1
 }
 
+# holds_kvm_fd PID: whether process PID has /dev/kvm (or a KVM VM or vCPU) open.
+holds_kvm_fd() {
+	local fd
+	for fd in "/proc/$1/fd/"*; do
+		case "$(readlink "$fd")" in *kvm*) return 0 ;; esac
+	done
+	return 1
+}
+
 # comm_pid NAME: the process named NAME (comm) whose command line names this test's image.
 comm_pid() {
 	local p
 	for p in $(pgrep -f -- "$IMG"); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$1" ] && echo "$p"
+		if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$1" ]; then echo "$p"; fi
 	done
 	return 0
 }
@@ -55,7 +64,7 @@ comm_pid() {
 	wait "$VMM_PID" || status=$?
 	[ "$status" -eq 125 ]
 	grep -q "vmm: the device process of disk 0 (pid $dev) was killed by signal 9" "$BATS_TEST_TMPDIR/err"
-	! ps -o stat= -p "$dev" | grep -q Z
+	[[ "$(ps -o stat= -p "$dev" || true)" != Z* ]] # reaped: no zombie left
 }
 
 @test "SIGTERM stops the VMM cleanly: status 143, device process gone, stats written" {
@@ -68,7 +77,8 @@ comm_pid() {
 	wait "$VMM_PID" || status=$?
 	[ "$status" -eq 143 ]
 	grep -q "vmm: stopped by signal 15" "$BATS_TEST_TMPDIR/err"
-	! kill -0 "$dev" 2>/dev/null
+	run kill -0 "$dev"
+	[ "$status" -ne 0 ] # the device process is gone
 	[ "$(jq .format "$BATS_TEST_TMPDIR/stats.json")" -eq 2 ]
 }
 
@@ -126,16 +136,35 @@ comm_pid() {
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 }
 
-@test "the device process runs under seccomp with no_new_privs and holds no KVM file descriptor" {
-	local dev status=0
+@test "the device process and every thread of the VMM run under seccomp; the device process holds no KVM fd" {
+	local dev status=0 t n=0
 	start_vmm --disk "$IMG" --emulation process --module "$BATS_TEST_TMPDIR/long-read.fio"
 	wait_for "job 'long'" "$BATS_TEST_TMPDIR/con"
 	dev=$(comm_pid exitless-dev0)
 	grep -q "^Seccomp:[[:space:]]*2" "/proc/$dev/status"
 	grep -q "^NoNewPrivs:[[:space:]]*1" "/proc/$dev/status"
-	! ls -l "/proc/$dev/fd" | grep -q kvm
-	ls -l "/proc/$(comm_pid vmm)/fd" | grep -q kvm
+	run holds_kvm_fd "$dev"
+	[ "$status" -eq 1 ]
+	holds_kvm_fd "$(comm_pid vmm)"
+	for t in /proc/"$(comm_pid vmm)"/task/*; do # vCPU, IOCore, the emulation thread of the device process
+		grep -q "^Seccomp:[[:space:]]*2" "$t/status"
+		n=$((n + 1))
+	done
+	[ "$n" -ge 2 ]
 	kill -TERM "$(comm_pid vmm)"
 	wait "$VMM_PID" || status=$?
 	[ "$status" -eq 143 ]
+}
+
+@test "every VMM thread runs under its seccomp allowlist: a call outside it stops the VMM with one line naming the thread" {
+	local role emu
+	for role in vcpu iocore emulation "device process"; do
+		emu=thread
+		[ "$role" != "device process" ] || emu=process
+		EXITLESS_SECCOMP_TEST=$role run "$VMM" --timeout 60 --disk "$IMG" --emulation "$emu" \
+			--module "$BATS_TEST_TMPDIR/long-read.fio" --console /dev/null "$GUEST"
+		[ "$status" -eq 125 ] || { echo "$role: status $status: $output"; false; }
+		[[ "$output" == *"vmm: seccomp: system call 110 is outside the allowlist of the $role thread; stopping"* ]] ||
+			{ echo "$role: $output"; false; }
+	done
 }

@@ -27,7 +27,7 @@ vmm_job() {
 	shift
 	RES="$BATS_TEST_TMPDIR/res.json"
 	STATS="$BATS_TEST_TMPDIR/stats.json"
-	run $VMM --timeout 120 --disk "$IMG${DISKOPT:-}" --module "$job" --results "$RES" --stats "$STATS" "$@" $GUEST
+	run "$VMM" --timeout 120 --disk "$IMG${DISKOPT:-}" --module "$job" --results "$RES" --stats "$STATS" "$@" "$GUEST"
 }
 
 # A small verify job: 4 MiB of random 4k writes at depth 8, flushed, read back and checked.
@@ -190,32 +190,32 @@ stat_of() {
 }
 
 @test "a missing image is one clear line and status 2" {
-	run $VMM --disk "$BATS_TEST_TMPDIR/nope.img" $GUEST
+	run "$VMM" --disk "$BATS_TEST_TMPDIR/nope.img" "$GUEST"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: --disk $BATS_TEST_TMPDIR/nope.img: No such file or directory" ]
 }
 
 @test "a short image is one clear line and status 2" {
 	head -c 100 /dev/zero >"$BATS_TEST_TMPDIR/short.img"
-	run $VMM --disk "$BATS_TEST_TMPDIR/short.img" $GUEST
+	run "$VMM" --disk "$BATS_TEST_TMPDIR/short.img" "$GUEST"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: --disk $BATS_TEST_TMPDIR/short.img: size 100 is not a positive multiple of 512 bytes" ]
 }
 
 @test "a bad backend and a bad disk option are named" {
-	run $VMM --disk "$IMG,backend=floppy" $GUEST
+	run "$VMM" --disk "$IMG,backend=floppy" "$GUEST"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: --disk backend: 'floppy' is not one of uring|sync|null|ram" ]
-	run $VMM --disk "$IMG,fast" $GUEST
+	run "$VMM" --disk "$IMG,fast" "$GUEST"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: --disk: unknown disk option 'fast' (backend=, queues=, ro, rw-device)" ]
 }
 
 @test "bad switch values are named" {
-	run $VMM --request sometimes $GUEST
+	run "$VMM" --request sometimes "$GUEST"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: --request: 'sometimes' is not one of exit|ioeventfd|exitless" ]
-	run $VMM --pin vcpu=0,gpu=1 $GUEST
+	run "$VMM" --pin vcpu=0,gpu=1 "$GUEST"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: --pin: 'gpu' is not vcpu=C, iocore=C or dev=C" ]
 }
@@ -224,7 +224,7 @@ stat_of() {
 	local dev
 	[ -e /dev/loop-control ] && command -v losetup >/dev/null || skip "no loop devices here"
 	dev=$(losetup --find --show "$IMG" 2>/dev/null) || skip "cannot attach a loop device"
-	run $VMM --disk "$dev" $GUEST
+	run "$VMM" --disk "$dev" "$GUEST"
 	losetup -d "$dev"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: --disk $dev: a block device is opened read-only unless ,rw-device is given (or use ,ro)" ]

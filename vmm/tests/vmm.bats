@@ -12,82 +12,82 @@ teardown() {
 }
 
 @test "the mini guest boots, prints on COM1 and exits 0" {
-	run $VMM --cmdline 0 $MINI
+	run "$VMM" --cmdline 0 "$MINI"
 	[ "$status" -eq 0 ]
 	[ "$output" = "mini-guest: hello" ]
 }
 
 @test "the guest's debug-exit code becomes the VMM's exit status" {
-	run $VMM --cmdline 7 $MINI
+	run "$VMM" --cmdline 7 "$MINI"
 	[ "$status" -eq 7 ]
 }
 
 @test "--console sends COM1 to a file" {
-	run $VMM --console "$TMP/con" --cmdline 0 $MINI
+	run "$VMM" --console "$TMP/con" --cmdline 0 "$MINI"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	[ "$(cat "$TMP/con")" = "mini-guest: hello" ]
 }
 
 @test "a guest that spins forever is stopped by --timeout with 124" {
-	run $VMM --timeout 1 --cmdline s $MINI
+	run "$VMM" --timeout 1 --cmdline s "$MINI"
 	[ "$status" -eq 124 ]
 	[[ "$output" == *"vmm: guest timed out after 1 s"* ]]
 }
 
 @test "a missing guest file is one clear line and status 2" {
-	run $VMM "$TMP/nope.elf"
+	run "$VMM" "$TMP/nope.elf"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: cannot open $TMP/nope.elf: No such file or directory" ]
 }
 
 @test "a file that is not an ELF is one clear line and status 2" {
 	echo "hello" >"$TMP/bad.elf"
-	run $VMM "$TMP/bad.elf"
+	run "$VMM" "$TMP/bad.elf"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: $TMP/bad.elf: not an ELF file" ]
 }
 
 @test "a truncated ELF is one clear line and status 2" {
-	head -c 100 $MINI >"$TMP/short.elf"
-	run $VMM "$TMP/short.elf"
+	head -c 100 "$MINI" >"$TMP/short.elf"
+	run "$VMM" "$TMP/short.elf"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: $TMP/short.elf: truncated or malformed ELF program headers" ]
 }
 
 @test "an ELF without the PVH note is rejected with status 2" {
-	run $VMM /bin/true
+	run "$VMM" /bin/true
 	[ "$status" -eq 2 ]
 	[[ "$output" == "vmm: /bin/true: not an executable ELF"* ]]
 }
 
 @test "a bad flag is one clear line and status 2" {
-	run $VMM --frobnicate $MINI
+	run "$VMM" --frobnicate "$MINI"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: unknown option '--frobnicate' (see --help)" ]
 }
 
 @test "a flag without its value is one clear line and status 2" {
-	run $VMM $MINI --mem
+	run "$VMM" "$MINI" --mem
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 1 ]
 }
 
 @test "a bad --mem value is named" {
-	run $VMM --mem 5 $MINI
+	run "$VMM" --mem 5 "$MINI"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: --mem: '5' is not a number in [16, 3072]" ]
 }
 
 @test "a module that does not fit in guest RAM is one clear line and status 2" {
 	truncate -s 20M "$TMP/big"
-	run $VMM --mem 16 --module "$TMP/big" --cmdline 0 $MINI
+	run "$VMM" --mem 16 --module "$TMP/big" --cmdline 0 "$MINI"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: module $TMP/big (20971520 bytes) does not fit in guest RAM above the kernel: use a larger --mem" ]
 }
 
 @test "--help lists every flag and exits 0" {
-	run $VMM --help
+	run "$VMM" --help
 	[ "$status" -eq 0 ]
 	for f in mem cmdline module console results timeout; do
 		[[ "$output" == *"--$f"* ]]

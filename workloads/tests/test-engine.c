@@ -49,7 +49,7 @@ static int ram_reap(void *ctx, struct eng_io **done, unsigned max, int wait)
 	return (int)k;
 }
 
-static const struct eng_dev_ops ram_ops = {ram_queue, ram_commit, ram_reap};
+static const struct eng_dev_ops ram_ops = { .queue = ram_queue, .commit = ram_commit, .reap = ram_reap };
 static struct eng_dev dev = {&ram_ops, NULL, RAM_SIZE, 512, 64, 0, 0};
 
 /* Every read advances the clock by 1 us. busy_run: consecutive reads with a request queued or in flight;
@@ -77,7 +77,7 @@ static void *test_alloc(size_t size, size_t align)
 		blocks[nblocks++] = p;
 	return p ? memset(p, 0, size) : NULL;
 }
-static const struct eng_env env = {fake_now, to_con, to_res, test_alloc, NULL, NULL};
+static const struct eng_env env = { .now_ns = fake_now, .console = to_con, .results = to_res, .alloc = test_alloc };
 
 static int run(const char *job)
 {

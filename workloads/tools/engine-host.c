@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../engine/engine.h"
+#include "engine.h"
 
 #define QUEUE_MAX 256
 
@@ -65,7 +65,7 @@ static int sd_reap(void *ctx, struct eng_io **done, unsigned max, int wait)
 	return (int)n;
 }
 
-static const struct eng_dev_ops syncdev_ops = {sd_queue, sd_commit, sd_reap};
+static const struct eng_dev_ops syncdev_ops = { .queue = sd_queue, .commit = sd_commit, .reap = sd_reap };
 
 static FILE *results_file;
 
@@ -171,7 +171,8 @@ int main(int argc, char **argv)
 	char *job = read_file(argv[i], &len);
 	if (!job)
 		return fprintf(stderr, "engine-host: cannot read job file %s: %s\n", argv[i], strerror(errno)), 2;
-	struct eng_env env = {host_now_ns, host_console, host_results, host_alloc, NULL, host_wall_s};
+	struct eng_env env = { .now_ns = host_now_ns, .console = host_console, .results = host_results,
+				.alloc = host_alloc, .wall_s = host_wall_s };
 	if (parse_only)
 		return release(job, engine_check(job, len, &env));
 	static struct syncdev sd;

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../engine/eng.h"
+#include "eng.h"
 
 #define CHUNK (4u << 20) /* bytes per pread/pwrite */
 #define SHOWN 5          /* mismatches listed on stderr */

@@ -86,7 +86,8 @@ summary_field() {
 	# shellcheck disable=SC2046
 	boot wv "completion=irq" $(disk)
 	expect_ok
-	[ "$(summary_field irq_waits)" -gt 0 ] && [ "$(summary_field interrupts)" -gt 0 ]
+	[ "$(summary_field irq_waits)" -gt 0 ]
+	[ "$(summary_field interrupts)" -gt 0 ]
 	# shellcheck disable=SC2046
 	boot wv "completion=irq" -global virtio-mmio.force-legacy=false $(disk)
 	expect_ok
