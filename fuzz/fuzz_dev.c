@@ -90,15 +90,15 @@ void fuzz_ram_alloc(struct guest_mem *m, uint64_t size)
 
 	if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
 		fuzz_fail(__FILE__, __LINE__, "memfd for guest RAM");
-	*m = (struct guest_mem){ fd, map_guarded(fd, size, size), size };
+	*m = (struct guest_mem){ .fd = fd, .host = map_guarded(fd, size, size), .size = size, .backing = MEM_4K };
 }
 
 struct guest_mem *fuzz_ram(bool big)
 {
 	if (!small_mem.host) {
 		fuzz_ram_alloc(&small_mem, FUZZ_RAM_SMALL);
-		big_mem = (struct guest_mem){ small_mem.fd, map_guarded(small_mem.fd, FUZZ_RAM_BIG, FUZZ_RAM_SMALL),
-					      FUZZ_RAM_BIG };
+		big_mem = (struct guest_mem){ .fd = small_mem.fd, .size = FUZZ_RAM_BIG, .backing = MEM_4K,
+					      .host = map_guarded(small_mem.fd, FUZZ_RAM_BIG, FUZZ_RAM_SMALL) };
 	}
 	memset(small_mem.host, 0, FUZZ_RAM_SMALL);
 	return big ? &big_mem : &small_mem;

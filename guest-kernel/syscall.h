@@ -15,6 +15,7 @@
  *   6   cpuid       leaf, subleaf, uint32_t out[4]         0; out = eax, ebx, ecx, edx as the VMM emulates them
  *   7   kvmclock    paddr of a struct pvclock_vcpu_time_info, 0 to stop  0, or -ENODEV without KVM clocksource2
  *   8   irq_raise   gsi                                    0: a self-IPI on gsi's vector, as if the pin fired (tests)
+ *   9   hold        -                                      does not return: halts with interrupts off (hold=1)
  *
  * irq_attach routes IOAPIC pin gsi (edge-triggered, active high, fixed delivery to this CPU) to vector
  * IRQ_VECTOR_BASE + gsi. Its CPL0 handler reads 32 bits at status_mmio_addr, writes that value to
@@ -34,7 +35,8 @@
 #define SYS_CPUID      6
 #define SYS_KVMCLOCK   7
 #define SYS_IRQ_RAISE  8
-#define SYS_COUNT      9
+#define SYS_HOLD       9
+#define SYS_COUNT      10
 
 #define IRQ_EOI_XAPIC  0	/* MMIO write to the LAPIC EOI register */
 #define IRQ_EOI_X2APIC 1	/* wrmsr 0x80b */
@@ -61,6 +63,12 @@ static inline long syscall3(long nr, long a, long b, long c)
 static inline __attribute__((noreturn)) void sys_exit(int code)
 {
 	syscall3(SYS_EXIT, code, 0, 0);
+	__builtin_unreachable();
+}
+
+static inline __attribute__((noreturn)) void sys_hold(void)
+{
+	syscall3(SYS_HOLD, 0, 0, 0);
 	__builtin_unreachable();
 }
 

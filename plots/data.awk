@@ -212,9 +212,35 @@ function fig_e(   i, j, k, out, row) {
 	close(out)
 }
 
+# fig_f: IOPS and time per I/O (10^9 / IOPS) by workload and configuration, absolute (the null study).
+function fig_f(   i, j, k, out, row, lo, hi) {
+	series("all")
+	out = panel("f", "f-iops", "I/Os per second (median; error bars: min, max)")
+	print head_row("workload") > out
+	for (i = 1; i <= nkey; i++) {
+		row = key[i]
+		for (j = 1; j <= nser; j++) { k = ser[j] SUBSEP key[i]
+			row = row "\t" v(S[k, "iops_median"]) "\t" v(S[k, "iops_min"]) "\t" v(S[k, "iops_max"]) }
+		print row > out
+	}
+	close(out)
+	out = panel("f", "f-ns", "time per I/O, ns (10^9 / IOPS)")
+	print head_row("workload") > out
+	for (i = 1; i <= nkey; i++) {
+		row = key[i]
+		for (j = 1; j <= nser; j++) { k = ser[j] SUBSEP key[i]
+			lo = S[k, "iops_max"]; hi = S[k, "iops_min"]
+			row = row "\t" ns(S[k, "iops_median"]) "\t" ns(lo) "\t" ns(hi) }
+		print row > out
+	}
+	close(out)
+}
+
+function ns(iops) { return iops == "" || iops + 0 <= 0 ? "NaN" : sprintf("%.1f", 1e9 / iops) }
+
 END {
 	printf "" > (dir "/panels.tsv")
 	compact()
 	keyjobs()
-	fig_a(); fig_b(); fig_c(); fig_d(); fig_e()
+	fig_a(); fig_b(); fig_c(); fig_d(); fig_e(); fig_f()
 }

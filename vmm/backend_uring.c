@@ -1,7 +1,11 @@
-/* backend_uring.c - the default backend: io_uring (liburing) on the image opened O_DIRECT, with
- * many requests in flight; completions signal an eventfd so an idle emulation context can sleep. */
+/* backend_uring.c - the default backend: io_uring (liburing) on the image opened O_DIRECT, with every
+ * request of the context's queues in flight. Guest RAM is registered once as fixed buffers and the image
+ * as fixed files, so a request pins no pages and takes no file reference (the fixed opcodes), falling
+ * back to the plain ones where the kernel refuses the registration or a request spans several buffers.
+ * Completions also signal an eventfd, so an idle emulation context can sleep. */
 #include <errno.h>
 #include <liburing.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -9,13 +13,35 @@
 
 #include "blk.h"
 
-#define URING_ENTRIES VQ_MAX_SIZE
+#define FIXED_CHUNK (1ull << 30) /* the largest buffer io_uring registers */
+#define MAX_CHUNKS 4            /* guest RAM is at most 3 GiB */
+#define FILE_DIRECT 0           /* fixed file indices */
+#define FILE_BUFFERED 1
 
 struct uring {
 	struct io_uring ring;
 	int efd;
-	unsigned queued; /* SQEs prepared since the last kick */
+	unsigned queued;       /* SQEs prepared since the last kick */
+	bool fixed_bufs;       /* guest RAM is registered, in chunks of FIXED_CHUNK */
+	bool fixed_files;      /* the image's fds are registered */
+	uint8_t *ram;          /* guest RAM in this process */
+	uint64_t ram_size;
 };
+
+/* Registers guest RAM (fixed buffers) and the image (fixed files); either may be refused (an old kernel,
+ * a memlock limit): the backend then uses the plain opcodes for it. */
+static void uring_register(struct uring *u, const struct backend *b)
+{
+	struct iovec iov[MAX_CHUNKS];
+	int fds[2] = { b->img->fd, b->img->fd_buffered }, n = 0;
+
+	u->ram = b->mem->host;
+	u->ram_size = b->mem->size;
+	for (uint64_t off = 0; off < u->ram_size && n < MAX_CHUNKS; off += FIXED_CHUNK, n++)
+		iov[n] = (struct iovec){ u->ram + off, u->ram_size - off < FIXED_CHUNK ? u->ram_size - off : FIXED_CHUNK };
+	u->fixed_bufs = io_uring_register_buffers(&u->ring, iov, (unsigned)n) == 0;
+	u->fixed_files = io_uring_register_files(&u->ring, fds, 2) == 0;
+}
 
 static int uring_open(struct backend *b)
 {
@@ -24,7 +50,7 @@ static int uring_open(struct backend *b)
 
 	if (!u)
 		return err_set("backend=uring: out of memory");
-	rc = io_uring_queue_init(URING_ENTRIES, &u->ring, 0);
+	rc = io_uring_queue_init(b->depth, &u->ring, 0);
 	if (rc < 0) {
 		free(u);
 		return err_set("backend=uring: io_uring_queue_init: %s", strerror(-rc));
@@ -35,6 +61,9 @@ static int uring_open(struct backend *b)
 		free(u);
 		return err_set("backend=uring: cannot register an eventfd");
 	}
+	uring_register(u, b);
+	snprintf(b->info, sizeof(b->info), "uring%s%s", u->fixed_bufs ? " fixed-buffers" : "",
+		 u->fixed_files ? " fixed-files" : "");
 	b->priv = u;
 	return 0;
 }
@@ -49,6 +78,34 @@ static void uring_kick(struct backend *b)
 	}
 }
 
+/* The registered buffer holding [p, p+len), or -1. */
+static int fixed_index(const struct uring *u, const void *p, size_t len)
+{
+	uint64_t off = (uint64_t)((const uint8_t *)p - u->ram);
+
+	if (!u->fixed_bufs || (const uint8_t *)p < u->ram || off >= u->ram_size)
+		return -1;
+	return off / FIXED_CHUNK == (off + len - 1) / FIXED_CHUNK ? (int)(off / FIXED_CHUNK) : -1;
+}
+
+static void prep_rw(struct uring *u, struct io_uring_sqe *sqe, const struct backend *b, struct blk_req *r)
+{
+	int fd = backend_fd_for(b->img, r);
+	int file = u->fixed_files ? (fd == b->img->fd ? FILE_DIRECT : FILE_BUFFERED) : fd;
+	int buf = r->niov == 1 ? fixed_index(u, r->iov[0].iov_base, r->iov[0].iov_len) : -1;
+
+	if (buf >= 0 && r->op == BLK_OP_READ)
+		io_uring_prep_read_fixed(sqe, file, r->iov[0].iov_base, (unsigned)r->iov[0].iov_len, r->offset, buf);
+	else if (buf >= 0)
+		io_uring_prep_write_fixed(sqe, file, r->iov[0].iov_base, (unsigned)r->iov[0].iov_len, r->offset, buf);
+	else if (r->op == BLK_OP_READ)
+		io_uring_prep_readv(sqe, file, r->iov, (unsigned)r->niov, r->offset);
+	else
+		io_uring_prep_writev(sqe, file, r->iov, (unsigned)r->niov, r->offset);
+	if (u->fixed_files)
+		sqe->flags |= IOSQE_FIXED_FILE;
+}
+
 static int uring_submit(struct backend *b, struct blk_req *r)
 {
 	struct uring *u = b->priv;
@@ -59,12 +116,13 @@ static int uring_submit(struct backend *b, struct blk_req *r)
 		sqe = io_uring_get_sqe(&u->ring);
 		BUG_ON(!sqe);
 	}
-	if (r->op == BLK_OP_FLUSH)
-		io_uring_prep_fsync(sqe, b->img->fd, IORING_FSYNC_DATASYNC);
-	else if (r->op == BLK_OP_READ)
-		io_uring_prep_readv(sqe, backend_fd_for(b->img, r), r->iov, (unsigned)r->niov, r->offset);
-	else
-		io_uring_prep_writev(sqe, backend_fd_for(b->img, r), r->iov, (unsigned)r->niov, r->offset);
+	if (r->op == BLK_OP_FLUSH) {
+		io_uring_prep_fsync(sqe, u->fixed_files ? FILE_DIRECT : b->img->fd, IORING_FSYNC_DATASYNC);
+		if (u->fixed_files)
+			sqe->flags |= IOSQE_FIXED_FILE;
+	} else {
+		prep_rw(u, sqe, b, r);
+	}
 	io_uring_sqe_set_data(sqe, r);
 	u->queued++;
 	return 0;

@@ -229,11 +229,14 @@ static int blk_ctx_open(struct emu_ctx *c)
 
 	if (!be)
 		return err_set("out of memory");
-	*be = (struct backend){ .ops = b->be_ops, .img = &b->img, .mem = c->dev->mem };
+	*be = (struct backend){ .ops = b->be_ops, .img = &b->img, .mem = c->dev->mem,
+				.depth = (unsigned)c->nq * VQ_MAX_SIZE };
+	snprintf(be->info, sizeof(be->info), "%s", be->ops->name);
 	if (be->ops->open(be) < 0) {
 		free(be);
 		return -1;
 	}
+	snprintf(c->info, sizeof(c->info), "%s", be->info);
 	c->priv = be;
 	return 0;
 }

@@ -47,6 +47,8 @@ struct backend {
 	const struct backend_ops *ops;
 	struct blk_image *img;
 	const struct guest_mem *mem;
+	unsigned depth;     /* requests the context may have in flight (its queues' sizes) */
+	char info[48];      /* what the engine uses, for the stats ("uring fixed-buffers fixed-files") */
 	void *priv;        /* engine state (io_uring) */
 };
 

@@ -23,7 +23,7 @@
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT        (1u << 28)
 
-static const char *kvm_flavor(void)
+const char *kvm_flavor(void)
 {
 	struct stat st;
 
@@ -50,6 +50,11 @@ void host_hypervisor(char sig[13])
 	memcpy(sig + 4, &c, 4);
 	memcpy(sig + 8, &d, 4);
 	sig[12] = 0;
+}
+
+bool host_emulated(const char *sig)
+{
+	return strcmp(sig, "TCGTCGTCGTCG") == 0; /* QEMU without KVM: the SVM it offers is an emulation */
 }
 
 /* Bits needed to number n things (the APIC-id field width of one topology level). */
@@ -197,7 +202,7 @@ int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m, int nvcpus)
 	*vm = (struct kvm_vm){ .kvm_fd = -1, .vm_fd = -1, .nvcpus = nvcpus, .flavor = kvm_flavor(),
 			       .posted_interrupts = host_posted_interrupts() };
 	host_hypervisor(vm->host_hv);
-	vm->emulated = strcmp(vm->host_hv, "TCGTCGTCGTCG") == 0; /* QEMU without KVM: its SVM is an emulation */
+	vm->emulated = host_emulated(vm->host_hv);
 	for (int i = 0; i < VMM_MAX_VCPUS; i++)
 		vm->vcpu[i].fd = vm->vcpu[i].stats_fd = -1;
 	if (kvm_open_vm(vm) < 0 || kvm_add_ram(vm, m) < 0 || !(cpuid = supported_cpuid(vm)))

@@ -279,8 +279,8 @@ void machine_setup(struct vmm *v)
 	atomic_store(&v->exit_code, -1);
 	atomic_store(&v->guest_exit, -1);
 	pthread_mutex_init(&v->bus_lock, NULL);
-	if (gmem_init(&v->mem, v->cfg.mem_mib << 20) < 0)
-		die(VMM_EXIT_FAILURE, "%s", err_msg());
+	if (gmem_init(&v->mem, v->cfg.mem_mib << 20, v->cfg.mem_backing) < 0)
+		die(VMM_EXIT_USAGE, "%s", err_msg());
 	load_guest(v, &img);
 	if (kvm_vm_create(&v->kvm, &v->mem, v->cfg.cpus) < 0)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());

@@ -58,6 +58,16 @@ static void set_mem(struct vmm_config *c, const char *v, const char *name)
 	c->mem_mib = parse_number(v, name, MEM_MIN_MIB, MEM_MAX_MIB);
 }
 
+static void set_mem_backing(struct vmm_config *c, const char *v, const char *name)
+{
+	for (int i = 0; i < MEM_BACKINGS; i++)
+		if (strcmp(v, mem_backing_names[i]) == 0) {
+			c->mem_backing = (enum mem_backing)i;
+			return;
+		}
+	die(VMM_EXIT_USAGE, "--%s: '%s' is not one of auto|hugetlb|thp|4k", name, v);
+}
+
 static void set_cpus(struct vmm_config *c, const char *v, const char *name)
 {
 	c->cpus = (int)parse_number(v, name, 1, VMM_MAX_VCPUS);
@@ -232,10 +242,25 @@ static void set_pin(struct vmm_config *c, const char *v, const char *name)
 	c->pin_given = true;
 }
 
+/* --platform: the facts of this host a result must carry, as JSON on stdout (the kit's meta.json). */
+static void show_platform(struct vmm_config *c, const char *v, const char *name)
+{
+	char hv[13];
+
+	(void)c, (void)v, (void)name;
+	host_hypervisor(hv);
+	printf("{\"kvm_flavor\": \"%s\", \"emulated\": %s, \"host_hypervisor\": \"%s\", \"posted_interrupts\": %s}\n",
+	       kvm_flavor(), host_emulated(hv) ? "true" : "false", hv,
+	       host_posted_interrupts() ? "true" : "false");
+	exit(0);
+}
+
 static void show_help(struct vmm_config *c, const char *v, const char *name);
 
 static const struct option_def option_defs[] = {
 	{ "mem", "MiB", "guest RAM in MiB (16..3072, default 256), backed by a memfd", set_mem },
+	{ "mem-backing", "KIND", "guest RAM pages: auto (default: hugetlb when the host has free 2 MiB pages, else thp "
+				 "when shmem may have them, else 4k) | hugetlb | thp | 4k", set_mem_backing },
 	{ "cpus", "N", "vCPUs (1..16, default 1)", set_cpus },
 	{ "cmdline", "STR", "guest command line (key=value words); tsc_khz= is appended", set_cmdline },
 	{ "module", "FILE", "pass FILE to the guest as the next PVH module (repeatable; module 0 is "
@@ -255,6 +280,7 @@ static const struct option_def option_defs[] = {
 	{ "pin", "LIST", "CPU placement vcpu=L,iocore=C,dev=L, L a CPU, A-B or A:B:C (default: vCPUs first, "
 			 "then the IOCore, then emulation; vcpu=0,iocore=1,dev=1 on 2 CPUs)", set_pin },
 	{ "stats", "FILE", "write exit and cost accounting of the measured window as JSON", set_stats },
+	{ "platform", NULL, "print this host's KVM flavor, whether it is emulated, and posted interrupts, as JSON", show_platform },
 	{ "help", NULL, "show this help and exit", show_help },
 };
 #define NOPTIONS (sizeof(option_defs) / sizeof(option_defs[0]))

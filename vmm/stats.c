@@ -52,6 +52,7 @@ struct stats {
 	uint64_t off[MAX_KVM_STATS];
 	int cpu_fd_vcpu[VMM_MAX_VCPUS], cpu_fd_iocore, cpu_fd_ctx[MAX_CTX];
 	char aff_vcpu[VMM_MAX_VCPUS][64], aff_iocore[64], aff_ctx[MAX_CTX][64]; /* pinning that took effect */
+	int huge_fd;                    /* /proc/self/smaps_rollup, for the huge pages that back guest RAM */
 	struct snap begin, end;
 	int marks_begin, marks_end;
 };
@@ -124,6 +125,7 @@ int stats_init(struct vmm *v)
 		return err_set("out of memory");
 	v->stats = s;
 	s->kvm_ok = kvm_stats_open(s, v->kvm.vcpu[0].stats_fd);
+	s->huge_fd = gmem_huge_open();
 	for (int c = 0; c < v->kvm.nvcpus; c++) {
 		s->kvm_ok &= v->kvm.vcpu[c].stats_fd >= 0;
 		s->cpu_fd_vcpu[c] = task_cpu_open(v->vcpu_tid[c]);
@@ -362,6 +364,31 @@ static void write_queues(FILE *f, const struct vmm *v, const uint64_t *sum)
 	fprintf(f, "},\n");
 }
 
+static void write_memory(FILE *f, const struct vmm *v)
+{
+	fprintf(f, "  \"memory\": {\"backing\": \"%s\", \"requested\": \"%s\", \"size_mib\": %" PRIu64
+		   ", \"huge_mib\": %" PRIu64 "},\n", mem_backing_names[v->mem.backing], mem_backing_names[v->mem.requested],
+		v->mem.size >> 20, v->mem.backing == MEM_HUGETLB ? v->mem.size >> 20 : gmem_huge_kib(v->stats->huge_fd) >> 10);
+}
+
+/* Each emulation context: what it serves, where and how it runs, what its backend uses. */
+static void write_contexts(FILE *f, const struct vmm *v)
+{
+	const struct stats *s = v->stats;
+
+	fprintf(f, "  \"contexts\": [");
+	for (int i = 0; i < v->nctx; i++) {
+		const struct emu_ctx *c = v->ctx[i];
+
+		fprintf(f, "%s\n    {\"ctx\": %d, \"disk\": %d, \"first_queue\": %d, \"queues\": %d, \"mode\": \"%s\", "
+			   "\"affinity\": \"%s\", \"spins\": %s, \"realtime\": %s, \"backend\": \"%s\", \"wakeups\": %" PRIu64 "}",
+			i ? "," : "", i, c->dev->index, c->q[0]->index, c->nq, c->mode->m.name,
+			c->tid ? s->aff_ctx[i] : s->aff_iocore, c->spin_ns ? "true" : "false",
+			atomic_load(&c->rt_ok) ? "true" : "false", c->info, s->end.wakeups[i] - s->begin.wakeups[i]);
+	}
+	fprintf(f, "\n  ],\n");
+}
+
 static void write_threads(FILE *f, const struct vmm *v)
 {
 	const struct stats *s = v->stats;
@@ -419,7 +446,9 @@ int stats_write(struct vmm *v, int fd)
 		ios ? (double)cpu / 1e3 / (double)ios : 0.0, ios ? (double)io_cpu / 1e3 / (double)ios : 0.0);
 	write_kvm(f, v);
 	write_vcpus(f, v);
+	write_memory(f, v);
 	write_queues(f, v, sum);
+	write_contexts(f, v);
 	write_threads(f, v);
 	fprintf(f, "  \"notifies\": %" PRIu64 ",\n  \"irqs_sent\": %" PRIu64 "\n}\n", sum[QC_notifies], sum[QC_irqs]);
 	fclose(f);

@@ -272,6 +272,7 @@ struct emu_ctx {
 	int cpu;                   /* pinned CPU, -1 none */
 	uint64_t spin_ns;          /* poll this long after work before sleeping; UINT64_MAX: never sleep */
 	bool realtime;             /* shares a CPU with the IOCore: SCHED_FIFO 1, so a wake-up preempts it */
+	char info[48];             /* what its backend uses (written where it runs), for the stats */
 	void *priv;                /* the device's per-context state (virtio-blk: the backend) */
 };
 

@@ -34,20 +34,32 @@ void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), 
 
 /* ---- guest memory (guest_mem.c) -------------------------------------------------------------- */
 
+/* What backs guest RAM: 2 MiB hugetlb pages, shmem with transparent huge pages, or 4 KiB shmem pages;
+ * auto picks the first the host can give. */
+enum mem_backing { MEM_AUTO, MEM_HUGETLB, MEM_THP, MEM_4K, MEM_BACKINGS };
+extern const char *const mem_backing_names[MEM_BACKINGS];
+
 struct guest_mem {
 	int fd;          /* memfd backing guest RAM: a device process maps the same pages */
 	uint8_t *host;   /* MAP_SHARED mapping of fd in this process */
 	uint64_t size;   /* bytes of RAM, guest-physical [0, size) */
+	enum mem_backing backing, requested; /* what backs it; what --mem-backing asked for */
 };
 
-/* Creates `size` bytes of zeroed RAM on a memfd and maps it. Returns 0 or -1 (err_set). */
-int gmem_init(struct guest_mem *m, uint64_t size);
+/* Creates `size` bytes of zeroed RAM on a memfd backed as `want` asks and maps it. hugetlb fails (err_set)
+ * when the host's free 2 MiB pages cannot hold it; thp on a host that keeps shmem on 4 KiB pages warns.
+ * Returns 0 or -1 (err_set). */
+int gmem_init(struct guest_mem *m, uint64_t size, enum mem_backing want);
 /* Unmaps and closes; safe on a zeroed or already destroyed struct. */
 void gmem_destroy(struct guest_mem *m);
 /* The one checked translation: host pointer for guest-physical [gpa, gpa+len), or NULL when any
  * byte of it lies outside RAM (overflow of gpa+len included). len 0 is valid for gpa <= size.
  * Every device reaches guest memory through this. */
 void *gmem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+/* How much of this process's shared memory sits on transparent huge pages (shmem THP), from an fd of
+ * /proc/self/smaps_rollup opened once (gmem_huge_open; -1 when unavailable): KiB, 0 for fd -1. */
+int gmem_huge_open(void);
+uint64_t gmem_huge_kib(int fd);
 
 /* ---- PVH boot (pvh.c) ------------------------------------------------------------------------ */
 
@@ -164,6 +176,10 @@ void kvm_vm_destroy(struct kvm_vm *vm);
 bool host_posted_interrupts(void);
 /* The signature of the hypervisor this process runs under (CPUID 0x40000000; "" on bare metal). */
 void host_hypervisor(char sig[13]);
+/* Whether the hypervisor with signature sig emulates the CPU (QEMU TCG): timings there are no performance. */
+bool host_emulated(const char *sig);
+/* The KVM module loaded: "vmx", "svm", "pvm" or "unknown". */
+const char *kvm_flavor(void);
 
 /* ---- the experiment switches and disks ------------------------------------------------------- */
 
@@ -199,6 +215,7 @@ enum ctx_layout { CTX_PER_DEVICE, CTX_PER_QUEUE };
 
 struct vmm_config {
 	uint64_t mem_mib;
+	enum mem_backing mem_backing;
 	int cpus;
 	const char *cmdline;
 	const char *guest;

@@ -1,5 +1,5 @@
 # experiments/lib/cell.sh - the command line of one cell (bare-metal fio, build/vmm or QEMU microvm) and the
-# shellcheck shell=bash disable=SC2034 # sourced: variables are used by the scripts that source it
+# shellcheck shell=bash disable=SC2034,SC2153 # sourced: globals shared with the scripts that source it
 # job-file copies it runs. Every command is built as an argument array, so what runs is what `cmd` records.
 
 VMM=${EXITLESS_VMM:-build/vmm}
@@ -27,16 +27,48 @@ job_override() {
 	' "$src" "$src" >"$dst"
 }
 
+# device_polls PATH: whether the block device under PATH (a block device, or the one holding the file) has
+# polled completions (queue/io_poll), so fio's hipri can be used on it.
+device_polls() {
+	local dev name
+	if [ -b "$1" ]; then dev=$1; else dev=$(df --output=source "$1" 2>/dev/null | tail -n 1); fi
+	name=$(basename "$(readlink -f "$dev" 2>/dev/null)")
+	[ -n "$name" ] || return 1
+	[ -e "/sys/class/block/$name/partition" ] && name=$(basename "$(readlink -f "/sys/class/block/$name/..")")
+	[ "$(cat "/sys/block/$name/queue/io_poll" 2>/dev/null)" = 1 ]
+}
+
+# fio_options CONFIG: the configuration's fio_options as KEY=VALUE words; hipri=auto becomes hipri=1 where the
+# backing device polls its completions and is dropped where it does not.
+fio_options() {
+	local w words=()
+	for w in ${CONF[$1.fio_options]:-}; do
+		if [ "$w" != hipri=auto ]; then
+			words+=("$w")
+		elif device_polls "$DISK"; then
+			words+=(hipri=1)
+		fi
+	done
+	echo "${words[*]}"
+}
+
 # jobs_prepare OUTDIR: the job copies of a run: jobs/JOB.fio for guests, jobs/JOB.host.fio for host fio (direct
-# I/O through io_uring on the given image, whatever the job file says); runtime and ramp_time from the study.
+# I/O through io_uring on the given image, whatever the job file says) and jobs/JOB.CONFIG.host.fio for a bare
+# configuration with fio_options; runtime and ramp_time from the study.
 jobs_prepare() {
-	local out=$1 j set=()
+	local out=$1 j c set=() opts=()
 	mkdir -p "$out/jobs"
 	[ -n "${STUDY[runtime]:-}" ] && set+=("runtime=${STUDY[runtime]}")
 	[ -n "${STUDY[ramp_time]:-}" ] && set+=("ramp_time=${STUDY[ramp_time]}")
 	for j in "${JOBS[@]}"; do
 		job_override "$(job_file "$j")" "$out/jobs/$j.fio" "${set[@]}"
 		job_override "$(job_file "$j")" "$out/jobs/$j.host.fio" "${set[@]}" direct=1 ioengine=io_uring filename=
+		for c in "${CONFIGS[@]}"; do
+			if [ "${CONF[$c.kind]}" != bare ] || [ -z "${CONF[$c.fio_options]:-}" ]; then continue; fi
+			read -r -a opts <<<"$(fio_options "$c")"
+			job_override "$(job_file "$j")" "$out/jobs/$j.$c.host.fio" "${set[@]}" direct=1 ioengine=io_uring \
+				filename= "${opts[@]}"
+		done
 	done
 }
 
@@ -63,18 +95,21 @@ conf() {
 cell_command() {
 	local config=$1 job=$2 dir=$3
 	case "${CONF[$config.kind]}" in
-	bare) cell_bare "$job" "$dir" ;;
+	bare) cell_bare "$config" "$job" "$dir" ;;
 	vmm) cell_vmm "$config" "$job" "$dir" ;;
 	qemu) cell_qemu "$config" "$job" "$dir" ;;
 	esac
 }
 
-# cell_bare JOB REPDIR: the real fio, as on bare metal, on the same image.
+# cell_bare CONFIG JOB REPDIR: the real fio, as on bare metal, on the same image (with the configuration's
+# fio_options, e.g. hugepage buffers and registered buffers and files: bare metal at its best).
 cell_bare() {
+	local job=$OUT/jobs/$2.host.fio
+	[ -z "${CONF[$1.fio_options]:-}" ] || job=$OUT/jobs/$2.$1.host.fio
 	RESULT=fio.json
-	CMD=("$FIO" --output-format=json "--output=$2/fio.json" "--filename=$DISK")
+	CMD=("$FIO" --output-format=json "--output=$3/fio.json" "--filename=$DISK")
 	[ "$DISK_KIND" = blockdev ] && [ "$RW_DEVICE" != 1 ] && CMD+=(--readonly)
-	CMD+=("$OUT/jobs/$1.host.fio")
+	CMD+=("$job")
 }
 
 # cell_vmm CONFIG JOB REPDIR: build/vmm with the configuration's switches; options the configuration does not
@@ -92,6 +127,8 @@ cell_vmm() {
 		[ -n "${CONF[$c.$v]:-}" ] && CMD+=("--$v" "${CONF[$c.$v]}")
 	done
 	[ -n "${CONF[$c.poll_us]:-}" ] && CMD+=(--poll-us "${CONF[$c.poll_us]}")
+	v=$(conf "$c" mem_backing)
+	[ -n "$v" ] && CMD+=(--mem-backing "$v")
 	v=$(conf "$c" pin)
 	[ -n "$v" ] && CMD+=(--pin "$v")
 	[ -n "${CONF[$c.guest_cmdline]:-}" ] && CMD+=(--cmdline "${CONF[$c.guest_cmdline]}")
@@ -102,12 +139,15 @@ cell_vmm() {
 # cell_qemu CONFIG JOB REPDIR: the same guest.elf under QEMU microvm. microvm makes only COM1, so COM2 (where
 # the guest writes its results) is added as an isa-serial device at index 1 (0x2f8, IRQ 3).
 cell_qemu() {
-	local c=$1 job=$2 dir=$3 variant drive dev append
+	local c=$1 job=$2 dir=$3 variant drive dev append mem
 	variant=$(conf "$c" qemu default)
+	mem=$(conf "$c" mem 256)
 	drive="id=d0,file=$DISK,format=raw,if=none,cache=none"
-	dev="virtio-blk-device,drive=d0"
 	[ "$variant" = iothread-uring ] && drive+=",aio=io_uring"
 	[ "$DISK_KIND" = blockdev ] && [ "$RW_DEVICE" != 1 ] && drive+=",readonly=on"
+	# null-co: QEMU's own null path (no data moved), the size of the image
+	[ "$(conf "$c" qemu_drive file)" = null ] && drive="id=d0,driver=null-co,size=$DISK_BYTES,if=none"
+	dev="virtio-blk-device,drive=d0"
 	[ "$variant" != default ] && dev+=",iothread=io0"
 	append=${TSC_KHZ:+tsc_khz=$TSC_KHZ}
 	# the guest reads its completion mode from the command line (as build/vmm passes it)
@@ -116,11 +156,14 @@ cell_qemu() {
 	RESULT=guest.json
 	# shellcheck disable=SC2054 # commas belong to QEMU option values
 	CMD=("$QEMU" -M microvm,x-option-roms=off,rtc=off,acpi=off -enable-kvm -cpu host,-arch-capabilities
-		-m "$(conf "$c" mem 256)M" -smp 1 -nodefaults -display none -no-reboot
+		-m "${mem}M" -smp 1 -nodefaults -display none -no-reboot
 		-serial "file:$dir/console.log" -chardev "file,id=com2,path=$dir/guest.json" -device isa-serial,index=1,chardev=com2
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -global virtio-mmio.force-legacy=false
 		-kernel "$GUEST" -initrd "$OUT/jobs/$job.fio" -append "${append# }")
 	[ "$variant" = default ] || CMD+=(-object "iothread,id=io0")
+	# QEMU's RAM is anonymous memory it madvises for THP; hugetlb puts it on 2 MiB pages as build/vmm does
+	[ "$(conf "$c" qemu_mem default)" = hugetlb ] &&
+		CMD+=(-object "memory-backend-memfd,id=ram,size=${mem}M,hugetlb=on,hugetlbsize=2M" -machine memory-backend=ram)
 	CMD+=(-drive "$drive" -device "$dev")
 }
 

@@ -122,3 +122,16 @@ shell_words() {
 	done
 	echo "${out# }"
 }
+
+# platform_json: what build/vmm --platform says of this host (KVM flavor, emulated or not, the hypervisor it
+# runs under, posted interrupts), or null when build/vmm is not built.
+platform_json() {
+	local out
+	out=$("$ROOT/build/vmm" --platform 2>/dev/null) || out=null
+	jq -c . <<<"$out" 2>/dev/null || echo null
+}
+
+# run_emulated RUN: 1 when the run was made on an emulated platform (its meta.json says so), else 0.
+run_emulated() {
+	jq -r 'if .host.emulated == true then 1 else 0 end' "$1/meta.json" 2>/dev/null || echo 0
+}

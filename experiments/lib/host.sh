@@ -96,15 +96,70 @@ meta_write() {
 		--argjson rw_device "$RW_DEVICE" --arg perf_events "$PERF_EVENTS" --argjson kvm_stat "$KVM_STAT" \
 		--arg drop "${STUDY[drop_caches]}" --argjson reps "${STUDY[reps]}" --arg runtime "${STUDY[runtime]:-}" \
 		--arg ramp "${STUDY[ramp_time]:-}" --arg shuffle "${STUDY[shuffle]}" \
+		--argjson memory "$(host_memory_json)" \
+		--argjson platform "$(platform_json)" \
 		--rawfile pins <(meta_pinning) --rawfile cmds <(meta_commands) '
 	def lines: split("\n") | map(select(length > 0) | split("\t"));
 	{format: 1, run: $run, study: $study, git: {commit: $commit, dirty: $dirty}, date: $date,
 	 host: {name: $host, cpu_model: $cpu, cores: $cores, kernel: $kernel, kvm_flavor: $flavor,
-	        posted_interrupts: $posted, tsc_khz: (if $tsc == "" then null else ($tsc | tonumber) end)},
+	        posted_interrupts: $posted, tsc_khz: (if $tsc == "" then null else ($tsc | tonumber) end),
+	        emulated: ($platform.emulated // false), hypervisor: ($platform.host_hypervisor // null)},
 	 versions: {fio: $fio, qemu: $qemu, gcc: $gcc, perf: $perf},
 	 disk: {path: $disk, kind: $disk_kind, bytes: $disk_bytes, rw_device: ($rw_device == 1)},
 	 study_settings: {reps: $reps, runtime: $runtime, ramp_time: $ramp, drop_caches: $drop, shuffle: $shuffle},
 	 perf: {stat_events: $perf_events, kvm_stat: ($kvm_stat == 1)},
+	 host_memory: $memory,
 	 pinning: ($pins | lines | map({(.[0]): .[1]}) | add // {}),
 	 commands: ($cmds | lines | map({cell: .[0], rep: (.[1] | tonumber), cmd: .[2]}))}'
+}
+
+# ---- host knobs a study asks for (hugepages, THP for shmem), restored when the run ends ----------------
+
+HOST_SETUP=""         # "knob<TAB>before<TAB>asked<TAB>got" lines, for meta.json
+RESTORE_HUGEPAGES=""
+RESTORE_THP_SHMEM=""
+THP_SHMEM=/sys/kernel/mm/transparent_hugepage/shmem_enabled
+
+# thp_value FILE: the bracketed (current) word of a transparent_hugepage knob.
+thp_value() {
+	sed -n 's/.*\[\([a-z_]*\)\].*/\1/p' "$1" 2>/dev/null
+}
+
+# host_setup: reserves STUDY[hugepages] 2 MiB pages and sets shmem's THP mode to STUDY[thp_shmem], as the
+# study asks; warns when the host refuses (not root); host_restore puts both back.
+host_setup() {
+	local before got
+	if [ -n "${STUDY[hugepages]:-}" ]; then
+		before=$(cat /proc/sys/vm/nr_hugepages)
+		{ echo "${STUDY[hugepages]}" >/proc/sys/vm/nr_hugepages; } 2>/dev/null || true
+		got=$(cat /proc/sys/vm/nr_hugepages)
+		[ "$got" -ge "${STUDY[hugepages]}" ] || warn "only $got of ${STUDY[hugepages]} hugepages could be reserved"
+		RESTORE_HUGEPAGES=$before
+		HOST_SETUP+="hugepages"$'\t'"$before"$'\t'"${STUDY[hugepages]}"$'\t'"$got"$'\n'
+	fi
+	if [ -n "${STUDY[thp_shmem]:-}" ]; then
+		before=$(thp_value "$THP_SHMEM")
+		{ echo "${STUDY[thp_shmem]}" >"$THP_SHMEM"; } 2>/dev/null || true
+		got=$(thp_value "$THP_SHMEM")
+		[ "$got" = "${STUDY[thp_shmem]}" ] || warn "transparent_hugepage/shmem_enabled stays $got (needs root)"
+		RESTORE_THP_SHMEM=$before
+		HOST_SETUP+="thp_shmem"$'\t'"$before"$'\t'"${STUDY[thp_shmem]}"$'\t'"$got"$'\n'
+	fi
+	return 0
+}
+
+# host_restore: the knobs as host_setup found them.
+host_restore() {
+	[ -z "$RESTORE_HUGEPAGES" ] || { echo "$RESTORE_HUGEPAGES" >/proc/sys/vm/nr_hugepages; } 2>/dev/null || true
+	[ -z "$RESTORE_THP_SHMEM" ] || { echo "$RESTORE_THP_SHMEM" >"$THP_SHMEM"; } 2>/dev/null || true
+	RESTORE_HUGEPAGES="" RESTORE_THP_SHMEM=""
+}
+
+# host_memory_json: the memory knobs in force (after host_setup) and what host_setup changed.
+host_memory_json() {
+	jq -n --arg thp "$(thp_value /sys/kernel/mm/transparent_hugepage/enabled)" --arg shmem "$(thp_value "$THP_SHMEM")" \
+		--argjson huge "$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo null)" --arg setup "$HOST_SETUP" '
+	{thp_enabled: $thp, thp_shmem_enabled: $shmem, nr_hugepages: $huge,
+	 changed: ($setup | split("\n") | map(select(length > 0) | split("\t") |
+		{(.[0]): {before: .[1], asked: .[2], got: .[3]}}) | add // {})}'
 }

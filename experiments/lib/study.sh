@@ -3,8 +3,8 @@
 # A study is experiments/studies/NAME.ini: one [study] section and optional [config NAME] sections that add
 # to or override experiments/configs.ini key by key. The format is described in experiments/README.md.
 
-STUDY_KEYS="description reps image_size drop_caches runtime ramp_time jobs configs shuffle pin mem timeout backend"
-CONFIG_KEYS="kind label request emulation completion poll_us pin backend mem qemu guest_cmdline vmm_args"
+STUDY_KEYS="description reps image_size drop_caches runtime ramp_time jobs configs shuffle pin mem timeout backend hugepages thp_shmem"
+CONFIG_KEYS="kind label request emulation completion poll_us pin backend mem mem_backing qemu qemu_mem qemu_drive guest_cmdline vmm_args fio_options"
 
 declare -A STUDY=()  # study key -> value
 declare -A CONF=()   # "config.key" -> value
@@ -32,11 +32,17 @@ ini_parse() {
 		re["shuffle"] = "^(no|yes|[0-9]+)$"; what["shuffle"] = "no, yes or a seed"
 		re["kind"] = "^(vmm|bare|qemu)$"; what["kind"] = "vmm, bare or qemu"
 		re["request"] = "^(exit|ioeventfd|exitless)$"; what["request"] = "exit, ioeventfd or exitless"
-		re["emulation"] = "^(thread|process)$"; what["emulation"] = "thread or process"
+		re["emulation"] = "^(thread|process|inline)$"; what["emulation"] = "thread, process or inline"
 		re["completion"] = "^(irq|poll)$"; what["completion"] = "irq or poll"
 		re["backend"] = "^(uring|sync|null|ram)$"; what["backend"] = "uring, sync, null or ram"
 		re["qemu"] = "^(default|iothread|iothread-uring)$"; what["qemu"] = "default, iothread or iothread-uring"
-		re["pin"] = "^(vcpu|iocore|dev)=[0-9]+(,(vcpu|iocore|dev)=[0-9]+)*$"; what["pin"] = "vcpu=C,iocore=C,dev=C"
+		re["qemu_mem"] = "^(default|hugetlb)$"; what["qemu_mem"] = "default (anonymous RAM, THP by madvise) or hugetlb"
+		re["qemu_drive"] = "^(file|null)$"; what["qemu_drive"] = "file (the image) or null (the null-co driver)"
+		re["mem_backing"] = "^(auto|hugetlb|thp|4k)$"; what["mem_backing"] = "auto, hugetlb, thp or 4k"
+		re["hugepages"] = "^[0-9]+$"; what["hugepages"] = "a count of 2 MiB pages"
+		re["thp_shmem"] = "^(always|within_size|advise|never|deny|force)$"; what["thp_shmem"] = "a transparent_hugepage/shmem_enabled value"
+		re["fio_options"] = "^[A-Za-z0-9_=.,: -]*$"; what["fio_options"] = "fio job options key=value, space-separated"
+		re["pin"] = "^(vcpu|iocore|dev)=[0-9:-]+(,(vcpu|iocore|dev)=[0-9:-]+)*$"; what["pin"] = "vcpu=L,iocore=C,dev=L (L: C, A-B or A:B)"
 		re["jobs"] = "^[A-Za-z0-9_.,{}+ -]+$"; what["jobs"] = "job names (letters, digits, - _ . + and {a,b} lists)"
 		re["configs"] = "^[A-Za-z0-9_.+ -]+$"; what["configs"] = "configuration names"
 		re["label"] = "^[^\"]+$"; what["label"] = "text without double quotes"
@@ -60,7 +66,7 @@ ini_parse() {
 		if (kind == "") fail("\"" key "\" outside a section: put it under [study] or [config NAME]")
 		if (kind == "study" && !(key in sk)) fail("unknown study key \"" key "\" (known: " skeys ")")
 		if (kind == "config" && !(key in ck)) fail("unknown config key \"" key "\" (known: " ckeys ")")
-		if (val == "" && key != "guest_cmdline" && key != "vmm_args") fail("\"" key "\" has no value")
+		if (val == "" && key != "guest_cmdline" && key != "vmm_args" && key != "fio_options") fail("\"" key "\" has no value")
 		if ((key in re) && val !~ re[key]) fail(key " = " val ": expected " what[key])
 		printf "%s\037%s\037%s\037%s\037%s:%d\n", kind, name, key, val, file, FNR
 	}

@@ -1,6 +1,9 @@
 # experiments/lib/summary.awk - from cells.tsv and the raw rows of a run, writes results.csv and summary.csv.
 # Input 1: cells.tsv (cell, config, kind, job, rw, bs, iodepth, ...); input 2: rows "cell rep status metric value".
-# Variables: run (run id), results and summary (output paths). POSIX awk (mawk): no asort, no gensub.
+# Variables: run (run id), results and summary (output paths), emulated (1: the run was made on an emulated
+# platform, whose throughput and latency are no performance figures: summary.csv keeps only the counts).
+# The 100 % line of a job is its bare-metal cell with the highest median IOPS (bare metal at its best).
+# POSIX awk (mawk): no asort, no gensub.
 
 BEGIN { FS = "\t" }
 
@@ -49,6 +52,9 @@ function triple(c, m, scale,   n) {
 	return fmt(median(n)) "," fmt(vals[1]) "," fmt(vals[n])
 }
 
+# perf_triple: triple() for a throughput or latency metric, empty on an emulated platform.
+function perf_triple(c, m, scale) { return emulated ? ",," : triple(c, m, scale) }
+
 function sort_reps(c,   i, j, x) {
 	for (i = 2; i <= nrep[c]; i++) {
 		x = reps[c, i]
@@ -64,7 +70,7 @@ function derive(c,   i, k, b, bk) {
 		k = c SUBSEP reps[c, i]
 		if (state[k] != "ok") continue
 		bk = b SUBSEP reps[c, i]
-		if (b != "" && ((k, "iops") in val) && state[bk] == "ok" && ((bk, "iops") in val) && val[bk, "iops"] > 0)
+		if (!emulated && b != "" && ((k, "iops") in val) && state[bk] == "ok" && ((bk, "iops") in val) && val[bk, "iops"] > 0)
 			put(k, "pct_of_bare", fmt(100 * val[k, "iops"] / val[bk, "iops"]))
 		if (((k, "perf_task_clock_ms") in val) && val[k, "total_ios"] > 0)
 			put(k, "host_cpu_us_per_io", fmt(1000 * val[k, "perf_task_clock_ms"] / val[k, "total_ios"]))
@@ -89,29 +95,29 @@ function write_summary(   i, j, c, ok, bad, pct, mb, mc, cpu, src, n) {
 	for (j = 1; j <= nlat; j++) printf "%s_us_median,%s_us_min,%s_us_max,", lat[j], lat[j], lat[j] > summary
 	printf "pct_of_bare,pct_of_bare_min,pct_of_bare_max,exits_per_io,exits_per_io_min,exits_per_io_max," > summary
 	printf "irqs_per_io,irqs_per_io_min,irqs_per_io_max,notifies_per_io,cpu_us_per_io,cpu_us_per_io_min," > summary
-	print "cpu_us_per_io_max,cpu_source,host_cpu_us_per_io" > summary
+	print "cpu_us_per_io_max,cpu_source,host_cpu_us_per_io,bare_ref" > summary
 	for (i = 1; i <= ncell; i++) {
 		c = cells[i]
 		if (nrep[c] == 0) continue
 		ok = bad = 0
 		for (j = 1; j <= nrep[c]; j++) if (state[c, reps[c, j]] == "ok") ok++; else bad++
 		printf "%s,%s,%s,%s,%s,%s,%s,%s,%d,%d,", run, c, config[c], kind[c], job[c], rw[c], bs[c], qd[c], ok, bad > summary
-		printf "%s,%s,", triple(c, "iops", 1), triple(c, "bw_bytes", 1) > summary
-		for (j = 1; j <= nlat; j++) printf "%s,", triple(c, lat[j] "_ns", 1000) > summary
+		printf "%s,%s,", perf_triple(c, "iops", 1), perf_triple(c, "bw_bytes", 1) > summary
+		for (j = 1; j <= nlat; j++) printf "%s,", perf_triple(c, lat[j] "_ns", 1000) > summary
 		# pct_of_bare: ratio of the medians; min and max: extremes of the paired per-repetition ratios
 		pct = ""
-		if (bare[job[c]] != "" && gather(c, "iops", 1) > 0) {
+		if (!emulated && bare[job[c]] != "" && gather(c, "iops", 1) > 0) {
 			mc = median(gather(c, "iops", 1))
 			if (gather(bare[job[c]], "iops", 1) > 0 && (mb = median(gather(bare[job[c]], "iops", 1))) > 0) pct = 100 * mc / mb
 		}
-		n = gather(c, "pct_of_bare", 1)
+		n = emulated ? 0 : gather(c, "pct_of_bare", 1)
 		printf "%s,%s,%s,", fmt(pct), (n ? fmt(vals[1]) : ""), (n ? fmt(vals[n]) : "") > summary
 		printf "%s,%s,%s,", triple(c, "exits_per_io", 1), triple(c, "irqs_per_io", 1), fmt(median(gather(c, "notifies_per_io", 1))) > summary
 		# CPU per I/O: the VMM's own accounting of the measured window when there is one, else perf stat
-		src = "stats"; cpu = triple(c, "cpu_us_per_io", 1)
-		if (cpu == ",,") { src = "perf"; cpu = triple(c, "host_cpu_us_per_io", 1) }
+		src = "stats"; cpu = perf_triple(c, "cpu_us_per_io", 1)
+		if (cpu == ",,") { src = "perf"; cpu = perf_triple(c, "host_cpu_us_per_io", 1) }
 		if (cpu == ",,") src = ""
-		printf "%s,%s,%s\n", cpu, src, fmt(median(gather(c, "host_cpu_us_per_io", 1))) > summary
+		printf "%s,%s,%s,%s\n", cpu, src, (emulated ? "" : fmt(median(gather(c, "host_cpu_us_per_io", 1)))), config[bare[job[c]]] > summary
 	}
 }
 
@@ -119,7 +125,9 @@ END {
 	nlat = split("clat_mean clat_p50 clat_p90 clat_p99 clat_p99.9", lat, " ")
 	for (i = 1; i <= ncell; i++) {
 		c = cells[i]
-		if (kind[c] == "bare" && (!(job[c] in bare) || config[c] == "bare")) bare[job[c]] = c
+		if (kind[c] != "bare" || !gather(c, "iops", 1)) continue
+		m = median(gather(c, "iops", 1))
+		if (!(job[c] in bare) || m > best[job[c]]) { bare[job[c]] = c; best[job[c]] = m }
 	}
 	for (i = 1; i <= ncell; i++) { sort_reps(cells[i]); derive(cells[i]) }
 	write_results()

@@ -35,7 +35,7 @@ regress() {
 @test "the gate passes on a run that matches the reference" {
 	run "$ROOT/ci/perf-gate" --run "$RUN" --reference "$REF"
 	[ "$status" -eq 0 ]
-	[[ "${lines[-1]}" == "perf gate: 30 checks, 0 regressions" ]]
+	[[ "${lines[-1]}" == "perf gate: 39 checks, 0 regressions" ]]
 }
 
 @test "the gate fails on a regressed run and says which check" {
@@ -46,7 +46,7 @@ regress() {
 	echo "$output" | grep -Eq '^full/randread-4k-qd1 +exits_per_io +0\.002 +<= 0\.012 +1\.5 +FAIL$'
 	echo "$output" | grep -Eq '^full/randread-4k-qd1 +pct_of_bare +96\.82 +>= 88\.82 +77\.45 +FAIL$'
 	echo "$output" | grep -Eq '^baseline/randread-4k-qd1 +exits_per_io .* ok$'
-	[[ "${lines[-1]}" == "perf gate: 30 checks, 6 regressions" ]]
+	[[ "${lines[-1]}" == "perf gate: 39 checks, 6 regressions" ]]
 }
 
 @test "a failed repetition is a regression" {
