@@ -268,7 +268,8 @@ void emu_process_stop(struct emu_ctx *c)
 	atomic_store(&c->stop, 1);
 	wake(c);
 	if (c->pid > 0) {
-		waitpid(c->pid, NULL, 0);
+		while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+			;
 		c->pid = 0;
 	}
 }

@@ -310,6 +310,7 @@ void machine_teardown(struct vmm *v)
 	iocore_stop();
 	for (int i = 0; i < v->nctx; i++)
 		emu_ctx_stop(v->ctx[i]);
+	stats_drained(v);
 	if (v->stats_fd >= 0 && stats_write(v, v->stats_fd) < 0)
 		fprintf(stderr, "vmm: %s\n", err_msg());
 	serial_flush(&v->com1);

@@ -92,10 +92,22 @@ static void read_exits(const struct exit_counts *e, uint64_t *out)
 #undef X
 }
 
+/* The device-side counters (shared memory: still readable once the I/O threads have stopped). */
+static void take_counters(struct vmm *v, struct snap *p)
+{
+	int k = 0;
+
+	for (int d = 0; d < v->ndisks; d++)
+		for (int q = 0; q < v->disks[d]->nqueues; q++)
+			queue_counters_read(&v->disks[d]->queues[q].c, p->q[k++]);
+	for (int i = 0; i < v->nctx; i++)
+		p->wakeups[i] = atomic_load(&v->ctx[i]->wakeups);
+	iocore_counters_read(p->io);
+}
+
 static void take(struct vmm *v, struct snap *p)
 {
 	struct stats *s = v->stats;
-	int k = 0;
 
 	memset(p, 0, sizeof(*p));
 	p->t_ns = mono_ns();
@@ -106,15 +118,10 @@ static void take(struct vmm *v, struct snap *p)
 		read_exits(&v->exits[c], p->exits[c]);
 		p->cpu_vcpu[c] = task_cpu_ns(s->cpu_fd_vcpu[c]);
 	}
-	for (int d = 0; d < v->ndisks; d++)
-		for (int q = 0; q < v->disks[d]->nqueues; q++)
-			queue_counters_read(&v->disks[d]->queues[q].c, p->q[k++]);
-	for (int i = 0; i < v->nctx; i++) {
-		p->wakeups[i] = atomic_load(&v->ctx[i]->wakeups);
+	for (int i = 0; i < v->nctx; i++)
 		p->cpu_ctx[i] = task_cpu_ns(s->cpu_fd_ctx[i]);
-	}
-	iocore_counters_read(p->io);
 	p->cpu_iocore = task_cpu_ns(s->cpu_fd_iocore);
+	take_counters(v, p);
 }
 
 int stats_init(struct vmm *v)
@@ -161,6 +168,13 @@ void stats_close_window(struct vmm *v)
 {
 	if (v->stats && !v->stats->marks_end)
 		take(v, &v->stats->end); /* no END marker: the window runs to the guest's exit */
+}
+
+void stats_drained(struct vmm *v)
+{
+	/* Without an END marker the requests the drain completed belong to the window too. */
+	if (v->stats && !v->stats->marks_end)
+		take_counters(v, &v->stats->end);
 }
 
 /* ---- the JSON ------------------------------------------------------------------------------- */

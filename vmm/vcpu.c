@@ -223,6 +223,17 @@ int vcpu_start_aps(struct vmm *v)
 	return 0;
 }
 
+/* The run is over: the handlers would touch kvm_run mappings teardown is about to unmap, so every signal
+ * waits (the process is stopping anyway; SIGKILL still ends it). */
+static void signals_off(void)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	my_run = NULL;
+}
+
 int vcpu_run_all(struct vmm *v)
 {
 	if (v->cfg.timeout_s)
@@ -233,5 +244,6 @@ int vcpu_run_all(struct vmm *v)
 	for (int i = 1; i < v->kvm.nvcpus; i++)
 		if (v->vcpu_thread[i])
 			pthread_join(v->vcpu_thread[i], NULL);
+	signals_off();
 	return atomic_load(&v->exit_code);
 }

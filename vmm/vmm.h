@@ -301,6 +301,9 @@ void stats_mark(struct vmm *v, int which);
 int stats_write(struct vmm *v, int fd);
 /* Takes the window's end snapshot unless the guest marked one: call before the I/O threads stop. */
 void stats_close_window(struct vmm *v);
+/* Without an END marker: the device counters again once the I/O threads have drained (their CPU times stay
+ * those of stats_close_window, taken while they ran). */
+void stats_drained(struct vmm *v);
 
 /* Pins the calling thread / thread t to the CPU. Returns 0 or -1 (err_set). */
 int pin_self(int cpu);
