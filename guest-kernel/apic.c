@@ -9,6 +9,7 @@
 #define MSR_X2APIC_TIMER  0x832
 #define MSR_X2APIC_LINT0  0x835
 #define MSR_X2APIC_SELF_IPI 0x83f
+#define MSR_X2APIC_ICR    0x830
 #define MSR_KVM_PV_EOI_EN 0x4b564d04
 #define KVM_FEATURE_PV_EOI (1u << 6)
 
@@ -18,7 +19,11 @@
 #define XAPIC_TIMER 0x320
 #define XAPIC_LINT0 0x350
 #define XAPIC_ICR_LO 0x300
+#define XAPIC_ICR_HI 0x310
 #define XAPIC_ICR_SELF (1u << 18)
+#define XAPIC_ICR_BUSY (1u << 12)
+#define ICR_INIT_ASSERT 0xc500	/* INIT, level-triggered, assert (what Linux sends) */
+#define ICR_STARTUP     0x0600	/* STARTUP: the AP starts in real mode at vector << 12 */
 
 #define IOAPIC_BASE 0xfec00000ull
 #define IOAPIC_WIN  0x10
@@ -127,4 +132,31 @@ void apic_self_ipi(uint8_t vector)
 		wrmsr(MSR_X2APIC_SELF_IPI, vector);
 	else
 		*mmio32(XAPIC_BASE + XAPIC_ICR_LO) = XAPIC_ICR_SELF | vector;
+}
+
+/* An IPI with ICR low word lo to the CPU with APIC ID dest (physical destination). */
+static void apic_ipi(uint32_t dest, uint32_t lo)
+{
+	if (apic_x2apic) {
+		wrmsr(MSR_X2APIC_ICR, (uint64_t)dest << 32 | lo);
+		return;
+	}
+	*mmio32(XAPIC_BASE + XAPIC_ICR_HI) = dest << 24;
+	*mmio32(XAPIC_BASE + XAPIC_ICR_LO) = lo;
+	while (*mmio32(XAPIC_BASE + XAPIC_ICR_LO) & XAPIC_ICR_BUSY)
+		;
+}
+
+/* INIT (when init) and one STARTUP IPI to CPU apic_id: it runs the trampoline at vector << 12 in real mode.
+ * No delays between them: KVM's in-kernel LAPIC takes them in order (hardware wants 10 ms after INIT, which
+ * a guest on hardware would have to add). The boot CPU (0) cannot be started. */
+long apic_start_cpu(uint32_t dest, uint32_t vector, int init)
+{
+	if (dest == 0 || dest >= GUEST_MAX_CPUS || vector == 0 || vector >= 0xa0)
+		return -22;	/* -EINVAL */
+	apic_setup(-1);	/* the boot CPU's LAPIC sends the IPIs */
+	if (init)
+		apic_ipi(dest, ICR_INIT_ASSERT);
+	apic_ipi(dest, ICR_STARTUP | vector);
+	return 0;
 }

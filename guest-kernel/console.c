@@ -8,8 +8,15 @@
  * writes. Works at CPL3 (TSS I/O bitmap) and at CPL0. */
 static void port_write(uint16_t port, const char *s, size_t n)
 {
-	if (n)
-		__asm__ volatile("cld; rep outsb" : "+S"(s), "+c"(n) : "d"(port) : "memory");
+	static uint32_t lock;	/* CPUs write whole buffers one at a time (KVM splits a string OUT at page ends) */
+	uint32_t spins = 0;
+
+	if (!n)
+		return;
+	while (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE) && ++spins < (1u << 26))	/* bounded: a crash */
+		__asm__ volatile("pause");						/* report still gets out */
+	__asm__ volatile("cld; rep outsb" : "+S"(s), "+c"(n) : "d"(port) : "memory");
+	__atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
 }
 
 void con_write(const char *s, size_t n) { port_write(ABI_COM1_PORT, s, n); }

@@ -1,11 +1,17 @@
-/* entry.S - PVH entry: 32-bit protected mode -> long mode -> CPL3, with every boot table built at assembly time. */
+/* entry.S - PVH entry: 32-bit protected mode -> long mode -> CPL3, with every boot table built at assembly
+ * time; and the application processors' path: real mode (the SIPI trampoline) -> protected -> long -> CPL3. */
 /*
  * Under PVM every CPL0 instruction is emulated (~0.55 us), so nothing is computed at boot that the
- * assembler and linker can compute instead: the page tables, GDT, TSS (with its I/O bitmap) and IDT are
+ * assembler and linker can compute instead: the page tables, GDT, TSSs (with the I/O bitmap) and IDT are
  * initialised data. The linker script supplies the split address fields (isr_lo16, tss_lo16, ...).
  * The boot path below is about 30 CPL0 instructions from the PVH entry to the iretq into CPL3.
+ *
+ * Per CPU (index = initial APIC ID, 0 the boot CPU, below GUEST_MAX_CPUS): a kernel stack (the TSS's rsp0),
+ * a #DF stack (IST1), a user stack, and a TSS. The TSSs are 128-byte headers side by side, all pointing
+ * (I/O map base) at the one I/O permission bitmap after the last header, so the bitmap exists once.
  */
 #include "syscall.h"
+#include "smp.h"
 
 #define PVH_MAGIC        0x336ec578
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
@@ -19,11 +25,13 @@
 #define PTE_D   0x040
 #define PTE_PS  0x080
 
-#define TSS_IOMAP_BASE 104
-#define TSS_LIMIT      (TSS_IOMAP_BASE + 8192)	/* the byte after the bitmap must be 0xff: it is */
+#define TSS_HEADER     128			/* bytes per CPU: the 104-byte 64-bit TSS, padded */
+#define IOMAP_BYTES    8192
 
-#define KSTACK_SIZE 16384
-#define USTACK_SIZE 65536
+#define SEL_KCODE   0x08
+#define SEL_KDATA   0x10
+#define SEL_TSS     0x28			/* CPU i: SEL_TSS + 16 * i */
+#define SEL_KCODE32 (SEL_TSS + 16 * GUEST_MAX_CPUS)	/* flat 32-bit code: the APs' way out of real mode */
 
 /* ---- the PVH note: QEMU and build/vmm start the 32-bit entry it names ---- */
 	.section .note.Xen, "a"
@@ -34,13 +42,8 @@
 	.asciz "Xen"
 	.long pvh_start32
 
-/* ---- 32-bit entry: flat protected mode, paging off, ebx = hvm_start_info ---- */
-	.section .text.boot, "ax"
-	.code32
-	.globl pvh_start32
-pvh_start32:
-	movl %ebx, pvh_start_info_paddr	/* checked later, at CPL3 (eax may hold 0x2BADB002 on microvm) */
-	lgdt gdt_ptr
+/* Protected mode, paging off -> long mode with our page tables -> a far jump to the 64-bit \target. */
+.macro long_mode target
 	movl %cr4, %eax
 	orl $0x20, %eax			/* PAE */
 	movl %eax, %cr4
@@ -53,28 +56,100 @@ pvh_start32:
 	movl %cr0, %eax
 	orl $0x80010001, %eax		/* PG | WP | PE */
 	movl %eax, %cr0
-	ljmp $0x08, $start64
+	ljmp $SEL_KCODE, $\target
+.endm
 
-	.code64
-start64:
-	movl $0x10, %eax
+/* 64-bit, CPL0: data selectors, then the CPU's kernel stack and TSS for index \cpu (a 32-bit register). */
+.macro cpu_tables cpu
+	movl $SEL_KDATA, %eax
 	movl %eax, %ss			/* iretq back to CPL0 reloads SS: it must be a valid selector of our GDT */
 	movl %eax, %ds
 	movl %eax, %es
 	xorl %eax, %eax
 	movl %eax, %fs
 	movl %eax, %gs
-	movq $kstack_top, %rsp
-	movl $0x28, %eax
+	leal 1(\cpu), %eax
+	shll $KSTACK_SHIFT, %eax
+	leaq kstacks(%rax), %rsp
+	movl \cpu, %eax
+	shll $4, %eax
+	andb $0xfd, gdt + SEL_TSS + 5(%rax)	/* available again: ltr faults on the busy TSS of an earlier start */
+	addl $SEL_TSS, %eax
 	ltr %ax
 	lidt idt_ptr
-	/* Into CPL3 with interrupts enabled; user_start never returns (it exits through port 0xf4). */
+.endm
+
+/* Into CPL3 with interrupts enabled on CPU \cpu's user stack, at \entry (which never returns). */
+.macro to_user cpu, entry
+	leal 1(\cpu), %eax
+	shll $USTACK_SHIFT, %eax
+	leaq ustacks(%rax), %rax
 	pushq $0x23			/* SS: user data */
-	pushq $ustack_top
+	pushq %rax
 	pushq $0x202			/* RFLAGS: IF */
 	pushq $0x1b			/* CS: user code */
-	pushq $user_start
+	pushq $\entry
 	iretq
+.endm
+
+/* ---- 32-bit entry: flat protected mode, paging off, ebx = hvm_start_info ---- */
+	.section .text.boot, "ax"
+	.code32
+	.globl pvh_start32
+pvh_start32:
+	movl %ebx, pvh_start_info_paddr	/* checked later, at CPL3 (eax may hold 0x2BADB002 on microvm) */
+	lgdt gdt_ptr
+	long_mode start64
+
+	.code64
+start64:
+	xorl %ebx, %ebx			/* the boot CPU is CPU 0 */
+	cpu_tables %ebx
+	to_user %ebx, user_start
+
+/* ---- application processors: INIT and a SIPI start one at the trampoline's copy (smp.c puts it in a page
+ * below 1 MiB), in real mode with CS = page >> 4, IP = 0. Every start runs the whole path again: an AP that
+ * finished its work halts with interrupts off until the next INIT. ---- */
+	.section .rodata.trampoline, "a"
+	.code16
+	.globl ap_trampoline, ap_trampoline_end
+ap_trampoline:
+	cli
+	movw %cs, %ax
+	movw %ax, %ds
+	lgdtl ap_gdtr - ap_trampoline	/* DS-relative: the copy of the GDT pointer travels with the code */
+	movl %cr0, %eax
+	orl $1, %eax			/* PE */
+	movl %eax, %cr0
+	ljmpl $SEL_KCODE32, $ap_start32
+	.balign 4
+ap_gdtr:
+	.word gdt_end - gdt - 1
+	.long gdt
+ap_trampoline_end:
+
+	.section .text.boot, "ax"
+	.code32
+ap_start32:
+	movl $SEL_KDATA, %eax
+	movl %eax, %ds
+	movl %eax, %es
+	movl %eax, %ss
+	long_mode ap_start64
+
+	.code64
+ap_start64:
+	movl $1, %eax
+	cpuid
+	shrl $24, %ebx			/* initial APIC ID: the CPU's index (build/vmm and QEMU number them 0..N-1) */
+	cmpl $GUEST_MAX_CPUS, %ebx
+	jae 2f
+	cpu_tables %ebx
+	movl %ebx, %edi			/* ap_user_start(cpu) */
+	to_user %ebx, ap_user_start
+2:	cli				/* an index we have no tables for: park */
+	hlt
+	jmp 2b
 
 /* ---- descriptor tables ---- */
 	.section .data.boot, "aw"
@@ -85,14 +160,19 @@ gdt:
 	.quad 0x00cf92000000ffff	/* 0x10 kernel data */
 	.quad 0x00affa000000ffff	/* 0x18 user code, 64-bit, DPL3 */
 	.quad 0x00cff2000000ffff	/* 0x20 user data, DPL3 */
-	.word TSS_LIMIT & 0xffff	/* 0x28 TSS: available 64-bit TSS */
-	.word tss_lo16
+	.set i, 0
+	.rept GUEST_MAX_CPUS		/* 0x28 + 16 i: CPU i's TSS, available 64-bit TSS */
+	.word (GUEST_MAX_CPUS - i) * TSS_HEADER + IOMAP_BYTES	/* limit: through the bitmap's trailing byte */
+	.word tss_lo16 + i * TSS_HEADER	/* no carry: the headers sit in one 4 KiB page */
 	.byte tss_b2
 	.byte 0x89
 	.byte 0
 	.byte tss_b3
 	.long 0
 	.long 0
+	.set i, i + 1
+	.endr
+	.quad 0x00cf9a000000ffff	/* SEL_KCODE32: kernel code, 32-bit flat */
 gdt_end:
 
 	.balign 8
@@ -140,18 +220,24 @@ idt:
 	gate 32 + IRQ_MAX_GSI		/* 0xff: LAPIC spurious vector */
 idt_end:
 
-/* The TSS: rsp0 for CPL3 -> CPL0 transitions, IST1 for #DF, and the I/O permission bitmap (0 = allowed). */
-	.balign 16
+/* The TSSs: per CPU rsp0 (CPL3 -> CPL0 transitions) and IST1 (#DF); then the I/O permission bitmap they
+ * share (0 = allowed). */
+	.balign 4096
 	.globl tss
 tss:
+	.set i, 0
+	.rept GUEST_MAX_CPUS
 	.long 0
-	.quad kstack_top		/* rsp0 */
+	.quad kstacks + (i + 1) * KSTACK_SIZE	/* rsp0 */
 	.quad 0, 0, 0			/* rsp1, rsp2, reserved */
-	.quad dfstack_top		/* ist1 */
+	.quad dfstacks + (i + 1) * DFSTACK_SIZE	/* ist1 */
 	.fill 6, 8, 0			/* ist2-7 */
 	.quad 0
 	.word 0
-	.word TSS_IOMAP_BASE
+	.word (GUEST_MAX_CPUS - i) * TSS_HEADER	/* I/O map base: the bitmap after the last header */
+	.fill TSS_HEADER - 104, 1, 0
+	.set i, i + 1
+	.endr
 iomap:
 	.fill 0xf4 / 8, 1, 0xff
 	.byte 0x0f			/* 0xf4-0xf7: debug exit */
@@ -160,7 +246,7 @@ iomap:
 	.byte 0x00			/* 0x2f8-0x2ff: COM2 */
 	.fill 0x3f8 / 8 - 0x2f8 / 8 - 1, 1, 0xff
 	.byte 0x00			/* 0x3f8-0x3ff: COM1 */
-	.fill 8192 - 0x3f8 / 8 - 1, 1, 0xff
+	.fill IOMAP_BYTES - 0x3f8 / 8 - 1, 1, 0xff
 	.byte 0xff			/* the CPU reads 2 bytes: the byte after the bitmap must be all ones */
 tss_end:
 
@@ -189,14 +275,13 @@ pd:
 	.set i, i + 1
 	.endr
 
-/* ---- stacks ---- */
+/* ---- stacks, GUEST_MAX_CPUS of each: CPU i's stack is [base + i * SIZE, base + (i + 1) * SIZE) ---- */
 	.section .bss, "aw", @nobits
 	.balign 4096
-	.space KSTACK_SIZE
-	.globl kstack_top
-kstack_top:
-	.space 4096
-dfstack_top:
-	.space USTACK_SIZE
-	.globl ustack_top
-ustack_top:
+	.globl kstacks, ustacks
+kstacks:
+	.space GUEST_MAX_CPUS * KSTACK_SIZE
+dfstacks:
+	.space GUEST_MAX_CPUS * DFSTACK_SIZE
+ustacks:
+	.space GUEST_MAX_CPUS * USTACK_SIZE

@@ -75,6 +75,18 @@ static inline uint64_t clock_ns(void) { return clock_tsc_to_ns(clock_tsc()); }
  * (zero in a fresh VM). gpa == va: the first 4 GiB are identity-mapped and user-accessible. NULL when out. */
 void *page_alloc(size_t npages);
 uint64_t page_free_bytes(void);
+uint64_t page_low(void);
+
+/* smp.c - the other vCPUs. smp_cpus(): the CPUs of the guest (CPUID topology; `cpus=N` on the command line
+ * uses fewer). smp_run(n, fn, arg): runs fn(arg, i) at CPL3 on CPUs 0..n-1 at once (i = the CPU; 0 is the
+ * caller's) and returns when every one has returned: 0, or -1 after a console line when n is more than
+ * smp_cpus(). The functions share memory; nothing else (the console, the allocator) is made safe for them. */
+unsigned smp_cpus(void);
+int smp_run(unsigned n, void (*fn)(void *arg, unsigned cpu), void *arg);
+unsigned smp_this_cpu(void);	/* the CPU running the caller (from the stack it runs on) */
+
+/* irq.c - the count of interrupts CPU 0 took on pin gsi, by a plain read (any CPU, CPL3), -1 for a bad gsi. */
+long irq_seen_count(long gsi);
 
 /* selftest.c - built-in self-tests, run by `test=NAME[,NAME...]`. Any source file can add one: */
 struct guest_test {

@@ -3,13 +3,14 @@
 #define EXITLESS_GUEST_KERNEL_H
 
 #include "guest.h"
+#include "smp.h"
 
 /* Selectors of the GDT in entry.S. */
 #define SEL_KCODE 0x08
 #define SEL_KDATA 0x10
 #define SEL_UCODE 0x1b
 #define SEL_UDATA 0x23
-#define SEL_TSS   0x28
+#define SEL_TSS   0x28	/* CPU i: SEL_TSS + 16 * i (entry.S) */
 
 /* What exc_entry in isr.S saves, lowest address first. */
 struct trap_frame {
@@ -44,6 +45,7 @@ long irq_wait(long gsi, uint64_t seen);
 long irq_count(long gsi);
 long irq_raise(long gsi);
 void apic_self_ipi(uint8_t vector);
+long apic_start_cpu(uint32_t apic_id, uint32_t vector, int init);
 
 /* The hvm_start_info address from ebx at the PVH entry (entry.S). */
 extern uint64_t pvh_start_info_paddr;

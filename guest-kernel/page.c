@@ -71,3 +71,19 @@ uint64_t page_free_bytes(void)
 	}
 	return total;
 }
+
+/* A free RAM page in [4 KiB, 640 KiB) (real-mode reachable: the APs' trampoline), or 0. Not handed out by
+ * page_alloc, which starts above the image. */
+uint64_t page_low(void)
+{
+	struct pvh_mem_range r;
+
+	for (uint64_t at = PAGE_SIZE; at < 0xa0000; at += PAGE_SIZE) {
+		if (boot_overlap_end(at, PAGE_SIZE))
+			continue;
+		for (unsigned i = 0; pvh_memmap(i, &r) == 0; i++)
+			if (r.type == E820_RAM && r.addr <= at && at + PAGE_SIZE <= r.addr + r.size)
+				return at;
+	}
+	return 0;
+}

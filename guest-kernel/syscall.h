@@ -16,6 +16,7 @@
  *   7   kvmclock    paddr of a struct pvclock_vcpu_time_info, 0 to stop  0, or -ENODEV without KVM clocksource2
  *   8   irq_raise   gsi                                    0: a self-IPI on gsi's vector, as if the pin fired (tests)
  *   9   hold        -                                      does not return: halts with interrupts off (hold=1)
+ *  10   cpu_start   cpu, SIPI vector, with INIT (1) or not (0) 0, or -EINVAL: INIT (then) STARTUP IPIs to CPU cpu
  *
  * irq_attach routes IOAPIC pin gsi (edge-triggered, active high, fixed delivery to this CPU) to vector
  * IRQ_VECTOR_BASE + gsi. Its CPL0 handler reads 32 bits at status_mmio_addr, writes that value to
@@ -36,7 +37,8 @@
 #define SYS_KVMCLOCK   7
 #define SYS_IRQ_RAISE  8
 #define SYS_HOLD       9
-#define SYS_COUNT      10
+#define SYS_CPU_START  10
+#define SYS_COUNT      11
 
 #define IRQ_EOI_XAPIC  0	/* MMIO write to the LAPIC EOI register */
 #define IRQ_EOI_X2APIC 1	/* wrmsr 0x80b */
@@ -85,6 +87,11 @@ static inline long sys_irq_attach(int gsi, uintptr_t status_mmio, uintptr_t ack_
 static inline long sys_kvmclock(uintptr_t paddr) { return syscall3(SYS_KVMCLOCK, (long)paddr, 0, 0); }
 
 static inline long sys_irq_raise(long gsi) { return syscall3(SYS_IRQ_RAISE, gsi, 0, 0); }
+
+static inline long sys_cpu_start(unsigned cpu, unsigned vector, int init)
+{
+	return syscall3(SYS_CPU_START, cpu, vector, init);
+}
 
 static inline void sys_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {

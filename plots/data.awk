@@ -198,43 +198,66 @@ function fig_d(   r, rws, i, j, jb, out, row, p, ps, np, k, done) {
 	if (!done) { out = panel("d", "d-none", "no queue-depth-1 read job in this run"); print head_row("percentile") > out; close(out) }
 }
 
-# fig_e: host CPU time per I/O by workload and configuration.
-function fig_e(   i, j, k, out, row) {
-	series("all")
-	out = panel("e", "e-cpu", "host CPU time per I/O (VMM: all its threads over the measured window; bare metal, QEMU: whole process, perf stat)")
+# per_workload(fig, name, title, med, pre, conv): a panel with a row per key workload and a bar per series:
+# summary column med with pre "_min" and pre "_max" as the error bars; conv "ns" turns IOPS into ns per I/O
+# (10^9 / IOPS: the fastest repetition gives the low end).
+function per_workload(fig, name, title, med, pre, conv,   i, j, k, out, row) {
+	out = panel(fig, name, title)
 	print head_row("workload") > out
 	for (i = 1; i <= nkey; i++) {
 		row = key[i]
 		for (j = 1; j <= nser; j++) { k = ser[j] SUBSEP key[i]
-			row = row "\t" v(S[k, "cpu_us_per_io"]) "\t" v(S[k, "cpu_us_per_io_min"]) "\t" v(S[k, "cpu_us_per_io_max"]) }
+			if (conv == "ns") row = row "\t" ns(S[k, med]) "\t" ns(S[k, pre "_max"]) "\t" ns(S[k, pre "_min"])
+			else row = row "\t" v(S[k, med]) "\t" v(S[k, pre "_min"]) "\t" v(S[k, pre "_max"]) }
 		print row > out
 	}
 	close(out)
 }
 
-# fig_f: IOPS and time per I/O (10^9 / IOPS) by workload and configuration, absolute (the null study).
-function fig_f(   i, j, k, out, row, lo, hi) {
+# fig_e: host CPU time per I/O by workload and configuration.
+function fig_e() {
 	series("all")
-	out = panel("f", "f-iops", "I/Os per second (median; error bars: min, max)")
-	print head_row("workload") > out
-	for (i = 1; i <= nkey; i++) {
-		row = key[i]
-		for (j = 1; j <= nser; j++) { k = ser[j] SUBSEP key[i]
-			row = row "\t" v(S[k, "iops_median"]) "\t" v(S[k, "iops_min"]) "\t" v(S[k, "iops_max"]) }
-		print row > out
-	}
-	close(out)
-	out = panel("f", "f-ns", "time per I/O, ns (10^9 / IOPS)")
-	print head_row("workload") > out
-	for (i = 1; i <= nkey; i++) {
-		row = key[i]
-		for (j = 1; j <= nser; j++) { k = ser[j] SUBSEP key[i]
-			lo = S[k, "iops_max"]; hi = S[k, "iops_min"]
-			row = row "\t" ns(S[k, "iops_median"]) "\t" ns(lo) "\t" ns(hi) }
-		print row > out
-	}
-	close(out)
+	per_workload("e", "e-cpu", "host CPU time per I/O (VMM: all its threads over the measured window; bare metal, QEMU: whole process, perf stat)", "cpu_us_per_io", "cpu_us_per_io", "")
 }
+
+# fig_f: IOPS and time per I/O (10^9 / IOPS) by workload and configuration, absolute (the null study).
+function fig_f() {
+	series("all")
+	per_workload("f", "f-iops", "I/Os per second (median; error bars: min, max)", "iops_median", "iops", "")
+	per_workload("f", "f-ns", "time per I/O, ns (10^9 / IOPS)", "iops_median", "iops", "ns")
+}
+
+# fig_g: a CPU-bound loop's rate beside the I/O as % of its rate alone (the neighbour study), one panel per
+# workload: a row per configuration (X-same and X-other count as X), bars for the loop on the same vCPU
+# between I/Os (loop_same_pct) and on the other vCPU while the I/O runs (loop_other_pct).
+function fig_g(   i, j, c, b, nb, bl, bseen, sc, oc, out, row, done) {
+	nser = 2; nsolid = 2; colours = "2 3"
+	for (j = 1; j <= nkey; j++) {
+		nb = 0; split("", bseen); split("", sc); split("", oc)
+		for (i = 1; i <= ncfg; i++) {
+			c = cfg[i]
+			if (S[c, key[j], "loop_same_pct"] == "" && S[c, key[j], "loop_other_pct"] == "") continue
+			b = c; sub(/-(same|other)$/, "", b)
+			if (!(b in bseen)) { bseen[b] = 1; bl[++nb] = b }
+			if (S[c, key[j], "loop_same_pct"] != "") sc[b] = c
+			if (S[c, key[j], "loop_other_pct"] != "") oc[b] = c
+		}
+		if (nb == 0) continue
+		out = panel("g", "g-" key[j], "a CPU-bound loop beside the I/O, % of the loop alone (" key[j] ")")
+		print "configuration\tsame vCPU, between I/Os\tlow\thigh\tother vCPU, while the I/O runs\tlow\thigh" > out
+		for (i = 1; i <= nb; i++) {
+			b = bl[i]; row = b
+			row = row "\t" gv(sc[b], key[j], "loop_same_pct") "\t" gv(oc[b], key[j], "loop_other_pct")
+			print row > out
+		}
+		close(out); done++
+	}
+	if (!done) { out = panel("g", "g-none", "no neighbour measurements in this run (experiments/studies/neighbour.ini)")
+		print "configuration\tsame vCPU, between I/Os\tlow\thigh\tother vCPU, while the I/O runs\tlow\thigh" > out; close(out) }
+}
+
+# gv(c, j, m): "median<TAB>min<TAB>max" of metric m of configuration c on job j, NaN when c is empty.
+function gv(c, j, m) { return c == "" ? "NaN\tNaN\tNaN" : v(S[c, j, m]) "\t" v(S[c, j, m "_min"]) "\t" v(S[c, j, m "_max"]) }
 
 function ns(iops) { return iops == "" || iops + 0 <= 0 ? "NaN" : sprintf("%.1f", 1e9 / iops) }
 
@@ -242,5 +265,5 @@ END {
 	printf "" > (dir "/panels.tsv")
 	compact()
 	keyjobs()
-	fig_a(); fig_b(); fig_c(); fig_d(); fig_e(); fig_f()
+	fig_a(); fig_b(); fig_c(); fig_d(); fig_e(); fig_f(); fig_g()
 }

@@ -114,6 +114,22 @@ static void place_context(const struct vmm_config *c, struct emu_ctx *x)
 	x->realtime = shared && c->request->ioeventfd && !x->mode->on_iocore;
 }
 
+/* --emulation auto: inline when the emulation contexts would share a CPU (the IOCore's, a vCPU's, or any when
+ * nothing is pinned): there a hand-off thread costs a sleep and a wake-up per I/O. A thread where they have CPUs
+ * of their own. */
+static void resolve_emulation(struct vmm_config *c)
+{
+	int cpu = cpu_for(&c->pin.dev, 0);
+	bool shared = cpu < 0 || cpu == cpu_for(&c->pin.iocore, 0) || on_vcpu_cpu(c, cpu);
+
+	c->emulation_asked = c->emulation;
+	if (!c->emulation->resolve)
+		return;
+	for (int i = 0; i < n_emu_modes; i++)
+		if (strcmp(emu_modes[i].m.name, shared ? "inline" : "thread") == 0)
+			c->emulation = &emu_modes[i];
+}
+
 /* ---- devices and their contexts ------------------------------------------------------------- */
 
 static void setup_disks(struct vmm *v)
@@ -285,6 +301,7 @@ void machine_setup(struct vmm *v)
 	if (kvm_vm_create(&v->kvm, &v->mem, v->cfg.cpus) < 0)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());
 	default_pin(&v->cfg);
+	resolve_emulation(&v->cfg);
 	setup_disks(v);
 	setup_contexts(v);
 	cmdline = guest_cmdline(v);

@@ -18,6 +18,8 @@ const struct emu_mode emu_modes[] = {
 	  .always_wake = true, .start = emu_process_start, .stop = emu_process_stop },
 	{ { "inline", "the IOCore runs the device itself: submits to the backend, polls its completions" },
 	  .kind = "iocore", .on_iocore = true },
+	{ { "auto", "inline when the emulation has no CPU of its own (it would share the IOCore's or a vCPU's), "
+	    "else thread (the default: the best measured, README \"Threads and cores\")" }, .kind = "auto", .resolve = true },
 };
 
 const struct completion_mode completion_modes[] = {

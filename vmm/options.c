@@ -273,7 +273,7 @@ static const struct option_def option_defs[] = {
 				"queues=Q (default one per vCPU), ro, rw-device (allow writes to a block device)", set_disk },
 	{ "request", "MODE", "how requests reach the device (default exitless; modes below)", set_request },
 	{ "poll-us", "N", "the IOCore sleeps after N µs without work (0: never sleeps; default 0)", set_poll_us },
-	{ "emulation", "MODE", "where the device runs (default thread; modes below)", set_emulation },
+	{ "emulation", "MODE", "where the device runs (default auto; modes below)", set_emulation },
 	{ "emulation-contexts", "device|queue", "one emulation context per device (default) or per queue",
 	  set_contexts },
 	{ "completion", "MODE", "how completions reach the guest (default poll; modes below)", set_completion },
@@ -318,7 +318,7 @@ void options_parse(struct vmm_config *c, int argc, char **argv)
 	c->mem_mib = 256;
 	c->cpus = 1;
 	c->request = choose_mode("exitless", "request");
-	c->emulation = choose_mode("thread", "emulation");
+	c->emulation = choose_mode("auto", "emulation");
 	c->completion = choose_mode("poll", "completion");
 	c->contexts = CTX_PER_DEVICE;
 	for (size_t i = 0; i < NOPTIONS; i++)

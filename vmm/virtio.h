@@ -237,6 +237,7 @@ struct emu_mode {
 	const char *kind;  /* the stats' thread kind: "thread", "process" or "iocore" */
 	bool always_wake;  /* every hand-off goes through the context's eventfd (a kernel-mediated wake-up) */
 	bool on_iocore;    /* the IOCore runs the context itself (run to completion, no hand-off thread) */
+	bool resolve;      /* not a mode: stands for inline or thread, chosen by the placement (machine.c) */
 	/* Starts / stops the context's thread or process (NULL: nothing to start). start returns 0/-1. */
 	int (*start)(struct emu_ctx *c);
 	void (*stop)(struct emu_ctx *c);

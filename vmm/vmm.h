@@ -228,6 +228,7 @@ struct vmm_config {
 	int ndisks;
 	const struct request_mode *request;
 	const struct emu_mode *emulation;
+	const struct emu_mode *emulation_asked; /* what --emulation said (auto resolves into emulation) */
 	const struct completion_mode *completion;
 	enum ctx_layout contexts;
 	uint64_t poll_us;     /* --poll-us: the IOCore (and an emulation thread with a CPU of its own) sleeps

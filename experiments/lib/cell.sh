@@ -38,16 +38,19 @@ device_polls() {
 	[ "$(cat "/sys/block/$name/queue/io_poll" 2>/dev/null)" = 1 ]
 }
 
-# fio_options CONFIG: the configuration's fio_options as KEY=VALUE words; hipri=auto becomes hipri=1 where the
-# backing device polls its completions and is dropped where it does not.
+# fio_options CONFIG JOB: the configuration's fio_options as KEY=VALUE words for JOB. poll=auto asks for polled
+# completions where they help: fio spinning on the completion ring at queue depth 1
+# (iodepth_batch_complete_min=0; at depth it would reap one at a time), and the kernel polling the device
+# (hipri=1) where the device has poll queues.
 fio_options() {
 	local w words=()
 	for w in ${CONF[$1.fio_options]:-}; do
-		if [ "$w" != hipri=auto ]; then
+		if [ "$w" != poll=auto ]; then
 			words+=("$w")
-		elif device_polls "$DISK"; then
-			words+=(hipri=1)
+			continue
 		fi
+		[ "$(job_attr "$(job_file "$2")" iodepth 1)" != 1 ] || words+=(iodepth_batch_complete_min=0)
+		if device_polls "$DISK"; then words+=(hipri=1); fi
 	done
 	echo "${words[*]}"
 }
@@ -65,7 +68,7 @@ jobs_prepare() {
 		job_override "$(job_file "$j")" "$out/jobs/$j.host.fio" "${set[@]}" direct=1 ioengine=io_uring filename=
 		for c in "${CONFIGS[@]}"; do
 			if [ "${CONF[$c.kind]}" != bare ] || [ -z "${CONF[$c.fio_options]:-}" ]; then continue; fi
-			read -r -a opts <<<"$(fio_options "$c")"
+			read -r -a opts <<<"$(fio_options "$c" "$j")"
 			job_override "$(job_file "$j")" "$out/jobs/$j.$c.host.fio" "${set[@]}" direct=1 ioengine=io_uring \
 				filename= "${opts[@]}"
 		done
@@ -117,6 +120,8 @@ cell_bare() {
 cell_vmm() {
 	local c=$1 job=$2 dir=$3 disk v extra=()
 	disk="$DISK,backend=$(conf "$c" backend uring)"
+	v=$(conf "$c" queues)
+	[ -z "$v" ] || disk+=",queues=$v"
 	if [ "$DISK_KIND" = blockdev ]; then
 		if [ "$RW_DEVICE" = 1 ]; then disk+=",rw-device"; else disk+=",ro"; fi
 	fi
@@ -127,11 +132,16 @@ cell_vmm() {
 		[ -n "${CONF[$c.$v]:-}" ] && CMD+=("--$v" "${CONF[$c.$v]}")
 	done
 	[ -n "${CONF[$c.poll_us]:-}" ] && CMD+=(--poll-us "${CONF[$c.poll_us]}")
+	v=$(conf "$c" cpus)
+	[ -z "$v" ] || CMD+=(--cpus "$v")
+	v=$(conf "$c" contexts)
+	[ -z "$v" ] || CMD+=(--emulation-contexts "$v")
 	v=$(conf "$c" mem_backing)
 	[ -n "$v" ] && CMD+=(--mem-backing "$v")
 	v=$(conf "$c" pin)
 	[ -n "$v" ] && CMD+=(--pin "$v")
-	[ -n "${CONF[$c.guest_cmdline]:-}" ] && CMD+=(--cmdline "${CONF[$c.guest_cmdline]}")
+	v=$(conf "$c" guest_cmdline)
+	[ -z "$v" ] || CMD+=(--cmdline "$v")
 	read -r -a extra <<<"${CONF[$c.vmm_args]:-}"
 	CMD+=("${extra[@]}" "$GUEST")
 }
@@ -139,24 +149,26 @@ cell_vmm() {
 # cell_qemu CONFIG JOB REPDIR: the same guest.elf under QEMU microvm. microvm makes only COM1, so COM2 (where
 # the guest writes its results) is added as an isa-serial device at index 1 (0x2f8, IRQ 3).
 cell_qemu() {
-	local c=$1 job=$2 dir=$3 variant drive dev append mem
+	local c=$1 job=$2 dir=$3 variant drive dev append mem cpus v
 	variant=$(conf "$c" qemu default)
 	mem=$(conf "$c" mem 256)
+	cpus=$(conf "$c" cpus 1)
 	drive="id=d0,file=$DISK,format=raw,if=none,cache=none"
 	[ "$variant" = iothread-uring ] && drive+=",aio=io_uring"
 	[ "$DISK_KIND" = blockdev ] && [ "$RW_DEVICE" != 1 ] && drive+=",readonly=on"
 	# null-co: QEMU's own null path (no data moved), the size of the image
 	[ "$(conf "$c" qemu_drive file)" = null ] && drive="id=d0,driver=null-co,size=$DISK_BYTES,if=none"
-	dev="virtio-blk-device,drive=d0"
+	dev="virtio-blk-device,drive=d0,num-queues=$(conf "$c" queues "$cpus")"
 	[ "$variant" != default ] && dev+=",iothread=io0"
 	append=${TSC_KHZ:+tsc_khz=$TSC_KHZ}
 	# the guest reads its completion mode from the command line (as build/vmm passes it)
 	[ -z "${CONF[$c.completion]:-}" ] || append+=" completion=${CONF[$c.completion]}"
-	[ -n "${CONF[$c.guest_cmdline]:-}" ] && append+=" ${CONF[$c.guest_cmdline]}"
+	v=$(conf "$c" guest_cmdline)
+	[ -z "$v" ] || append+=" $v"
 	RESULT=guest.json
 	# shellcheck disable=SC2054 # commas belong to QEMU option values
 	CMD=("$QEMU" -M microvm,x-option-roms=off,rtc=off,acpi=off -enable-kvm -cpu host,-arch-capabilities
-		-m "${mem}M" -smp 1 -nodefaults -display none -no-reboot
+		-m "${mem}M" -smp "$cpus,sockets=1,cores=$cpus" -nodefaults -display none -no-reboot
 		-serial "file:$dir/console.log" -chardev "file,id=com2,path=$dir/guest.json" -device isa-serial,index=1,chardev=com2
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -global virtio-mmio.force-legacy=false
 		-kernel "$GUEST" -initrd "$OUT/jobs/$job.fio" -append "${append# }")

@@ -3,8 +3,8 @@
 # A study is experiments/studies/NAME.ini: one [study] section and optional [config NAME] sections that add
 # to or override experiments/configs.ini key by key. The format is described in experiments/README.md.
 
-STUDY_KEYS="description reps image_size drop_caches runtime ramp_time jobs configs shuffle pin mem timeout backend hugepages thp_shmem"
-CONFIG_KEYS="kind label request emulation completion poll_us pin backend mem mem_backing qemu qemu_mem qemu_drive guest_cmdline vmm_args fio_options"
+STUDY_KEYS="description reps image_size drop_caches runtime ramp_time jobs configs shuffle pin mem timeout backend hugepages thp_shmem cpus guest_cmdline"
+CONFIG_KEYS="kind label request emulation completion poll_us pin backend mem mem_backing cpus queues contexts qemu qemu_mem qemu_drive guest_cmdline vmm_args fio_options"
 
 declare -A STUDY=()  # study key -> value
 declare -A CONF=()   # "config.key" -> value
@@ -32,13 +32,16 @@ ini_parse() {
 		re["shuffle"] = "^(no|yes|[0-9]+)$"; what["shuffle"] = "no, yes or a seed"
 		re["kind"] = "^(vmm|bare|qemu)$"; what["kind"] = "vmm, bare or qemu"
 		re["request"] = "^(exit|ioeventfd|exitless)$"; what["request"] = "exit, ioeventfd or exitless"
-		re["emulation"] = "^(thread|process|inline)$"; what["emulation"] = "thread, process or inline"
+		re["emulation"] = "^(thread|process|inline|auto)$"; what["emulation"] = "thread, process, inline or auto"
 		re["completion"] = "^(irq|poll)$"; what["completion"] = "irq or poll"
 		re["backend"] = "^(uring|sync|null|ram)$"; what["backend"] = "uring, sync, null or ram"
 		re["qemu"] = "^(default|iothread|iothread-uring)$"; what["qemu"] = "default, iothread or iothread-uring"
 		re["qemu_mem"] = "^(default|hugetlb)$"; what["qemu_mem"] = "default (anonymous RAM, THP by madvise) or hugetlb"
 		re["qemu_drive"] = "^(file|null)$"; what["qemu_drive"] = "file (the image) or null (the null-co driver)"
 		re["mem_backing"] = "^(auto|hugetlb|thp|4k)$"; what["mem_backing"] = "auto, hugetlb, thp or 4k"
+		re["cpus"] = "^([1-9]|1[0-6])$"; what["cpus"] = "vCPUs (1-16)"
+		re["queues"] = "^([1-9]|1[0-6])$"; what["queues"] = "queues per disk (1-16)"
+		re["contexts"] = "^(device|queue)$"; what["contexts"] = "device or queue"
 		re["hugepages"] = "^[0-9]+$"; what["hugepages"] = "a count of 2 MiB pages"
 		re["thp_shmem"] = "^(always|within_size|advise|never|deny|force)$"; what["thp_shmem"] = "a transparent_hugepage/shmem_enabled value"
 		re["fio_options"] = "^[A-Za-z0-9_=.,: -]*$"; what["fio_options"] = "fio job options key=value, space-separated"

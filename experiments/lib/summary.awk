@@ -28,7 +28,7 @@ function put(k, m, v) {
 
 function fmt(v) {
 	if (v == "") return ""
-	if (v == int(v) && (v < 0 ? -v : v) < 1e15) return sprintf("%d", v)
+	if (v == int(v) && (v < 0 ? -v : v) < 1e15) return sprintf("%.0f", v)  # not %d: mawk saturates it at 2^31 - 1
 	if ((v < 0 ? -v : v) >= 1e6) return sprintf("%.0f", v)
 	return sprintf("%.6g", v)
 }
@@ -74,7 +74,15 @@ function derive(c,   i, k, b, bk) {
 			put(k, "pct_of_bare", fmt(100 * val[k, "iops"] / val[bk, "iops"]))
 		if (((k, "perf_task_clock_ms") in val) && val[k, "total_ios"] > 0)
 			put(k, "host_cpu_us_per_io", fmt(1000 * val[k, "perf_task_clock_ms"] / val[k, "total_ios"]))
+		# neighbour=1: a CPU-bound loop's rate beside the I/O as % of its rate alone (guest units per ns)
+		loop_pct(k, "loop_same_pct", "guest_think_units", "guest_think_ns", "guest_loop_ref_units", "guest_loop_ref_ns")
+		loop_pct(k, "loop_other_pct", "guest_loop_other_units", "guest_loop_other_ns", "guest_loop_other_ref_units", "guest_loop_other_ref_ns")
 	}
+}
+
+function loop_pct(k, name, u, t, ru, rt) {
+	if (val[k, t] > 0 && val[k, u] > 0 && val[k, rt] > 0 && val[k, ru] > 0)
+		put(k, name, fmt(100 * (val[k, u] / val[k, t]) / (val[k, ru] / val[k, rt])))
 }
 
 function write_results(   i, j, n, c, k) {
@@ -95,7 +103,7 @@ function write_summary(   i, j, c, ok, bad, pct, mb, mc, cpu, src, n) {
 	for (j = 1; j <= nlat; j++) printf "%s_us_median,%s_us_min,%s_us_max,", lat[j], lat[j], lat[j] > summary
 	printf "pct_of_bare,pct_of_bare_min,pct_of_bare_max,exits_per_io,exits_per_io_min,exits_per_io_max," > summary
 	printf "irqs_per_io,irqs_per_io_min,irqs_per_io_max,notifies_per_io,cpu_us_per_io,cpu_us_per_io_min," > summary
-	print "cpu_us_per_io_max,cpu_source,host_cpu_us_per_io,bare_ref" > summary
+	print "cpu_us_per_io_max,cpu_source,host_cpu_us_per_io,bare_ref,loop_same_pct,loop_same_pct_min,loop_same_pct_max,loop_other_pct,loop_other_pct_min,loop_other_pct_max" > summary
 	for (i = 1; i <= ncell; i++) {
 		c = cells[i]
 		if (nrep[c] == 0) continue
@@ -117,12 +125,13 @@ function write_summary(   i, j, c, ok, bad, pct, mb, mc, cpu, src, n) {
 		src = "stats"; cpu = perf_triple(c, "cpu_us_per_io", 1)
 		if (cpu == ",,") { src = "perf"; cpu = perf_triple(c, "host_cpu_us_per_io", 1) }
 		if (cpu == ",,") src = ""
-		printf "%s,%s,%s,%s\n", cpu, src, (emulated ? "" : fmt(median(gather(c, "host_cpu_us_per_io", 1)))), config[bare[job[c]]] > summary
+		printf "%s,%s,%s,%s,", cpu, src, (emulated ? "" : fmt(median(gather(c, "host_cpu_us_per_io", 1)))), config[bare[job[c]]] > summary
+		printf "%s,%s\n", perf_triple(c, "loop_same_pct", 1), perf_triple(c, "loop_other_pct", 1) > summary
 	}
 }
 
 END {
-	nlat = split("clat_mean clat_p50 clat_p90 clat_p99 clat_p99.9", lat, " ")
+	nlat = split("clat_mean clat_p50 clat_p90 clat_p99 clat_p99.9 lat_mean lat_p50 lat_p99", lat, " ")
 	for (i = 1; i <= ncell; i++) {
 		c = cells[i]
 		if (kind[c] != "bare" || !gather(c, "iops", 1)) continue

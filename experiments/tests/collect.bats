@@ -31,6 +31,16 @@ setup() {
 	[ "$(csv_get "$S" full/seqread-128k-qd32 bw_bytes_median)" = $((15345 * 131072)) ]
 }
 
+@test "byte counts above 2^31 are kept whole (mawk's %d would saturate them)" {
+	local f
+	for f in "$RUN"/cells/full/seqread-128k-qd32/rep*/guest.json; do
+		jq '.jobs[0].read.bw_bytes = 3000000001' "$f" >"$f.new"
+		mv "$f.new" "$f"
+	done
+	"$ROOT/experiments/collect" "$RUN" >/dev/null
+	[ "$(csv_get "$S" full/seqread-128k-qd32 bw_bytes_max)" = 3000000001 ]
+}
+
 @test "a failed repetition is counted and left out of the statistics" {
 	[ "$(csv_get "$S" baseline/randread-4k-qd32 reps_ok)" = 1 ]
 	[ "$(csv_get "$S" baseline/randread-4k-qd32 reps_failed)" = 1 ]
@@ -90,4 +100,17 @@ setup() {
 	run "$ROOT/experiments/summarize" "$RUN" --bench
 	[ "$status" -eq 0 ]
 	echo "$output" | grep -Eq '^randread-4k-qd1 +full +96\.8% \(95\.0%, 99\.0%\) +0\.002 +10650 / 11000$'
+}
+
+@test "loop_same_pct and loop_other_pct: the loop's rate beside the I/O over its rate alone" {
+	local f
+	for f in "$RUN"/cells/full/seqread-128k-qd32/rep*/guest.json; do
+		jq '.exitless += {think_units: 300, think_ns: 1000, loop_ref_units: 600, loop_ref_ns: 1000,
+			loop_other_units: 900, loop_other_ns: 1000, loop_other_ref_units: 1000, loop_other_ref_ns: 1000}' "$f" >"$f.new"
+		mv "$f.new" "$f"
+	done
+	"$ROOT/experiments/collect" "$RUN" >/dev/null
+	[ "$(csv_get "$S" full/seqread-128k-qd32 loop_same_pct)" = 50 ]
+	[ "$(csv_get "$S" full/seqread-128k-qd32 loop_other_pct)" = 90 ]
+	[ "$(csv_get "$S" full/randread-4k-qd1 loop_same_pct)" = "" ]
 }

@@ -12,8 +12,8 @@ setup() {
 @test "every figure is produced in PNG, SVG and PDF and is not empty" {
 	run "$ROOT/plots/plot" "$RUN"
 	[ "$status" -eq 0 ]
-	[ "$output" = "plot: 18 files in $RUN/figures" ]
-	for f in a-pct-of-bare b-technique c-exits d-latency e-cpu f-per-io; do
+	[ "$output" = "plot: 21 files in $RUN/figures" ]
+	for f in a-pct-of-bare b-technique c-exits d-latency e-cpu f-per-io g-neighbour; do
 		[ -s "$RUN/figures/fig-$f.png" ]
 		[ -s "$RUN/figures/fig-$f.svg" ]
 		[ -s "$RUN/figures/fig-$f.pdf" ]
@@ -46,7 +46,7 @@ setup() {
 	mv "$RUN/cells.new" "$RUN/cells.tsv"
 	run "$ROOT/plots/plot" "$RUN"
 	[ "$status" -eq 0 ]
-	[ "$(find "$RUN/figures" -maxdepth 1 -name 'fig-*' -size +1k | wc -l)" -eq 18 ]
+	[ "$(find "$RUN/figures" -maxdepth 1 -name 'fig-*' -size +1k | wc -l)" -eq 21 ]
 }
 
 @test "--out draws somewhere else; a folder that is not a run is an error" {

@@ -37,8 +37,8 @@ setup() {
 	jq -e '.commands | length == 6' "$OUTDIR/meta.json"
 	jq -e '.git.commit | length > 0' "$OUTDIR/meta.json"
 	[ "$(head -n 1 "$OUTDIR/cells.tsv" | cut -f1-7)" = "$(printf 'cell\tconfig\tkind\tjob\trw\tbs\tiodepth')" ]
-	grep -q "^full/randread-4k-qd1	full	vmm	randread-4k-qd1	randread	4096	1	exitless	thread	poll" "$OUTDIR/cells.tsv"
-	grep -q -- '--request exitless --emulation thread --completion poll' "$OUTDIR/cells/full/randread-4k-qd1/rep1/cmd"
+	grep -q "^full/randread-4k-qd1	full	vmm	randread-4k-qd1	randread	4096	1	exitless	auto	poll" "$OUTDIR/cells.tsv"
+	grep -q -- '--request exitless --emulation auto --completion poll' "$OUTDIR/cells/full/randread-4k-qd1/rep1/cmd"
 	grep -qF -- "--disk $BATS_TEST_TMPDIR/images/image-16M.img,backend=uring " "$OUTDIR/cells/full/randread-4k-qd1/rep1/cmd"
 	[ -f "$OUTDIR/study.ini" ] && [ -f "$OUTDIR/configs.ini" ] && [ -f "$OUTDIR/run.conf" ]
 }

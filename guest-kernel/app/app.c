@@ -8,6 +8,7 @@
 #define REAP_BATCH  64
 
 static struct blk_dev app_disk;
+static void *app_queues[BLK_MAX_QUEUES];
 
 /* ---- the engine's environment ---- */
 
@@ -44,13 +45,89 @@ static void *env_alloc(size_t size, size_t align)
 	return p;
 }
 
+/* ---- neighbour=same|other|both: the progress of a CPU-bound loop beside the I/O ----
+ * same: the loop (the engine's work unit) runs alone on CPU 0 for REF_NS first (the reference, CPU 1 halted);
+ * the job's thinktime pauses run it between I/Os (the engine counts those). other: the loop runs alone on
+ * CPU 1 for REF_NS (CPU 0 spinning, as it would poll), then on CPU 1 from the window's first marker to its
+ * last while CPU 0 runs the job. both: the two, at once (each then also feels the other's CPU use). Every
+ * count goes to the "exitless" block of the results as loop_* (units and ns). */
+enum { NB_SAME = 1, NB_OTHER = 2 };
+#define REF_NS 300000000ull
+
+static struct {
+	int on;		/* NB_SAME | NB_OTHER */
+	uint32_t phase;	/* CPU 1 during the job: 0 wait, 1 count, 2 stop; written by CPU 0 */
+	uint32_t done;	/* CPU 1 published its counts */
+	uint64_t ref_units, ref_ns, other_ref_units, other_ref_ns, other_units, other_ns;
+	struct eng_loop loop[2];
+} nb;
+
+static uint32_t nb_load(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static void nb_store(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+/* CPU 1's loop during the job: counts between phase 1 and phase 2. */
+static void nb_beside(void)
+{
+	uint64_t units = 0, t0 = 0;
+
+	while (nb_load(&nb.phase) == 0)
+		__asm__ volatile("pause");
+	t0 = clock_ns();
+	while (nb_load(&nb.phase) == 1) {
+		engine_work_unit(&nb.loop[1]);
+		units++;
+	}
+	nb.other_ns = clock_ns() - t0;
+	nb.other_units = units;
+	nb_store(&nb.done, 1);
+}
+
+/* Ends CPU 1's count (once): at the window's last marker, or when the job ends without one. */
+static void nb_stop(void)
+{
+	if (!(nb.on & NB_OTHER) || nb_load(&nb.phase) == 2)
+		return;
+	nb_store(&nb.phase, 2);
+	while (!nb_load(&nb.done))
+		__asm__ volatile("pause");
+}
+
 /* The measured window (after ramp_time .. last I/O of the job): build/vmm snapshots its counters here. */
 static void env_mark(int what)
 {
-	if (what == ENG_MARK_BEGIN)
+	if (what == ENG_MARK_BEGIN) {
 		mark_begin();
-	else if (what == ENG_MARK_END)
+		if ((nb.on & NB_OTHER) && nb_load(&nb.phase) == 0)
+			nb_store(&nb.phase, 1);
+	} else if (what == ENG_MARK_END) {
+		nb_stop();
 		mark_end();
+	}
+}
+
+static unsigned env_counters(const char **names, uint64_t *values, unsigned max)
+{
+	static const char *const keys[] = { "loop_ref_units", "loop_ref_ns", "loop_other_ref_units",
+					    "loop_other_ref_ns", "loop_other_units", "loop_other_ns" };
+	uint64_t v[] = { nb.ref_units, nb.ref_ns, nb.other_ref_units, nb.other_ref_ns, nb.other_units, nb.other_ns };
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < 6 && n < max; i++)
+		if ((i < 2 && (nb.on & NB_SAME)) || (i >= 2 && (nb.on & NB_OTHER))) {
+			names[n] = keys[i];
+			values[n++] = v[i];
+		}
+	return n;
+}
+
+/* numjobs: the clones run on CPUs 0 .. n-1 at once, each on its own queue. */
+static int env_parallel(unsigned n, void (*fn)(void *arg, unsigned i), void *arg)
+{
+	if (nb.on & NB_OTHER) {
+		kprintf("app: neighbour=other keeps CPU 1 for its loop: a job with numjobs=%u cannot run beside it\n", n);
+		return -1;
+	}
+	return smp_run(n, fn, arg);
 }
 
 static const struct eng_env app_env = {
@@ -60,6 +137,8 @@ static const struct eng_env app_env = {
 	.alloc = env_alloc,
 	.mark = env_mark,
 	.wall_s = NULL,
+	.parallel = env_parallel,
+	.counters = env_counters,
 };
 
 /* ---- the engine's block device, mapped onto the driver ---- */
@@ -113,15 +192,89 @@ static int completion_from_cmdline(void)
 	return -1;
 }
 
+/* `neighbour=same|other|both` (absent: off). -1 on a bad value, or other/both on one CPU. */
+static int neighbour_from_cmdline(void)
+{
+	const char *v = kcmd_get("neighbour");
+	int m;
+
+	if (!v)
+		return 0;
+	m = !strcmp(v, "same") ? NB_SAME : !strcmp(v, "other") ? NB_OTHER : !strcmp(v, "both") ? NB_SAME | NB_OTHER : -1;
+	if (m < 0)
+		kprintf("app: bad neighbour=%s on the command line: use neighbour=same, other or both\n", v);
+	else if ((m & NB_OTHER) && smp_cpus() < 2)
+		kprintf("app: neighbour=%s needs a second CPU (build/vmm --cpus 2)\n", v), m = -1;
+	return m;
+}
+
 static void print_disk(struct blk_dev *b)
 {
 	char id[VIRTIO_BLK_ID_BYTES + 1];
 	int st = blk_get_id(b, id);
 
 	kprintf("virtio-blk@%#lx: irq %d, transport v%u, %lu sectors (%lu MiB), blk_size %u, queue %u, "
-		"features %#lx%s, id \"%s\"%s\n", b->mmio.base, b->mmio.irq, b->mmio.version, b->capacity,
-		b->capacity >> 11, b->blk_size, b->vq.num, b->features, b->read_only ? " (read-only)" : "",
+		"queues %u of %u, cpus %u, features %#lx%s, id \"%s\"%s\n", b->mmio.base, b->mmio.irq, b->mmio.version,
+		b->capacity, b->capacity >> 11, b->blk_size, b->q[0].vq.num, b->nq, b->dev_queues, smp_cpus(),
+		b->features, b->read_only ? " (read-only)" : "",
 		st == VIRTIO_BLK_S_OK ? id : "", st == VIRTIO_BLK_S_OK ? "" : " (GET_ID unsupported)");
+}
+
+/* The references: the loop alone on CPU 0, then on CPU 1 (CPU 0 waiting). */
+static void nb_reference(void *arg, unsigned cpu)
+{
+	(void)arg;
+	if (cpu == 1) {
+		uint64_t t0 = clock_ns();
+		nb.other_ref_ns = engine_spin(&app_env, &nb.loop[1], REF_NS, &nb.other_ref_units) - t0;
+		nb_store(&nb.done, 1);
+		return;
+	}
+	while (!nb_load(&nb.done))
+		__asm__ volatile("pause");
+}
+
+struct app_run {
+	const void *job;
+	size_t len;
+	struct eng_dev *dev;
+	int code;
+};
+
+/* neighbour=1 on 2+ CPUs: the job on CPU 0, the loop beside it on CPU 1. */
+static void nb_run(void *arg, unsigned cpu)
+{
+	struct app_run *r = arg;
+
+	if (cpu == 1) {
+		nb_beside();
+		return;
+	}
+	r->code = engine_run(r->job, r->len, &app_env, r->dev);
+	nb_stop();
+}
+
+static int run_job(const void *job, size_t job_len, struct eng_dev *dev)
+{
+	struct app_run r = { job, job_len, dev, 0 };
+	uint64_t t0;
+
+	if (nb.on & NB_SAME) {
+		t0 = clock_ns();
+		nb.ref_ns = engine_spin(&app_env, &nb.loop[0], REF_NS, &nb.ref_units) - t0;
+		kprintf("app: neighbour: cpu 0: the loop alone %lu units in %lu us (between I/Os: the job's thinktime)\n",
+			nb.ref_units, nb.ref_ns / 1000);
+	}
+	if (!(nb.on & NB_OTHER))
+		return engine_run(job, job_len, &app_env, dev);
+	if (smp_run(2, nb_reference, NULL) != 0)
+		return ABI_EXIT_FAIL;
+	nb.done = 0;
+	if (smp_run(2, nb_run, &r) != 0)
+		return ABI_EXIT_FAIL;
+	kprintf("app: neighbour: cpu 1: the loop alone %lu units in %lu us, beside the I/O %lu in %lu us\n",
+		nb.other_ref_units, nb.other_ref_ns / 1000, nb.other_units, nb.other_ns / 1000);
+	return r.code;
 }
 
 int app_main(const void *job, size_t job_len)
@@ -134,24 +287,30 @@ int app_main(const void *job, size_t job_len)
 		return ABI_EXIT_OK;
 	if (mode < 0)
 		return ABI_EXIT_BADARG;
+	if ((nb.on = neighbour_from_cmdline()) < 0)
+		return ABI_EXIT_BADARG;
 	if (vmmio_find(VIRTIO_ID_BLOCK, &m) != 0) {
 		kprintf("app: a job file was given but there is no virtio-blk device: "
 			"attach a disk (build/vmm --disk IMG, QEMU -device virtio-blk-device)\n");
 		return ABI_EXIT_BADARG;
 	}
-	if (blk_open(&app_disk, &m, (enum blk_completion)mode) != 0)
+	if (blk_open(&app_disk, &m, (enum blk_completion)mode, smp_cpus()) != 0)
 		return ABI_EXIT_FAIL;
+	for (unsigned i = 0; i < app_disk.nq; i++)
+		app_queues[i] = &app_disk.q[i];
 	print_disk(&app_disk);
 	dev = (struct eng_dev){
 		.ops = &app_dev_ops,
-		.ctx = &app_disk,
+		.ctx = &app_disk.q[0],
 		.capacity = app_disk.capacity * 512,
 		.sector_size = app_disk.blk_size,
 		.max_inflight = blk_max_inflight(&app_disk),
 		.max_io_bytes = blk_max_io_bytes(&app_disk),
 		.read_only = app_disk.read_only,
+		.queues = app_queues,
+		.nqueues = app_disk.nq,
 	};
-	code = engine_run(job, job_len, &app_env, &dev);
+	code = run_job(job, job_len, &dev);
 	blk_summary(&app_disk);
 	return code;
 }

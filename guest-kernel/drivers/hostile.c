@@ -41,7 +41,9 @@ int h_open(void)
 {
 	if (h_reset() != 0)
 		return -1;
-	return h_check(blk_open(&H.b, &H.mmio, BLK_POLL) != 0, "the normal driver could not open the device") ? -1 : 0;
+	if (h_check(blk_open(&H.b, &H.mmio, BLK_POLL, H.qi + 1) != 0, "the normal driver could not open the device"))
+		return -1;
+	return h_check(H.b.nq <= H.qi, "hostile_queue=%u: the device has %u queue(s)", H.qi, H.b.nq) ? -1 : 0;
 }
 
 int h_wait_status(uint32_t bits)
@@ -59,12 +61,12 @@ int h_io(uint32_t type, uint64_t lba, void *buf, uint32_t len)
 	uint64_t dl = h_deadline(H_WAIT_MS);
 	void *cookie;
 	uint8_t st;
-	int n, r = blk_queue(&H.b, type, lba * 512, buf, len, buf ? buf : (void *)&H);
+	int n, r = blk_queue(&H.b.q[H.qi], type, lba * 512, buf, len, buf ? buf : (void *)&H);
 
 	if (h_check(r != BLK_Q_OK, "the driver refused a normal request (type %u, lba %lu): %d", type, lba, r))
 		return -1;
-	blk_commit(&H.b);
-	while ((n = blk_reap(&H.b, &cookie, &st, 1, 0)) == 0 && !h_expired(dl))
+	blk_commit(&H.b.q[H.qi]);
+	while ((n = blk_reap(&H.b.q[H.qi], &cookie, &st, 1, 0)) == 0 && !h_expired(dl))
 		pause();
 	if (h_check(n < 0, "the device returned a descriptor that is not in flight") ||
 	    h_check(n == 0, "a normal request (type %u, lba %lu) did not complete within %u ms", type, lba, H_WAIT_MS))
@@ -92,7 +94,7 @@ int h_responsive(void)
 
 void h_desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
-	struct vring_desc *d = &H.b.vq.desc[i];
+	struct vring_desc *d = &H.b.q[H.qi].vq.desc[i];
 
 	d->addr = addr;
 	d->len = len;
@@ -102,18 +104,18 @@ void h_desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t ne
 
 void h_push(uint16_t head)
 {
-	struct vq *q = &H.b.vq;
+	struct vq *q = &H.b.q[H.qi].vq;
 
 	q->avail->ring[q->avail_idx & (q->num - 1)] = head;
 	q->avail_idx++;
 	q->num_added++;
 }
 
-void h_kick(void) { blk_commit(&H.b); }
+void h_kick(void) { blk_commit(&H.b.q[H.qi]); }
 
 int h_wait_used(unsigned n, struct vring_used_elem *out, uint64_t ms)
 {
-	struct vq *q = &H.b.vq;
+	struct vq *q = &H.b.q[H.qi].vq;
 	uint64_t dl = h_deadline(ms);
 	unsigned got = 0;
 
@@ -136,8 +138,8 @@ int h_wait_used(unsigned n, struct vring_used_elem *out, uint64_t ms)
 
 static struct vring_desc saved_desc[ABI_VIRTQ_MAX_SIZE];
 
-void h_save_desc(void) { memcpy(saved_desc, H.b.vq.desc, H.b.vq.num * sizeof(struct vring_desc)); }
-void h_restore_desc(void) { memcpy(H.b.vq.desc, saved_desc, H.b.vq.num * sizeof(struct vring_desc)); }
+void h_save_desc(void) { memcpy(saved_desc, H.b.q[H.qi].vq.desc, H.b.q[H.qi].vq.num * sizeof(struct vring_desc)); }
+void h_restore_desc(void) { memcpy(H.b.q[H.qi].vq.desc, saved_desc, H.b.q[H.qi].vq.num * sizeof(struct vring_desc)); }
 
 /* The pattern of LBA H_LBA..: a readable line per sector (the host counts them), then a fixed byte series. */
 static void make_pattern(void)
@@ -163,11 +165,15 @@ static uint64_t ram_end(void)
 static int h_setup(void)
 {
 	static int done;
+	int ok = 1;
 
 	if (done)
 		return done < 0 ? -1 : 0;
 	done = -1;
 	H.name = "setup";
+	H.qi = (unsigned)kcmd_u64("hostile_queue", 0, &ok);
+	if (h_check(!ok || H.qi >= BLK_MAX_QUEUES, "hostile_queue= takes a queue index below %u", BLK_MAX_QUEUES))
+		return -1;
 	if (h_check(vmmio_find(VIRTIO_ID_BLOCK, &H.mmio) != 0, "no virtio-blk device on the command line") ||
 	    h_check(H.mmio.version != 2, "transport version %u: the hostile tests need a modern (v2) transport",
 		    H.mmio.version))
@@ -184,8 +190,8 @@ static int h_setup(void)
 	if (h_check(h_io(VIRTIO_BLK_T_OUT, H_LBA, H.pattern, 4096) != VIRTIO_BLK_S_OK, "writing the pattern failed") ||
 	    h_check(h_io(VIRTIO_BLK_T_FLUSH, 0, NULL, 0) != VIRTIO_BLK_S_OK, "flush failed") || h_responsive() != 0)
 		return -1;
-	kprintf("hostile: RAM ends at %#lx, disk %lu sectors, queue %u, pattern at lba %u-%u\n", H.ram_end,
-		H.b.capacity, H.b.vq.num, H_LBA, H_LBA + H_LBA_COUNT - 1);
+	kprintf("hostile: RAM ends at %#lx, disk %lu sectors, queue %u of %u (%u entries), pattern at lba %u-%u\n",
+		H.ram_end, H.b.capacity, H.qi, H.b.nq, H.b.q[H.qi].vq.num, H_LBA, H_LBA + H_LBA_COUNT - 1);
 	done = 1;
 	return 0;
 }

@@ -24,6 +24,7 @@
 struct hostile {
 	struct vmmio mmio;
 	struct blk_dev b;
+	unsigned qi;		/* the queue under attack: hostile_queue= on the command line (default 0) */
 	uint64_t ram_end;	/* the end of the highest RAM range of the PVH memory map */
 	uint8_t *scratch;	/* 1 page: crafted headers (16 bytes each) from 0, status bytes from 2048 */
 	uint8_t *data;		/* H_MAX_PROBE pages of data buffers for crafted requests */

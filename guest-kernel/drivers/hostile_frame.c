@@ -136,7 +136,7 @@ int hc_aliased_rings(void)
 	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	if (h_check(vmmio_set_features(&H.mmio, 1ull << VIRTIO_F_VERSION_1) != 0, "FEATURES_OK refused"))
 		return -1;
-	vmmio_queue_set(&H.mmio, 0, 256, (uintptr_t)r, (uintptr_t)r, (uintptr_t)r);
+	vmmio_queue_set(&H.mmio, H.qi, 256, (uintptr_t)r, (uintptr_t)r, (uintptr_t)r);
 	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_DRIVER_OK);
 	if (h_rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET) {
 		kprintf("hostile-%s: the device refused aliased rings with DEVICE_NEEDS_RESET\n", H.name);
@@ -144,7 +144,7 @@ int hc_aliased_rings(void)
 	} else {
 		avail[2] = 0;	/* ring[0] = head 0 */
 		avail[1] = 1;	/* idx */
-		vmmio_notify(&H.mmio, 0);
+		vmmio_notify(&H.mmio, H.qi);
 		for (uint64_t dl = h_deadline(200); !h_expired(dl);)
 			__asm__ volatile("pause");
 		kprintf("hostile-%s: aliased rings accepted; Status %#x after one request\n", H.name, h_rd(VIRTIO_MMIO_STATUS));

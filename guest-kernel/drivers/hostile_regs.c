@@ -19,7 +19,7 @@ static void junk_queue_regs(void)
 {
 	uint64_t junk = H.ram_end + (1ull << 20);
 
-	h_wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	h_wr(VIRTIO_MMIO_QUEUE_SEL, H.qi);
 	h_wr(VIRTIO_MMIO_QUEUE_NUM, 3);
 	wr_pair(VIRTIO_MMIO_QUEUE_DESC_LOW, junk | 0xdead00000000ull);
 	wr_pair(VIRTIO_MMIO_QUEUE_AVAIL_LOW, junk + 8);
@@ -35,11 +35,11 @@ static int served_after_unready(void)
 	uint8_t st;
 	int n;
 
-	if (h_check(blk_queue(&H.b, VIRTIO_BLK_T_IN, H_LBA * 512ull, H.buf, 4096, H.buf) != BLK_Q_OK, "queue refused"))
+	if (h_check(blk_queue(&H.b.q[H.qi], VIRTIO_BLK_T_IN, H_LBA * 512ull, H.buf, 4096, H.buf) != BLK_Q_OK, "queue refused"))
 		return 0;
-	blk_commit(&H.b);
-	vmmio_notify(&H.mmio, 0);
-	while ((n = blk_reap(&H.b, &cookie, &st, 1, 0)) == 0 && !h_expired(dl))
+	blk_commit(&H.b.q[H.qi]);
+	vmmio_notify(&H.mmio, H.qi);
+	while ((n = blk_reap(&H.b.q[H.qi], &cookie, &st, 1, 0)) == 0 && !h_expired(dl))
 		__asm__ volatile("pause");
 	kprintf("hostile-%s: NOTE: a request published after QueueReady=0 was %s\n", H.name,
 		n == 1 ? "still served (the device kept using the queue)" : "not served within 200 ms");
@@ -109,7 +109,7 @@ int hc_ro_regs(void)
 	uint32_t before[NRO], s0, s1, f;
 
 	h_wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	h_wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	h_wr(VIRTIO_MMIO_QUEUE_SEL, H.qi);
 	for (unsigned i = 0; i < NRO; i++)
 		before[i] = h_rd(ro_regs[i]);
 	s0 = h_rd(VIRTIO_MMIO_STATUS);
@@ -162,7 +162,7 @@ static void notify_storm(void)
 	static const uint32_t other[] = { 1, 7, 0xffff, 0xffffffff };
 
 	for (unsigned i = 0; i < STORM; i++)
-		vmmio_notify(&H.mmio, 0);
+		vmmio_notify(&H.mmio, H.qi);
 	for (unsigned i = 0; i < 100; i++)
 		vmmio_notify(&H.mmio, other[i % 4]);
 }
@@ -186,16 +186,16 @@ static int storm_with_reads(void (*storm)(void), const char *what)
 
 	for (unsigned i = 0; i < H_MAX_PROBE; i++) {
 		memset(H.data + i * 4096, 0, 4096);
-		if (h_check(blk_queue(&H.b, VIRTIO_BLK_T_IN, H_LBA * 512ull, H.data + i * 4096, 4096, H.data + i * 4096) !=
+		if (h_check(blk_queue(&H.b.q[H.qi], VIRTIO_BLK_T_IN, H_LBA * 512ull, H.data + i * 4096, 4096, H.data + i * 4096) !=
 			    BLK_Q_OK, "the driver refused read %u", i))
 			return -1;
 	}
-	blk_commit(&H.b);
+	blk_commit(&H.b.q[H.qi]);
 	t0 = clock_ns();
 	storm();
 	t1 = clock_ns();
 	for (dl = h_deadline(H_WAIT_MS); got < H_MAX_PROBE && !h_expired(dl); got += (unsigned)r)
-		if (h_check((r = blk_reap(&H.b, ck + got, st + got, H_MAX_PROBE - got, 0)) < 0, "broken used ring"))
+		if (h_check((r = blk_reap(&H.b.q[H.qi], ck + got, st + got, H_MAX_PROBE - got, 0)) < 0, "broken used ring"))
 			return -1;
 	if (h_check(got != H_MAX_PROBE, "%u of %u reads completed around the %s", got, H_MAX_PROBE, what))
 		return -1;
@@ -225,7 +225,7 @@ static int try_rings(const struct ringcfg *c)
 	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	if (h_check(vmmio_set_features(&H.mmio, 1ull << VIRTIO_F_VERSION_1) != 0, "%s: FEATURES_OK refused", c->what))
 		return -1;
-	h_wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	h_wr(VIRTIO_MMIO_QUEUE_SEL, H.qi);
 	h_wr(VIRTIO_MMIO_QUEUE_NUM, c->num);
 	wr_pair(VIRTIO_MMIO_QUEUE_DESC_LOW, c->desc);
 	wr_pair(VIRTIO_MMIO_QUEUE_AVAIL_LOW, c->avail);

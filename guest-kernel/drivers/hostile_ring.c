@@ -79,7 +79,7 @@ static void build_full_chain(unsigned num, int wrap)
 static int full_chain(int wrap)
 {
 	static const uint16_t head = 0;
-	unsigned num = H.b.vq.num, seg_max = vmmio_config32(&H.mmio, 12);
+	unsigned num = H.b.q[H.qi].vq.num, seg_max = vmmio_config32(&H.mmio, 12);
 	struct vring_used_elem e;
 	int r;
 
@@ -138,9 +138,9 @@ static int jump(uint16_t idx, const char *what)
 	long irq0 = H.b.irq_attached ? sys_irq_count(H.mmio.irq) : 0;
 	uint64_t dl = h_deadline(H_WAIT_MS);
 
-	*(volatile uint16_t *)&H.b.vq.avail->idx = idx;
+	*(volatile uint16_t *)&H.b.q[H.qi].vq.avail->idx = idx;
 	__asm__ volatile("lock addl $0, (%%rsp)" ::: "memory", "cc");
-	vmmio_notify(&H.mmio, 0);
+	vmmio_notify(&H.mmio, H.qi);
 	if (h_wait_status(VIRTIO_CONFIG_S_NEEDS_RESET) != 0)
 		return h_check(1, "avail index %s: no DEVICE_NEEDS_RESET", what), -1;
 	H.errors++;
@@ -155,24 +155,24 @@ static int jump(uint16_t idx, const char *what)
 
 int hc_avail_jump(void)
 {
-	struct vq *q = &H.b.vq;
+	struct vq *q = &H.b.q[H.qi].vq;
 
 	if (jump((uint16_t)(q->avail_idx + q->num + 1), "num+1 ahead") != 0)
 		return -1;
-	q = &H.b.vq;	/* reopened: new rings */
+	q = &H.b.q[H.qi].vq;	/* reopened: new rings */
 	if (jump((uint16_t)(q->avail_idx - 1), "one behind (65535 ahead)") != 0)
 		return -1;
-	q = &H.b.vq;
+	q = &H.b.q[H.qi].vq;
 	return jump((uint16_t)(q->avail_idx + 0x8000), "0x8000 ahead");
 }
 
 /* Resets in every phase of initialisation, and re-inits onto rings at new addresses (nothing in flight). */
 int hc_reinit(void)
 {
-	uintptr_t old = (uintptr_t)H.b.vq.desc;
+	uintptr_t old = (uintptr_t)H.b.q[H.qi].vq.desc;
 	struct vq *q;
 
-	if (h_open() != 0 || h_check((uintptr_t)H.b.vq.desc == old, "the re-init did not move the rings") ||
+	if (h_open() != 0 || h_check((uintptr_t)H.b.q[H.qi].vq.desc == old, "the re-init did not move the rings") ||
 	    h_responsive() != 0)
 		return -1;
 	if (h_reset() != 0)
@@ -182,8 +182,8 @@ int hc_reinit(void)
 		return -1;
 	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	h_check(vmmio_set_features(&H.mmio, 1ull << VIRTIO_F_VERSION_1) != 0, "FEATURES_OK refused");
-	q = &H.b.vq;
-	vmmio_queue_set(&H.mmio, 0, q->num, va(q->desc), va(q->avail), va(q->used));
+	q = &H.b.q[H.qi].vq;
+	vmmio_queue_set(&H.mmio, H.qi, q->num, va(q->desc), va(q->avail), va(q->used));
 	if (h_reset() != 0 || h_open() != 0 || h_responsive() != 0)	/* reset with a ready queue, no DRIVER_OK */
 		return -1;
 	h_wr(VIRTIO_MMIO_STATUS, h_rd(VIRTIO_MMIO_STATUS));	/* DRIVER_OK written again while serving */
@@ -200,14 +200,14 @@ static unsigned queue_inflight(uint8_t *bufs, unsigned n)
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
-		int r = i % 8 == 0 ? blk_queue(&H.b, VIRTIO_BLK_T_OUT, H_LBA * 512ull, H.pattern, 4096, bufs + i * RI_BYTES)
-				   : blk_queue(&H.b, VIRTIO_BLK_T_IN, (i * 512ull) % span * 512, bufs + i * RI_BYTES,
+		int r = i % 8 == 0 ? blk_queue(&H.b.q[H.qi], VIRTIO_BLK_T_OUT, H_LBA * 512ull, H.pattern, 4096, bufs + i * RI_BYTES)
+				   : blk_queue(&H.b.q[H.qi], VIRTIO_BLK_T_IN, (i * 512ull) % span * 512, bufs + i * RI_BYTES,
 					       RI_BYTES, bufs + i * RI_BYTES);
 
 		if (r != BLK_Q_OK)
 			break;
 	}
-	blk_commit(&H.b);
+	blk_commit(&H.b.q[H.qi]);
 	return i;
 }
 
@@ -221,7 +221,7 @@ int hc_reset_inflight(void)
 
 	if (h_check(!bufs, "out of guest memory") || h_open() != 0)
 		return -1;
-	old = H.b.vq.used;
+	old = H.b.q[H.qi].vq.used;
 	queued = queue_inflight(bufs, n);
 	if (h_reset() != 0)
 		return -1;

@@ -30,7 +30,8 @@ static int blk_negotiate(struct blk_dev *b)
 {
 	uint64_t dev = vmmio_device_features(&b->mmio);
 	uint64_t want = bit(VIRTIO_BLK_F_SIZE_MAX) | bit(VIRTIO_BLK_F_SEG_MAX) | bit(VIRTIO_BLK_F_RO) |
-			bit(VIRTIO_BLK_F_BLK_SIZE) | bit(VIRTIO_BLK_F_FLUSH) | bit(VIRTIO_RING_F_EVENT_IDX);
+			bit(VIRTIO_BLK_F_BLK_SIZE) | bit(VIRTIO_BLK_F_FLUSH) | bit(VIRTIO_BLK_F_MQ) |
+			bit(VIRTIO_RING_F_EVENT_IDX);
 
 	if (b->mmio.version == 2) {
 		if (!(dev & bit(VIRTIO_F_VERSION_1)))
@@ -69,28 +70,38 @@ static void blk_read_config(struct blk_dev *b)
 		b->seg_count = v == 0 ? 1 : v < MAX_SEGS ? v : MAX_SEGS;
 	}
 	b->read_only = !!(b->features & bit(VIRTIO_BLK_F_RO));
+	b->dev_queues = 1;
+	if (b->features & bit(VIRTIO_BLK_F_MQ)) {
+		v = vmmio_config32(&b->mmio, VIRTIO_BLK_CFG_NUM_QUEUES & ~3u) >> 16;	/* le16 at 34 */
+		b->dev_queues = v ? v : 1;
+	}
 }
 
-/* Queue 0: the largest power of two <= min(QueueNumMax, 256), rings and per-head state from the allocator. */
-static int blk_setup_queue(struct blk_dev *b)
+/* Queue qi: the largest power of two <= min(QueueNumMax, 256), rings and per-head state from the allocator. */
+static int blk_setup_queue(struct blk_dev *b, unsigned qi)
 {
-	uint32_t max = vmmio_queue_max(&b->mmio, 0), num = ABI_VIRTQ_MAX_SIZE;
+	struct blk_q *q = &b->q[qi];
+	uint32_t max = vmmio_queue_max(&b->mmio, qi), num = ABI_VIRTQ_MAX_SIZE;
 	void *rings, **cookies;
 
-	if (max == 0)
-		return blk_fail(b, "request queue 0 is missing (QueueNumMax 0) or already in use");
+	if (max == 0) {
+		kprintf("virtio-blk: request queue %u: QueueNumMax 0\n", qi);
+		return blk_fail(b, "a request queue is missing (QueueNumMax 0) or already in use");
+	}
 	while (num > max)
 		num >>= 1;
 	if (num < 4)
 		return blk_fail(b, "request queue too small (QueueNumMax < 4)");
+	q->dev = b;
+	q->index = qi;
 	rings = zpages(vq_layout_bytes(num));
 	cookies = zpages(num * sizeof(void *));
-	b->hdr = zpages(num * sizeof(struct virtio_blk_outhdr));
-	b->status = zpages(num);
-	if (!rings || !cookies || !b->hdr || !b->status)
+	q->hdr = zpages(num * sizeof(struct virtio_blk_outhdr));
+	q->status = zpages(num);
+	if (!rings || !cookies || !q->hdr || !q->status)
 		return blk_fail(b, "out of guest memory for the request queue");
-	vq_init(&b->vq, num, !!(b->features & bit(VIRTIO_RING_F_EVENT_IDX)), rings, cookies);
-	vmmio_queue_set(&b->mmio, 0, num, (uintptr_t)b->vq.desc, (uintptr_t)b->vq.avail, (uintptr_t)b->vq.used);
+	vq_init(&q->vq, num, !!(b->features & bit(VIRTIO_RING_F_EVENT_IDX)), rings, cookies);
+	vmmio_queue_set(&b->mmio, qi, num, (uintptr_t)q->vq.desc, (uintptr_t)q->vq.avail, (uintptr_t)q->vq.used);
 	return 0;
 }
 
@@ -113,11 +124,12 @@ static int blk_attach_irq(struct blk_dev *b)
 	}
 	b->irq_attached = 1;
 	c = sys_irq_count(b->mmio.irq);
-	b->irq_seen = c < 0 ? 0 : (uint64_t)c;
+	for (unsigned i = 0; i < b->nq; i++)
+		b->q[i].irq_seen = c < 0 ? 0 : (uint64_t)c;
 	return 0;
 }
 
-int blk_open(struct blk_dev *b, const struct vmmio *m, enum blk_completion completion)
+int blk_open(struct blk_dev *b, const struct vmmio *m, enum blk_completion completion, unsigned want_queues)
 {
 	memset(b, 0, sizeof(*b));
 	b->mmio = *m;
@@ -128,8 +140,11 @@ int blk_open(struct blk_dev *b, const struct vmmio *m, enum blk_completion compl
 	if (blk_negotiate(b) != 0)
 		return -1;
 	blk_read_config(b);
-	if (blk_setup_queue(b) != 0)
-		return -1;
+	b->nq = want_queues < b->dev_queues ? want_queues : b->dev_queues;
+	b->nq = b->nq < 1 ? 1 : b->nq > BLK_MAX_QUEUES ? BLK_MAX_QUEUES : b->nq;
+	for (unsigned i = 0; i < b->nq; i++)
+		if (blk_setup_queue(b, i) != 0)
+			return -1;
 	if (blk_attach_irq(b) != 0)
 		return -1;
 	vmmio_add_status(&b->mmio, VIRTIO_CONFIG_S_DRIVER_OK);
@@ -147,7 +162,7 @@ uint32_t blk_max_io_bytes(const struct blk_dev *b)
 
 uint32_t blk_max_inflight(const struct blk_dev *b)
 {
-	return b->vq.num / 3;	/* header + one data segment + status per request */
+	return b->q[0].vq.num / 3;	/* header + one data segment + status per request (every queue alike) */
 }
 
 /* 0 when a T_IN/T_OUT request fits the device: aligned, inside the capacity, writable if a write. */
@@ -176,8 +191,9 @@ static unsigned blk_segments(const struct blk_dev *b, struct vq_buf *bufs, void 
 	return n;
 }
 
-int blk_queue(struct blk_dev *b, uint32_t type, uint64_t off, void *buf, uint32_t len, void *cookie)
+int blk_queue(struct blk_q *q, uint32_t type, uint64_t off, void *buf, uint32_t len, void *cookie)
 {
+	const struct blk_dev *b = q->dev;
 	struct vq_buf bufs[MAX_SEGS + 2];
 	unsigned head, nseg = 0;
 	int in = type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
@@ -192,82 +208,87 @@ int blk_queue(struct blk_dev *b, uint32_t type, uint64_t off, void *buf, uint32_
 	}
 	if (type != VIRTIO_BLK_T_FLUSH)
 		nseg = blk_segments(b, bufs + 1, buf, len, in);
-	if (b->vq.num_free < nseg + 2)
+	if (q->vq.num_free < nseg + 2)
 		return BLK_Q_FULL;
-	head = vq_next_head(&b->vq);
-	b->hdr[head] = (struct virtio_blk_outhdr){ type, 0, type == VIRTIO_BLK_T_FLUSH ? 0 : off / 512 };
-	b->status[head] = BLK_S_NONE;	/* a device that never writes it is caught as an error */
-	bufs[0] = (struct vq_buf){ (uintptr_t)&b->hdr[head], sizeof(struct virtio_blk_outhdr), 0 };
-	bufs[nseg + 1] = (struct vq_buf){ (uintptr_t)&b->status[head], 1, 1 };
-	if (vq_add(&b->vq, bufs, in ? 1 : nseg + 1, in ? nseg + 1 : 1, cookie) < 0)
+	head = vq_next_head(&q->vq);
+	q->hdr[head] = (struct virtio_blk_outhdr){ type, 0, type == VIRTIO_BLK_T_FLUSH ? 0 : off / 512 };
+	q->status[head] = BLK_S_NONE;	/* a device that never writes it is caught as an error */
+	bufs[0] = (struct vq_buf){ (uintptr_t)&q->hdr[head], sizeof(struct virtio_blk_outhdr), 0 };
+	bufs[nseg + 1] = (struct vq_buf){ (uintptr_t)&q->status[head], 1, 1 };
+	if (vq_add(&q->vq, bufs, in ? 1 : nseg + 1, in ? nseg + 1 : 1, cookie) < 0)
 		return BLK_Q_FULL;
-	b->requests++;
+	q->requests++;
 	return BLK_Q_OK;
 }
 
-void blk_commit(struct blk_dev *b)
+void blk_commit(struct blk_q *q)
 {
-	if (b->vq.num_added == 0)
+	if (q->vq.num_added == 0)
 		return;
-	b->commits++;
-	if (vq_publish(&b->vq))
-		vmmio_notify(&b->mmio, 0);	/* the only data-path exit, and only when the device wants it */
+	q->commits++;
+	if (vq_publish(&q->vq))
+		vmmio_notify(&q->dev->mmio, q->index);	/* the only data-path exit, only when the device wants it */
 }
 
 /* Harvests up to max completions; the status bytes are read after vq_harvest's acquire barrier. */
-static int blk_harvest(struct blk_dev *b, void **cookies, uint8_t *status, unsigned max)
+static int blk_harvest(struct blk_q *q, void **cookies, uint8_t *status, unsigned max)
 {
 	uint16_t heads[64];
-	int n = vq_harvest(&b->vq, cookies, heads, max < 64 ? max : 64);
+	int n = vq_harvest(&q->vq, cookies, heads, max < 64 ? max : 64);
 
-	if (n < 0 && b->vq.bad_used == 1)
-		kprintf("virtio-blk@%#lx: the device returned a descriptor that is not in flight: "
-			"treating it as dead\n", b->mmio.base);
+	if (n < 0 && q->vq.bad_used == 1)
+		kprintf("virtio-blk@%#lx: queue %u: the device returned a descriptor that is not in flight: "
+			"treating it as dead\n", q->dev->mmio.base, q->index);
 	for (int i = 0; i < n; i++) {
-		status[i] = b->status[heads[i]];
+		status[i] = q->status[heads[i]];
 		if (status[i] != VIRTIO_BLK_S_OK)
-			b->errors++;
+			q->errors++;
 	}
 	if (n > 0)
-		b->completions += (uint64_t)n;
+		q->completions += (uint64_t)n;
 	return n;
 }
 
 /* completion=irq, nothing harvested: re-enable interrupts, re-check (no lost wake-up), halt, disable again.
  * irq_wait compares against the count it returned last time, so an interrupt taken while we were busy makes
  * it return at once instead of halting. Returns 0, or -1 if the kernel refused the wait. */
-static int blk_wait_irq(struct blk_dev *b)
+static int blk_wait_irq(struct blk_q *q)
 {
 	long c;
 
-	if (vq_enable_cb(&b->vq)) {
-		vq_disable_cb(&b->vq);
+	if (vq_enable_cb(&q->vq)) {
+		vq_disable_cb(&q->vq);
 		return 0;
 	}
-	c = sys_irq_wait(b->mmio.irq, b->irq_seen);
-	b->irq_waits++;
-	vq_disable_cb(&b->vq);
+	if (smp_this_cpu() == 0) {
+		c = sys_irq_wait(q->dev->mmio.irq, q->irq_seen);
+	} else {	/* CPU 0 takes the interrupt: watch its count (a plain read, no system call) */
+		while ((c = (long)irq_seen_count(q->dev->mmio.irq)) >= 0 && (uint64_t)c == q->irq_seen)
+			__asm__ volatile("pause");
+	}
+	q->irq_waits++;
+	vq_disable_cb(&q->vq);
 	if (c < 0)
 		return -1;
-	b->irq_seen = (uint64_t)c;
+	q->irq_seen = (uint64_t)c;
 	return 0;
 }
 
-int blk_reap(struct blk_dev *b, void **cookies, uint8_t *status, unsigned max, int wait)
+int blk_reap(struct blk_q *q, void **cookies, uint8_t *status, unsigned max, int wait)
 {
 	int n;
 
 	for (;;) {
-		n = blk_harvest(b, cookies, status, max);
+		n = blk_harvest(q, cookies, status, max);
 		if (n != 0 || !wait)
 			return n;
-		if (b->completion == BLK_IRQ) {
-			if (blk_wait_irq(b) != 0)
+		if (q->dev->completion == BLK_IRQ) {
+			if (blk_wait_irq(q) != 0)
 				return -1;
 			continue;
 		}
-		b->spins++;
-		while (!vq_has_used(&b->vq))
+		q->spins++;
+		while (!vq_has_used(&q->vq))
 			__asm__ volatile("pause");
 	}
 }
@@ -279,10 +300,10 @@ int blk_get_id(struct blk_dev *b, char id[VIRTIO_BLK_ID_BYTES + 1])
 	uint8_t st;
 
 	memset(id, 0, VIRTIO_BLK_ID_BYTES + 1);
-	if (blk_queue(b, VIRTIO_BLK_T_GET_ID, 0, buf, 0, buf) != BLK_Q_OK)
+	if (blk_queue(&b->q[0], VIRTIO_BLK_T_GET_ID, 0, buf, 0, buf) != BLK_Q_OK)
 		return -1;
-	blk_commit(b);
-	if (blk_reap(b, &cookie, &st, 1, 1) != 1 || cookie != buf)
+	blk_commit(&b->q[0]);
+	if (blk_reap(&b->q[0], &cookie, &st, 1, 1) != 1 || cookie != buf)
 		return -1;
 	if (st == VIRTIO_BLK_S_OK)
 		memcpy(id, buf, VIRTIO_BLK_ID_BYTES);
@@ -300,15 +321,27 @@ static void ratio(char *out, size_t n, uint64_t x, uint64_t y)
 void blk_summary(const struct blk_dev *b)
 {
 	long irqs = b->irq_attached ? sys_irq_count(b->mmio.irq) : 0;
+	struct blk_q t = { 0 };
 	char np[24], ip[24];
 
 	if (irqs < 0)
 		irqs = 0;
-	ratio(np, sizeof(np), b->vq.kicks, b->completions);
-	ratio(ip, sizeof(ip), (uint64_t)irqs, b->completions);
-	kprintf("virtio-blk: summary: %s v%u features %#lx completion=%s requests %lu errors %lu commits %lu "
-		"notifies %lu suppressed %lu irq_waits %lu interrupts %ld notifies/io %s interrupts/io %s\n",
-		b->vq.event_idx ? "event_idx" : "flags", b->mmio.version, b->features,
-		b->completion == BLK_IRQ ? "irq" : "poll", b->requests, b->errors, b->commits, b->vq.kicks,
-		b->vq.suppressed, b->irq_waits, irqs, np, ip);
+	for (unsigned i = 0; i < b->nq; i++) {
+		const struct blk_q *q = &b->q[i];
+
+		t.requests += q->requests, t.errors += q->errors, t.commits += q->commits;
+		t.completions += q->completions, t.irq_waits += q->irq_waits;
+		t.vq.kicks += q->vq.kicks, t.vq.suppressed += q->vq.suppressed;
+		if (b->nq > 1)
+			kprintf("virtio-blk: queue %u: requests %lu errors %lu commits %lu notifies %lu suppressed %lu "
+				"irq_waits %lu\n", i, q->requests, q->errors, q->commits, q->vq.kicks, q->vq.suppressed,
+				q->irq_waits);
+	}
+	ratio(np, sizeof(np), t.vq.kicks, t.completions);
+	ratio(ip, sizeof(ip), (uint64_t)irqs, t.completions);
+	kprintf("virtio-blk: summary: %s v%u features %#lx completion=%s queues %u requests %lu errors %lu "
+		"commits %lu notifies %lu suppressed %lu irq_waits %lu interrupts %ld notifies/io %s interrupts/io %s\n",
+		b->q[0].vq.event_idx ? "event_idx" : "flags", b->mmio.version, b->features,
+		b->completion == BLK_IRQ ? "irq" : "poll", b->nq, t.requests, t.errors, t.commits, t.vq.kicks,
+		t.vq.suppressed, t.irq_waits, irqs, np, ip);
 }

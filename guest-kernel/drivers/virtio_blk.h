@@ -16,28 +16,44 @@ enum blk_completion { BLK_POLL = 0, BLK_IRQ = 1 };
 #define BLK_Q_FULL  1  /* not enough free descriptors: commit and reap, then retry */
 #define BLK_Q_ERROR -1 /* never valid (past the end, misaligned, write to a read-only disk, too large) */
 
+#define BLK_MAX_QUEUES 16
+
+struct blk_dev;
+
+/* One request queue (virtqueue) with its per-head request state and counters. Each queue is used by one
+ * CPU at a time; queues of one device are independent (VIRTIO_BLK_F_MQ). */
+struct blk_q {
+	struct blk_dev *dev;
+	unsigned index;
+	struct vq vq;
+	struct virtio_blk_outhdr *hdr;	/* per head descriptor */
+	uint8_t *status;	/* per head descriptor: device-writable */
+	uint64_t irq_seen;	/* the interrupt count this queue's last wait returned */
+	uint64_t requests, completions, errors, commits, irq_waits, spins;
+};
+
 struct blk_dev {
 	struct vmmio mmio;
-	struct vq vq;
 	enum blk_completion completion;
 	uint64_t features;	/* negotiated */
 	uint64_t capacity;	/* in 512-byte sectors */
 	uint32_t blk_size;	/* logical block size in bytes (512 unless BLK_SIZE says otherwise) */
 	uint32_t seg_bytes;	/* largest data segment (size_max, or 1 GiB when the device sets no limit) */
 	uint32_t seg_count;	/* largest number of data segments per request */
+	uint32_t dev_queues;	/* request queues the device offers (num_queues with MQ, else 1) */
 	int read_only;
 	int irq_attached;	/* the line is routed to us (always tried; required for BLK_IRQ) */
-	struct virtio_blk_outhdr *hdr;	/* per head descriptor */
-	uint8_t *status;	/* per head descriptor: device-writable */
-	uint64_t irq_seen;	/* the interrupt count irq_wait last returned */
-	uint64_t requests, completions, errors, commits, irq_waits, spins;
+	unsigned nq;		/* queues set up: q[0 .. nq) */
+	struct blk_q q[BLK_MAX_QUEUES];
 };
 
 /* Negotiates with the virtio-blk device behind m (already probed, device_id 2) and sets up its request
- * queue: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK (modern), queue 0, DRIVER_OK. It also attaches
- * the device's interrupt line (needed by BLK_IRQ; with BLK_POLL only to count stray interrupts).
- * Returns 0, or -1 after a console line saying why (and FAILED status when the device itself refused). */
-int blk_open(struct blk_dev *b, const struct vmmio *m, enum blk_completion completion);
+ * queues: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK (modern), queues 0 .. n-1 with n the smallest of
+ * want_queues, the device's num_queues (VIRTIO_BLK_F_MQ; 1 without) and BLK_MAX_QUEUES, DRIVER_OK. It also
+ * attaches the device's interrupt line, shared by its queues (needed by BLK_IRQ; with BLK_POLL only to
+ * count stray interrupts). Returns 0, or -1 after a console line saying why (and FAILED status when the
+ * device itself refused). */
+int blk_open(struct blk_dev *b, const struct vmmio *m, enum blk_completion completion, unsigned want_queues);
 
 /* The largest request in bytes (data segments permitting) and the most requests in flight at once. */
 uint32_t blk_max_io_bytes(const struct blk_dev *b);
@@ -46,21 +62,23 @@ uint32_t blk_max_inflight(const struct blk_dev *b);
 /* Adds one request to the current batch without telling the device: type T_IN/T_OUT (buf, len bytes at
  * byte offset off, multiples of blk_size), T_FLUSH (no data) or T_GET_ID (buf of VIRTIO_BLK_ID_BYTES).
  * cookie (not NULL) comes back from blk_reap. Returns BLK_Q_OK, BLK_Q_FULL or BLK_Q_ERROR. */
-int blk_queue(struct blk_dev *b, uint32_t type, uint64_t off, void *buf, uint32_t len, void *cookie);
+int blk_queue(struct blk_q *q, uint32_t type, uint64_t off, void *buf, uint32_t len, void *cookie);
 
 /* Publishes the batch with one avail->idx store; notifies (an exit) only if the device asked for it. */
-void blk_commit(struct blk_dev *b);
+void blk_commit(struct blk_q *q);
 
 /* Moves up to max completions to cookies[]/status[] (VIRTIO_BLK_S_* or BLK_S_NONE). wait == 0: returns
- * at once (0 when none). wait == 1: at least one, spinning on the used ring (BLK_POLL) or halting until the
- * device's interrupt (BLK_IRQ). Returns the count, or -1 when the device broke the ring protocol. */
-int blk_reap(struct blk_dev *b, void **cookies, uint8_t *status, unsigned max, int wait);
+ * at once (0 when none). wait == 1: at least one, spinning on the used ring (BLK_POLL) or waiting for the
+ * device's interrupt (BLK_IRQ: CPU 0 halts until it comes; another CPU, which takes no interrupts, watches
+ * CPU 0's count of them). Returns the count, or -1 when the device broke the ring protocol. */
+int blk_reap(struct blk_q *q, void **cookies, uint8_t *status, unsigned max, int wait);
 
 /* T_GET_ID, synchronously (only while nothing else is in flight): the id string, NUL-terminated, in id[21].
  * Returns the virtio status (VIRTIO_BLK_S_UNSUPP when the device has none), or -1 on a broken ring. */
 int blk_get_id(struct blk_dev *b, char id[VIRTIO_BLK_ID_BYTES + 1]);
 
-/* One console line: negotiated features, requests, notifies, suppressed publishes, interrupts waited for. */
+/* One console line: negotiated features, requests, notifies, suppressed publishes, interrupts waited for
+ * (summed over the queues), and with several queues one line per queue. */
 void blk_summary(const struct blk_dev *b);
 
 #endif

@@ -3,15 +3,14 @@
 # every combination of the three switches, host-side image checks, exit accounting from --stats,
 # adaptive polling, read-only disks and bad disk arguments.
 
+load ../../tests/image
+
 setup_file() {
-	export IMGDIR
-	IMGDIR=$(mktemp -d -p "${BATS_TMPDIR:-/tmp}" storage.XXXXXX)
-	# Written in full, never sparse: a hole reads as zeros without touching the disk.
-	dd if=/dev/urandom of="$IMGDIR/base.img" bs=1M count=32 status=none
+	base_image storage
 }
 
 teardown_file() {
-	rm -rf "$IMGDIR"
+	base_image_gone
 }
 
 setup() {
@@ -104,11 +103,11 @@ stat_of() {
 	[[ "$output" == *"offset 8192"* ]]
 }
 
-@test "the verify job passes in all 12 combinations of --request, --emulation and --completion" {
+@test "the verify job passes in all 18 combinations of --request, --emulation and --completion" {
 	local job req emu comp
 	job=$(verify_job)
 	for req in exit ioeventfd exitless; do
-		for emu in thread process; do
+		for emu in thread process inline; do
 			for comp in irq poll; do
 				vmm_job "$job" --request $req --emulation $emu --completion $comp
 				[ "$status" -eq 0 ] || { echo "$req/$emu/$comp: $output"; false; }
@@ -154,7 +153,7 @@ stat_of() {
 }
 
 @test "the stats JSON carries the documented fields" {
-	vmm_job "$(read_job 500)"
+	vmm_job "$(read_job 500)" --emulation thread # an emulation thread: its own threads.dev0
 	[ "$status" -eq 0 ]
 	[ "$(stat_of .format)" -eq 2 ]
 	[ "$(stat_of .window.marked)" = true ]
@@ -231,7 +230,9 @@ stat_of() {
 }
 
 @test "--poll-us: the IOCore sleeps through pauses, wakes on the guest's kick, and loses no request" {
-	vmm_job workloads/jobs/pause-resume.fio --request exitless --poll-us 200
+	# the emulation thread, so that the IOCore's only reason to wake is the guest (inline, a backend completion
+	# also wakes it)
+	vmm_job workloads/jobs/pause-resume.fio --request exitless --emulation thread --poll-us 200
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	[ "$(stat_of .ios)" -eq 600 ]
 	[ "$(jq '[.jobs[].read.io_bytes] | add' "$RES")" -eq $((600 * 4096)) ]
@@ -241,7 +242,7 @@ stat_of() {
 }
 
 @test "--poll-us 0: the IOCore never sleeps and the guest never kicks, even across pauses" {
-	vmm_job workloads/jobs/pause-resume.fio --request exitless --poll-us 0
+	vmm_job workloads/jobs/pause-resume.fio --request exitless --emulation thread --poll-us 0
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	[ "$(stat_of .ios)" -eq 600 ]
 	[ "$(stat_of .iocore.sleeps)" -eq 0 ]

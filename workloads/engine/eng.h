@@ -28,7 +28,8 @@ enum eng_rw { RW_READ, RW_WRITE, RW_RANDREAD, RW_RANDWRITE, RW_RW, RW_RANDRW };
 #define JOB_NAME_MAX 64
 #define JOB_DESC_MAX 256
 #define JOB_OPTS_MAX 40  /* key=value pairs kept per section for fio's "job options" */
-#define JOBS_MAX     32
+#define JOBS_MAX     32 /* job sections and clones (numjobs) together */
+#define CLONES_MAX   16 /* numjobs */
 #define JOB_POOL     8192 /* bytes of option text kept for the JSON report */
 
 struct job_kv {
@@ -40,10 +41,11 @@ struct job {
 	char name[JOB_NAME_MAX];
 	char description[JOB_DESC_MAX];
 	uint32_t rw, rwmixread, iodepth, iodepth_batch, numjobs;
-	uint64_t bs, size, offset, number_ios, runtime_ns, ramp_ns, randseed;
+	uint64_t bs, size, offset, offset_increment, number_ios, runtime_ns, ramp_ns, randseed;
+	uint32_t clone, nclones; /* numjobs: this is clone `clone` of `nclones` (run at once); 0 of 1 alone */
 	uint64_t thinktime_ns, startdelay_ns; /* startdelay counts from the start of the run, as in fio */
 	uint32_t thinktime_blocks;            /* completed I/Os between thinktime pauses */
-	uint32_t time_based, randrepeat, direct, verify, do_verify;
+	uint32_t time_based, randrepeat, direct, verify, do_verify, lat_percentiles;
 	uint32_t flags_ignored; /* stonewall, group_reporting, thread: accepted, no effect */
 	uint64_t set;           /* bit i: option i of the table was given (for defaults that depend on others) */
 	unsigned line;          /* line of the section header */
@@ -115,7 +117,7 @@ struct lat_stat {
 struct dir_stat {
 	uint64_t ios, bytes;
 	struct lat_stat slat, clat, lat;
-	uint64_t *hist; /* HIST_NR buckets of clat, fio's log-linear layout */
+	uint64_t *hist; /* 2 x HIST_NR buckets, fio's log-linear layout: clat, then lat (issue to completion) */
 };
 
 /* Fixed point: value * 10^6, as fio prints its doubles with %f. */
@@ -181,6 +183,7 @@ struct job_result {
 	uint64_t io_errors, verify_errors, verified_blocks;
 	struct lat_stat sync;    /* FLUSH latency (fio's "sync" block) */
 	uint64_t t_end;          /* last completion (now_ns) */
+	uint64_t think_units, think_ns; /* thinktime's loop in the measured window: work units, time */
 	int error;               /* fio's "error": 0 or an errno-like value */
 };
 

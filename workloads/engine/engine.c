@@ -25,6 +25,32 @@ uint64_t eng_wait(const struct eng_env *env, uint64_t from, uint64_t ns)
 	return now;
 }
 
+void engine_work_unit(struct eng_loop *s)
+{
+	uint64_t x = s->x;
+	for (int i = 0; i < 64; i++) { /* xorshift64*, each step a read-modify-write of the table */
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		uint32_t *t = &s->table[(x * 0x2545f4914f6cdd1dull) >> 54];
+		*t = *t * 33 + (uint32_t)x;
+	}
+	s->x = x;
+}
+
+uint64_t engine_spin(const struct eng_env *env, struct eng_loop *s, uint64_t ns, uint64_t *units)
+{
+	uint64_t from = env->now_ns(), now = from;
+	if (!s->x)
+		s->x = 0x9e3779b97f4a7c15ull;
+	while (now - from < ns) {
+		engine_work_unit(s);
+		(*units)++;
+		now = env->now_ns();
+	}
+	return now;
+}
+
 /* I/O buffers are reused by the next job when large enough: alloc() never frees. */
 struct bufpool {
 	uint8_t *mem;
@@ -110,8 +136,11 @@ static int setup(struct ioloop *l, struct bufpool *pool, uint64_t len)
 	l->batch_max = j->iodepth_batch < l->depth ? j->iodepth_batch : l->depth;
 	l->ios = alloc_or_log(env, l->depth * sizeof(*l->ios), 64);
 	l->free = alloc_or_log(env, 3 * l->depth * sizeof(*l->free), 64);
+	l->loop = alloc_or_log(env, sizeof(*l->loop), 64);
+	if (!l->loop)
+		return -1;
 	for (int d = 0; d < DDIR_NR; d++)
-		l->res->d[d].hist = alloc_or_log(env, HIST_NR * sizeof(uint64_t), 64);
+		l->res->d[d].hist = alloc_or_log(env, 2 * HIST_NR * sizeof(uint64_t), 64);
 	if (!l->ios || !l->free || !l->res->d[0].hist || !l->res->d[1].hist)
 		return -1;
 	l->batch = l->free + l->depth;
@@ -156,37 +185,153 @@ static int run_phases(struct ioloop *l)
 	return ioloop_run(l);
 }
 
-/* t_run: when engine_run() began. fio counts startdelay from its own start, not from the previous job's end,
- * so a job whose turn comes later than that starts at once. */
-static int run_job(const struct eng_env *env, const struct eng_dev *dev, const struct job *j,
-		   struct job_result *res, struct bufpool *pool, uint64_t t_run)
+/* Checks job j against the device and sets up its loop and buffers (alloc is called only here). */
+static int prepare(struct ioloop *l, const struct eng_env *env, const struct eng_dev *dev, const struct job *j,
+		   struct job_result *res, struct bufpool *pool)
 {
-	struct ioloop l = {.env = env, .dev = dev, .job = j, .res = res};
 	uint64_t len;
-	char think[64] = "";
+	*l = (struct ioloop){.env = env, .dev = dev, .job = j, .res = res};
 	res->job = j;
 	int rc = check_job(env, dev, j, &len);
 	if (rc)
 		return rc;
-	if (setup(&l, pool, len))
+	if (setup(l, pool, len))
 		return ENG_EXIT_FAIL;
-	if (j->startdelay_ns)
-		eng_wait(env, t_run, j->startdelay_ns);
+	l->region = len;
+	return ENG_EXIT_OK;
+}
+
+/* The job's line on the console (a clone's before the group starts, so that none falls in the window). */
+static void announce(const struct ioloop *l)
+{
+	const struct job *j = l->job;
+	char think[64] = "", who[16] = "";
 	if (j->thinktime_ns)
 		snprintf(think, sizeof(think), " thinktime=%lluus thinktime_blocks=%u",
 			 (unsigned long long)(j->thinktime_ns / 1000), j->thinktime_blocks);
-	eng_log(env, "job '%s': rw=%s bs=%llu iodepth=%u region %llu+%llu%s%s\n", j->name, opt_rw_name(j->rw),
-		(unsigned long long)j->bs, l.depth, (unsigned long long)j->offset, (unsigned long long)len,
-		j->verify ? " verify=crc32c" : "", think);
-	l.t_begin = env->now_ns();
-	rc = run_phases(&l);
+	if (j->nclones > 1)
+		snprintf(who, sizeof(who), " clone %u", j->clone);
+	eng_log(l->env, "job '%s'%s: rw=%s bs=%llu iodepth=%u region %llu+%llu%s%s\n", j->name, who,
+		opt_rw_name(j->rw), (unsigned long long)j->bs, l->depth, (unsigned long long)j->offset,
+		(unsigned long long)l->region, j->verify ? " verify=crc32c" : "", think);
+}
+
+/* t_run: when engine_run() began. fio counts startdelay from its own start, not from the previous job's end,
+ * so a job whose turn comes later than that starts at once. A clone (nclones > 1) was announced already and
+ * leaves ENG_MARK_END to its group. */
+static int execute(struct ioloop *l, uint64_t t_run)
+{
+	const struct eng_env *env = l->env;
+	const struct job *j = l->job;
+	struct job_result *res = l->res;
+	int alone = j->nclones <= 1;
+	if (j->startdelay_ns)
+		eng_wait(env, t_run, j->startdelay_ns);
+	if (alone)
+		announce(l);
+	l->t_begin = env->now_ns();
+	int rc = run_phases(l);
 	uint64_t end = env->now_ns();
-	res->job_runtime_ns = end - l.t_begin;
-	res->runtime_ns = l.t_measure ? end - l.t_measure : 0;
-	if (l.t_measure && env->mark)
+	res->job_runtime_ns = end - l->t_begin;
+	res->runtime_ns = l->t_measure ? end - l->t_measure : 0;
+	if (alone && l->t_measure && env->mark)
 		env->mark(ENG_MARK_END);
-	summary(env, res);
 	return rc ? ENG_EXIT_FAIL : ENG_EXIT_OK;
+}
+
+static int run_job(const struct eng_env *env, const struct eng_dev *dev, const struct job *j,
+		   struct job_result *res, struct bufpool *pool, uint64_t t_run)
+{
+	struct ioloop l;
+	int rc = prepare(&l, env, dev, j, res, pool);
+	if (rc)
+		return rc;
+	rc = execute(&l, t_run);
+	summary(env, res);
+	return rc;
+}
+
+/* ---- numjobs: the clones of one job, at once ----
+ * The measured window of the group opens when the first clone's statistics start (the others wait until
+ * that marker is written, so none of their measured I/O precedes it) and closes when the last clone is
+ * done, so the window holds every measured I/O of every clone. One group runs at a time: its state is
+ * static. */
+struct group {
+	const struct eng_env *env;	/* the caller's */
+	struct eng_env clone_env;	/* the same, with group_mark */
+	struct eng_dev devs[CLONES_MAX];
+	struct ioloop loops[CLONES_MAX];
+	int rc[CLONES_MAX];
+	unsigned n;
+	uint64_t t_run;
+	uint32_t begun, marked, ended;
+};
+
+static struct group *cur_group;
+
+static void group_mark(int what)
+{
+	struct group *g = cur_group;
+	if (what != ENG_MARK_BEGIN)
+		return;
+	if (__atomic_fetch_add(&g->begun, 1, __ATOMIC_ACQ_REL) == 0) {
+		if (g->env->mark)
+			g->env->mark(ENG_MARK_BEGIN);
+		__atomic_store_n(&g->marked, 1, __ATOMIC_RELEASE);
+	}
+	while (!__atomic_load_n(&g->marked, __ATOMIC_ACQUIRE))
+		;
+}
+
+static void clone_main(void *arg, unsigned i)
+{
+	struct group *g = arg;
+	g->rc[i] = execute(&g->loops[i], g->t_run);
+	if (__atomic_add_fetch(&g->ended, 1, __ATOMIC_ACQ_REL) == g->n && g->begun && g->env->mark)
+		g->env->mark(ENG_MARK_END);
+}
+
+/* Runs the n clones jobs[0 .. n) at once (env->parallel, each on its own queue), or one after another
+ * without env->parallel. Returns the worst exit code. */
+static int run_group(const struct eng_env *env, const struct eng_dev *dev, const struct job *jobs, unsigned n,
+		     struct job_result *res, struct bufpool *pools, uint64_t t_run)
+{
+	struct group *g = alloc_or_log(env, sizeof(*g), 64);
+	int worst = ENG_EXIT_OK;
+	if (!g)
+		return ENG_EXIT_FAIL;
+	if (env->parallel && dev->nqueues < n) {
+		res[0].job = &jobs[0];
+		eng_log(env, "job file line %u: job '%s': numjobs=%u runs its clones at once, each on a queue of its "
+			"own; there are %u (in the guest: its disk's queues or its vCPUs, the fewer)\n", jobs[0].line,
+			jobs[0].name, n, dev->nqueues ? dev->nqueues : 1);
+		return ENG_EXIT_BADJOB;
+	}
+	*g = (struct group){.env = env, .clone_env = *env, .n = n, .t_run = t_run};
+	g->clone_env.mark = group_mark;
+	for (unsigned i = 0; i < n; i++) {
+		g->devs[i] = *dev;
+		if (dev->nqueues)
+			g->devs[i].ctx = dev->queues[i % dev->nqueues];
+		int rc = prepare(&g->loops[i], &g->clone_env, &g->devs[i], &jobs[i], &res[i], &pools[i]);
+		if (rc)
+			return rc;
+		announce(&g->loops[i]);
+	}
+	cur_group = g;
+	if (env->parallel) {
+		if (env->parallel(n, clone_main, g) != 0)
+			return ENG_EXIT_BADJOB;
+	} else {
+		for (unsigned i = 0; i < n; i++)
+			clone_main(g, i);
+	}
+	cur_group = NULL;
+	for (unsigned i = 0; i < n; i++) {
+		summary(env, &res[i]);
+		worst = g->rc[i] > worst ? g->rc[i] : worst;
+	}
+	return worst;
 }
 
 int engine_run(const char *text, size_t len, const struct eng_env *env, const struct eng_dev *dev)
@@ -202,14 +347,17 @@ int engine_run(const char *text, size_t len, const struct eng_env *env, const st
 	struct job_result *res = alloc_or_log(env, jf->njobs * sizeof(*res), 64);
 	if (!res)
 		return ENG_EXIT_FAIL;
-	struct bufpool pool = {0};
+	struct bufpool pools[CLONES_MAX] = {{0}};
 	struct run_report rep = {jf, res, 0, env->wall_s ? env->wall_s() : 0};
 	int worst = ENG_EXIT_OK;
-	for (unsigned i = 0; i < jf->njobs && worst != ENG_EXIT_BADJOB; i++) {
-		int rc = run_job(env, dev, &jf->jobs[i], &res[i], &pool, t_run);
+	for (unsigned i = 0; i < jf->njobs && worst != ENG_EXIT_BADJOB;) {
+		unsigned n = jf->jobs[i].nclones > 1 ? jf->jobs[i].nclones : 1;
+		int rc = n > 1 ? run_group(env, dev, &jf->jobs[i], n, &res[i], pools, t_run)
+			       : run_job(env, dev, &jf->jobs[i], &res[i], &pools[0], t_run);
 		if (rc != ENG_EXIT_BADJOB)
-			rep.nres++;
+			rep.nres += n;
 		worst = rc > worst ? rc : worst;
+		i += n;
 	}
 	report_json(&rep, env);
 	return worst;

@@ -8,8 +8,10 @@
 /*
  * Who calls what. The caller (the guest kernel's CPL3 main, or build/engine-host on a host) fills one
  * struct eng_env and one struct eng_dev, then calls engine_run() once with the job file text. The engine
- * runs every job section in order, calling only the function pointers below, all from the caller's thread
- * (no callback is ever invoked concurrently or re-entered). It prints fio's JSON on env->results after
+ * runs every job section in order, calling only the function pointers below, from the caller's thread;
+ * the clones of a numjobs=N job run at once through env->parallel when there is one (then queue/commit/reap
+ * of different queues and now_ns, console and mark are called concurrently; alloc never is), else one after
+ * another. It prints fio's JSON on env->results after
  * the last job and returns an exit code (ENG_EXIT_*). Nothing here uses floating point.
  */
 
@@ -41,6 +43,12 @@ struct eng_env {
 	void (*mark)(int what);
 	/* Optional (may be NULL): wall-clock seconds since 1970 for fio's "timestamp"/"time"; 0 if unknown. */
 	uint64_t (*wall_s)(void);
+	/* Optional (may be NULL): runs fn(arg, i) for i = 0 .. n-1 at once (i = 0 on the calling thread) and
+	 * returns when all have returned: 0, or -1 (after its own console line) when it cannot run n at once. */
+	int (*parallel)(unsigned n, void (*fn)(void *arg, unsigned i), void *arg);
+	/* Optional: the environment's own numbers for the "exitless" block of the results, read once at the end:
+	 * fills names[i]/values[i] and returns how many (at most max). */
+	unsigned (*counters)(const char **names, uint64_t *values, unsigned max);
 };
 
 enum eng_op { ENG_OP_READ = 0, ENG_OP_WRITE = 1, ENG_OP_FLUSH = 2 };
@@ -90,7 +98,22 @@ struct eng_dev {
 	uint32_t max_inflight; /* the engine never has more requests queued + in flight (iodepth is capped) */
 	uint32_t max_io_bytes; /* largest length of one request; 0 = no limit. A job with a larger bs is refused */
 	int read_only;         /* 1: write jobs are refused before any I/O */
+	/* Optional: independent queues of the device (ctx values, e.g. virtio-blk's request queues). Clone k of
+	 * a numjobs job uses queues[k]; with env->parallel a job needs a queue per clone. nqueues 0: ctx only. */
+	void *const *queues;
+	unsigned nqueues;
 };
+
+/* The CPU-bound loop of thinktime (and of a neighbour's progress, measured by the environment): one unit is a
+ * fixed amount of integer work on a 4 KiB table in *state (cache-resident, so what pollutes the cache slows
+ * it down). engine_spin runs units for ns nanoseconds of now_ns(), adds them to *units and returns the last
+ * now_ns(). */
+struct eng_loop {
+	uint64_t x;
+	uint32_t table[1024];
+};
+void engine_work_unit(struct eng_loop *state);
+uint64_t engine_spin(const struct eng_env *env, struct eng_loop *state, uint64_t ns, uint64_t *units);
 
 /* Runs every job of the fio job file text[0..len) on dev, in order; prints fio JSON on env->results.
  * Returns ENG_EXIT_OK, ENG_EXIT_FAIL or ENG_EXIT_BADJOB. text need not be NUL-terminated. */

@@ -136,6 +136,39 @@ static int finish_job(struct parser *p, struct job *j)
 	return 0;
 }
 
+/* numjobs=N: the job becomes N consecutive clones (fio's), clone k at offset + k * offset_increment with its
+ * own random sequence (randseed + k), all named like the job. */
+static int expand_clones(struct parser *p)
+{
+	struct jobfile *jf = p->jf;
+	unsigned total = 0;
+
+	for (unsigned k = 0; k < jf->njobs; k++)
+		total += jf->jobs[k].numjobs;
+	if (total > JOBS_MAX) {
+		snprintf(jf->err, sizeof(jf->err), "job file: %u jobs with their numjobs clones, at most %u", total,
+			 JOBS_MAX);
+		return -1;
+	}
+	unsigned all = total;
+	for (unsigned k = jf->njobs; k-- > 0;) {
+		struct job *j = &jf->jobs[k];
+		unsigned n = j->numjobs, at = total - n;
+		total = at;
+		for (unsigned c = n; c-- > 0;) {
+			struct job *d = &jf->jobs[at + c];
+			if (d != j)
+				*d = *j;
+			d->clone = c;
+			d->nclones = n;
+			d->offset = j->offset + c * j->offset_increment;
+			d->randseed = j->randseed + c;
+		}
+	}
+	jf->njobs = all;
+	return 0;
+}
+
 int jobfile_parse(struct jobfile *jf, const char *text, size_t len)
 {
 	struct parser p = {jf, NULL, 0};
@@ -157,5 +190,5 @@ int jobfile_parse(struct jobfile *jf, const char *text, size_t len)
 	for (unsigned k = 0; k < jf->njobs; k++)
 		if (finish_job(&p, &jf->jobs[k]))
 			return -1;
-	return 0;
+	return expand_clones(&p);
 }

@@ -50,7 +50,8 @@ static void zero_samples(struct jw *w)
 	jw_u64(w, "iops_samples", 0);
 }
 
-static void ddir_block(struct jw *w, const char *key, const struct dir_stat *d, uint64_t runtime_ns)
+/* lat_pct: the job's lat_percentiles (fio then gives lat_ns percentiles too, from its own histogram) */
+static void ddir_block(struct jw *w, const char *key, const struct dir_stat *d, uint64_t runtime_ns, int lat_pct)
 {
 	uint64_t rt = d->ios ? runtime_ns : 0;
 	struct fix6 bw = fix6_ratio(d->bytes, 1000000000ull, rt);
@@ -66,7 +67,7 @@ static void ddir_block(struct jw *w, const char *key, const struct dir_stat *d, 
 	jw_u64(w, "drop_ios", 0);
 	lat_block(w, "slat_ns", &d->slat, NULL);
 	lat_block(w, "clat_ns", &d->clat, d->hist);
-	lat_block(w, "lat_ns", &d->lat, NULL);
+	lat_block(w, "lat_ns", &d->lat, lat_pct && d->hist ? d->hist + HIST_NR : NULL);
 	zero_samples(w);
 	jw_obj_end(w);
 }
@@ -90,9 +91,9 @@ static void job_object(struct jw *w, const struct job_result *r)
 	jw_u64(w, "eta", 0);
 	jw_u64(w, "elapsed", (r->job_runtime_ns + 999999999) / 1000000000);
 	options(w, "job options", j);
-	ddir_block(w, "read", &r->d[DDIR_READ], r->runtime_ns);
-	ddir_block(w, "write", &r->d[DDIR_WRITE], r->runtime_ns);
-	ddir_block(w, "trim", &none, 0);
+	ddir_block(w, "read", &r->d[DDIR_READ], r->runtime_ns, (int)j->lat_percentiles);
+	ddir_block(w, "write", &r->d[DDIR_WRITE], r->runtime_ns, (int)j->lat_percentiles);
+	ddir_block(w, "trim", &none, 0, 0);
 	jw_obj(w, "sync");
 	jw_u64(w, "total_ios", r->sync.n);
 	lat_block(w, "lat_ns", &r->sync, NULL);
@@ -122,13 +123,20 @@ static void format_time(char *out, size_t n, uint64_t t)
 		 (unsigned)(s / 3600), (unsigned)(s / 60 % 60), (unsigned)(s % 60), (unsigned)y);
 }
 
-static void exitless_block(struct jw *w, const struct run_report *r)
+#define ENV_COUNTERS_MAX 16
+
+static void exitless_block(struct jw *w, const struct run_report *r, const struct eng_env *env)
 {
-	uint64_t io_err = 0, vfy_err = 0, vfy_blocks = 0;
+	uint64_t io_err = 0, vfy_err = 0, vfy_blocks = 0, think_units = 0, think_ns = 0;
+	const char *names[ENV_COUNTERS_MAX];
+	uint64_t values[ENV_COUNTERS_MAX];
+	unsigned n = env->counters ? env->counters(names, values, ENV_COUNTERS_MAX) : 0;
 	for (unsigned i = 0; i < r->nres; i++) {
 		io_err += r->res[i].io_errors;
 		vfy_err += r->res[i].verify_errors;
 		vfy_blocks += r->res[i].verified_blocks;
+		think_units += r->res[i].think_units;
+		think_ns += r->res[i].think_ns;
 	}
 	jw_obj(w, "exitless");
 	jw_u64(w, "format", REPORT_FORMAT);
@@ -138,6 +146,10 @@ static void exitless_block(struct jw *w, const struct run_report *r)
 	jw_u64(w, "verify_errors", vfy_err);
 	jw_u64(w, "verified_blocks", vfy_blocks);
 	jw_str(w, "clock", "now_ns");
+	jw_u64(w, "think_units", think_units);
+	jw_u64(w, "think_ns", think_ns);
+	for (unsigned i = 0; i < n && i < ENV_COUNTERS_MAX; i++)
+		jw_u64(w, names[i], values[i]);
 	jw_obj_end(w);
 }
 
@@ -156,6 +168,6 @@ void report_json(const struct run_report *r, const struct eng_env *env)
 	for (unsigned i = 0; i < r->nres; i++)
 		job_object(&w, &r->res[i]);
 	jw_arr_end(&w);
-	exitless_block(&w, r);
+	exitless_block(&w, r, env);
 	jw_end(&w);
 }

@@ -50,7 +50,7 @@ static int ram_reap(void *ctx, struct eng_io **done, unsigned max, int wait)
 }
 
 static const struct eng_dev_ops ram_ops = { .queue = ram_queue, .commit = ram_commit, .reap = ram_reap };
-static struct eng_dev dev = {&ram_ops, NULL, RAM_SIZE, 512, 64, 0, 0};
+static struct eng_dev dev = {.ops = &ram_ops, .capacity = RAM_SIZE, .sector_size = 512, .max_inflight = 64};
 
 /* Every read advances the clock by 1 us. busy_run: consecutive reads with a request queued or in flight;
  * a pause that left I/O outstanding would show up as thousands of them. */
@@ -113,6 +113,15 @@ static void limits(void)
 	       field("read", "runtime") == 10 && field("read", "total_ios") > 16, "time_based loops until runtime (ramp excluded)");
 	ok(strstr(res, "\"99.000000\" : ") && strstr(res, "\"lat_ns\" : {") && strstr(res, "\"exitless\" : {"),
 	       "results carry percentiles, lat_ns and the exitless block");
+	{
+		const char *lat;
+		int one = run("[j]\nrw=read\nsize=64k\n") == 0 && (lat = strstr(res, "\"lat_ns\" : {")) &&
+			  !strstr(lat, "\"percentile\"");
+		ok(one && run("[j]\nrw=read\nsize=64k\nlat_percentiles=1\n") == 0 &&
+			   (lat = strstr(res, "\"lat_ns\" : {")) && strstr(lat, "\"percentile\"") &&
+			   strstr(lat, "\"50.000000\" : "),
+		       "lat_ns has percentiles with lat_percentiles=1 only");
+	}
 	ok(run("[a]\nrw=read\nsize=64k\n[b]\nrw=write\nsize=64k\n") == 0 && strstr(res, "\"jobname\" : \"b\""),
 	       "two job sections run one after another");
 }
@@ -198,6 +207,58 @@ static void errors(void)
 	dev.read_only = 0;
 }
 
+/* numjobs: clones with their own regions, one measured window for the group, one queue each in parallel. */
+static unsigned marks[3], ctx_seen;
+static void count_mark(int what) { marks[what == ENG_MARK_BEGIN ? 1 : what == ENG_MARK_END ? 2 : 0]++; }
+static int seq_parallel(unsigned n, void (*fn)(void *arg, unsigned i), void *arg)
+{
+	for (unsigned i = n; i-- > 0;) /* the clones in reverse: nothing may depend on their order */
+		fn(arg, i);
+	return 0;
+}
+static int rec_queue(void *ctx, struct eng_io *io)
+{
+	ctx_seen |= 1u << (unsigned)(uintptr_t)ctx;
+	return ram_ops.queue(ctx, io);
+}
+static unsigned count_of(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void clones(void)
+{
+	static const char job[] = "[w]\nrw=randwrite\nbs=4k\nsize=64k\nverify=crc32c\nnumjobs=2\noffset_increment=1m\n";
+	static const struct eng_dev_ops rec_ops = { .queue = rec_queue, .commit = ram_commit, .reap = ram_reap };
+	static void *const qs[2] = { (void *)0, (void *)1 };
+	struct eng_env e = env;
+	struct eng_dev d = dev;
+
+	ok(run(job) == 0 && count_of(res, "\"jobname\" : \"w\"") == 2 && count_of(con, "16 blocks checked, 0 mismatches") == 2 &&
+		   strstr(con, "job 'w' clone 1: rw=randwrite bs=4096 iodepth=1 region 1048576+65536"),
+	   "numjobs=2: two clones, two JSON entries, the second at offset_increment");
+	e.mark = count_mark;
+	memset(marks, 0, sizeof(marks));
+	conlen = reslen = 0;
+	ok(engine_run(job, strlen(job), &e, &dev) == 0 && marks[1] == 1 && marks[2] == 1,
+	   "the clones share one measured window: one BEGIN, one END (%u, %u)", marks[1], marks[2]);
+	e.parallel = seq_parallel;
+	conlen = 0;
+	memset(con, 0, sizeof(con));
+	ok(engine_run(job, strlen(job), &e, &dev) == 2 && strstr(con, "numjobs=2 runs its clones at once, each on a queue of its own; there are 1"),
+	   "in parallel, a queue per clone or one clear line and 2");
+	d.ops = &rec_ops;
+	d.queues = qs;
+	d.nqueues = 2;
+	ctx_seen = 0;
+	memset(marks, 0, sizeof(marks));
+	ok(engine_run(job, strlen(job), &e, &d) == 0 && ctx_seen == 3 && marks[1] == 1 && marks[2] == 1,
+	   "in parallel, clone k queues on queues[k] (seen %#x)", ctx_seen);
+}
+
 void test_engine(void)
 {
 	ram.mem = calloc(1, RAM_SIZE);
@@ -205,5 +266,6 @@ void test_engine(void)
 	pauses();
 	verify();
 	errors();
+	clones();
 	free(ram.mem);
 }

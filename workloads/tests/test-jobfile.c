@@ -75,7 +75,7 @@ static void errors(void)
 		    "job file line 2: bad value '4q' for option 'bs' (block size, e.g. 4k, 128k, 1m)");
 	check_error("[j]\nrw=trim\n", "job file line 2: bad value 'trim' for option 'rw' "
 				      "(read, write, randread, randwrite, rw/readwrite or randrw)");
-	check_error("[j]\nnumjobs=4\n", "job file line 2: numjobs=4 not supported (only 1 is supported)");
+	check_error("[j]\nnumjobs=17\n", "job file line 2: bad value '17' for option 'numjobs' (clones of the job, run at once: in the guest each on its own CPU and queue)");
 	check_error("[j]\nverify=md5\n", "job file line 2: bad value 'md5' for option 'verify' "
 					 "(crc32c (alias crc32c-intel) or 0/none)");
 	check_error("[j]\nrwmixread=101\n",

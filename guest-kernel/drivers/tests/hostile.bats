@@ -7,22 +7,23 @@
 # test=hostile-all runs every case that recovers by itself in one boot per mode; the cases that break the device
 # (NEEDS_RESET, a reset with requests in flight) also get a boot of their own per mode.
 
-MODES="exit/thread exit/process ioeventfd/thread ioeventfd/process exitless/thread exitless/process"
+MODES="exit/thread exit/process exit/inline ioeventfd/thread ioeventfd/process ioeventfd/inline exitless/thread
+	exitless/process exitless/inline"
 ALL_CASES="outside-ram straddle-ram-end chain-loop chain-too-long zero-len huge-len unknown-type past-end bad-head
 	queue-regs-running ro-regs config-write notify-storm ack-storm reinit avail-jump framing dup-head
 	bad-ring-setup aliased-rings"
 LBA=2048     # the pattern's sectors, as in hostile.h (H_LBA, H_LBA_COUNT)
 LBA_COUNT=8
 
+load ../../../tests/image
+
 setup_file() {
-	export IMGDIR
-	IMGDIR=$(mktemp -d -p "${BATS_TMPDIR:-/tmp}" hostile.XXXXXX)
-	# Written in full, never sparse; 32 MiB (the huge-length case needs a disk below 128 MiB).
-	dd if=/dev/urandom of="$IMGDIR/base.img" bs=1M count=32 status=none
+	# 32 MiB: the huge-length case needs a disk below 128 MiB
+	base_image hostile
 }
 
 teardown_file() {
-	rm -rf "$IMGDIR"
+	base_image_gone
 }
 
 setup() {
@@ -37,6 +38,7 @@ setup() {
 
 # boot TEST MODE [VMM ARGS...]: runs test=TEST on a fresh copy of the base image in MODE (request/emulation).
 # Sets status, output (the VMM's stderr), CON (console file), STATS, and M (the mode, for messages).
+# DISKOPT is appended to the disk's option, HCMD to the guest's command line.
 boot() {
 	local t=$1 req=${2%/*} emu=${2#*/}
 	shift 2
@@ -44,8 +46,8 @@ boot() {
 	CON="$BATS_TEST_TMPDIR/con-$t-$req-$emu"
 	STATS="$BATS_TEST_TMPDIR/stats-$t-$req-$emu.json"
 	cp "$IMGDIR/base.img" "$IMG"
-	run timeout 120 "$VMM" --timeout 90 --disk "$IMG" --request "$req" --emulation "$emu" --console "$CON" \
-		--stats "$STATS" --cmdline "test=$t" "$@" "$GUEST"
+	run timeout 120 "$VMM" --timeout 90 --disk "$IMG${DISKOPT:-}" --request "$req" --emulation "$emu" --console "$CON" \
+		--stats "$STATS" --cmdline "test=$t${HCMD:+ $HCMD}" "$@" "$GUEST"
 }
 
 fail_with() {
@@ -129,12 +131,27 @@ each_mode() {
 	done
 }
 
+@test "hostile-all on queue 1 of a 2-queue disk, in each request path (queue 0 stays untouched)" {
+	local mode modes="exit/thread ioeventfd/inline exitless/process"
+	DISKOPT=,queues=2 HCMD=hostile_queue=1
+	[ -z "${SVM_RIG:-}" ] || modes=exit/thread # TCG time in the SVM rig: the path with every exit
+	for mode in $modes; do
+		hostile_all "$mode" || return 1
+		grep -q "queue 1 of 2" "$CON" || fail_with "not on queue 1 of 2" || return 1
+		[ "$(jq '.queues[1].requests' "$STATS")" -gt 100 ] || fail_with "queue 1 carried no requests" || return 1
+		[ "$(jq '.queues[0].requests' "$STATS")" -eq 0 ] || fail_with "queue 0 was used" || return 1
+	done
+}
+
 @test "hostile-all, request=exit emulation=thread" { hostile_all exit/thread; }
 @test "hostile-all, request=exit emulation=process" { hostile_all exit/process; }
+@test "hostile-all, request=exit emulation=inline" { hostile_all exit/inline; }
 @test "hostile-all, request=ioeventfd emulation=thread" { hostile_all ioeventfd/thread; }
 @test "hostile-all, request=ioeventfd emulation=process" { hostile_all ioeventfd/process; }
+@test "hostile-all, request=ioeventfd emulation=inline" { hostile_all ioeventfd/inline; }
 @test "hostile-all, request=exitless emulation=thread" { hostile_all exitless/thread; }
 @test "hostile-all, request=exitless emulation=process" { hostile_all exitless/process; }
+@test "hostile-all, request=exitless emulation=inline" { hostile_all exitless/inline; }
 
 @test "hostile-all with --completion irq" {
 	# shellcheck disable=SC2086

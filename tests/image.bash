@@ -1,0 +1,15 @@
+# tests/image.bash - the base disk image a bats file's tests copy: random bytes written in full, never sparse
+# (a hole reads as zeros without touching the disk). In a bats file: `load ../../tests/image` (relative to the
+# file), then `base_image NAME` in setup_file and `base_image_gone` in teardown_file; tests copy
+# "$IMGDIR/base.img".
+
+# base_image NAME [MIB]: a fresh IMGDIR (exported) holding base.img of MIB MiB (default 32).
+base_image() {
+	export IMGDIR
+	IMGDIR=$(mktemp -d -p "${BATS_TMPDIR:-/tmp}" "$1.XXXXXX")
+	dd if=/dev/urandom of="$IMGDIR/base.img" bs=1M count="${2:-32}" status=none
+}
+
+base_image_gone() {
+	rm -rf "$IMGDIR"
+}
