@@ -78,6 +78,34 @@ static int device_death_status(struct vmm *v)
 	return -1;
 }
 
+/* What a hung guest was doing, for the report of a timeout: vCPU 0's registers (the main thread's own vCPU:
+ * KVM_GET_REGS from another thread would block while it runs) and every queue's ring state: where the
+ * driver (avail idx, used_event) and the device (last avail, used idx, requests, completions, interrupts)
+ * stand, and the InterruptStatus. */
+static void timeout_report(struct vmm *v)
+{
+	pthread_mutex_lock(&v->bus_lock);
+	kvm_dump_regs(&v->kvm.vcpu[0]);
+	for (int i = 0; i < v->ndisks; i++) {
+		struct virtio_dev *d = v->disks[i];
+
+		for (int k = 0; k < d->nqueues; k++) {
+			struct vqueue *q = &d->queues[k];
+			struct vq *r = &q->vq;
+			bool live = atomic_load(&q->active) && r->avail && r->used;
+
+			fprintf(stderr, "vmm: disk %d queue %d: %s, avail idx %d, used_event %d, device last_avail %u used "
+				"idx %u, requests %llu, completed %llu, irqs %llu, isr %#x%s\n", i, k,
+				live ? "active" : "inactive", live ? __atomic_load_n(&r->avail->idx, __ATOMIC_RELAXED) : -1,
+				live && r->event_idx ? __atomic_load_n(vring_used_event(r->avail, r->num), __ATOMIC_RELAXED) : -1,
+				r->last_avail, r->used_idx, (unsigned long long)atomic_load(&q->c.requests),
+				(unsigned long long)atomic_load(&q->c.completed), (unsigned long long)atomic_load(&q->c.irqs),
+				atomic_load(&d->isr), atomic_load(&d->broken) ? ", needs a reset" : "");
+		}
+	}
+	pthread_mutex_unlock(&v->bus_lock);
+}
+
 /* A pending signal (main thread): a timeout ends the run with 124, SIGINT/SIGTERM with 128 + signal, a
  * dead device process with 125. Returns -1 to keep running. */
 static int signal_status(struct vmm *v)
@@ -91,6 +119,7 @@ static int signal_status(struct vmm *v)
 		return device_death_status(v);
 	if (sig == SIGALRM) {
 		fprintf(stderr, "vmm: guest timed out after %u s\n", v->cfg.timeout_s);
+		timeout_report(v);
 		return VMM_EXIT_TIMEOUT;
 	}
 	fprintf(stderr, "vmm: stopped by signal %d\n", sig);

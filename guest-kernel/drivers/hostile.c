@@ -41,7 +41,7 @@ int h_open(void)
 {
 	if (h_reset() != 0)
 		return -1;
-	if (h_check(blk_open(&H.b, &H.mmio, BLK_POLL, H.qi + 1) != 0, "the normal driver could not open the device"))
+	if (h_check(blk_open(&H.b, &H.mmio, BLK_POLL, BLK_MAX_QUEUES) != 0, "the normal driver could not open the device"))
 		return -1;
 	return h_check(H.b.nq <= H.qi, "hostile_queue=%u: the device has %u queue(s)", H.qi, H.b.nq) ? -1 : 0;
 }
@@ -213,7 +213,7 @@ static const struct hcase cases[] = {
 	{ "reinit", hc_reinit, 1 },		{ "avail-jump", hc_avail_jump, 1 },
 	{ "framing", hc_framing, 1 },		{ "dup-head", hc_dup_head, 1 },
 	{ "bad-ring-setup", hc_bad_ring_setup, 1 }, { "aliased-rings", hc_aliased_rings, 1 },
-	{ "reset-inflight", hc_reset_inflight, 0 },
+	{ "reset-inflight", hc_reset_inflight, 0 },	{ "queue-restart", hc_queue_restart, 0 },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -296,3 +296,4 @@ HOSTILE_TEST("dup-head", t_dup_head);
 HOSTILE_TEST("bad-ring-setup", t_bad_ring_setup);
 HOSTILE_TEST("aliased-rings", t_aliased_rings);
 HOSTILE_TEST("reset-inflight", t_reset_inflight);
+HOSTILE_TEST("queue-restart", t_queue_restart);

@@ -108,6 +108,7 @@ int hc_avail_jump(void);
 int hc_queue_regs_running(void);
 int hc_reinit(void);
 int hc_reset_inflight(void);
+int hc_queue_restart(void);
 int hc_ro_regs(void);
 int hc_config_write(void);
 int hc_notify_storm(void);

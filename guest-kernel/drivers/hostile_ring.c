@@ -239,3 +239,57 @@ int hc_reset_inflight(void)
 			return -1;
 	return h_check(h_io(VIRTIO_BLK_T_OUT, H_LBA, H.pattern, 4096) != VIRTIO_BLK_S_OK, "a write after the re-init failed");
 }
+
+/* queue-restart (a disk of 2+ queues): 16 reads in flight on another queue and 16 on this one; this queue is
+ * stopped (QueueReady 0, read back) and set up on new rings while the other keeps running. The other queue's
+ * reads all complete with the pattern, nothing reaches this queue's old used ring after the stop, the new
+ * rings serve, and the device never asks for a reset. */
+#define QR_N (H_MAX_PROBE / 2)	/* reads in flight per queue: H.data holds H_MAX_PROBE pages */
+
+int hc_queue_restart(void)
+{
+	struct blk_q *q = &H.b.q[H.qi], *o = &H.b.q[H.qi == 0 ? 1 : 0];
+	volatile struct vring_used *old;
+	uint8_t st[QR_N];
+	void *ck[QR_N];
+	unsigned got = 0;
+	uint16_t done, before = q->vq.used->idx;
+	uint64_t dl;
+	int r;
+
+	if (h_check(H.b.nq < 2, "queue-restart needs a disk of 2 or more queues (build/vmm --disk IMG,queues=2)"))
+		return -1;
+	for (unsigned i = 0; i < 2 * QR_N; i++) {
+		uint8_t *b = H.data + i * 4096;
+		if (h_check(blk_queue(i < QR_N ? o : q, VIRTIO_BLK_T_IN, H_LBA * 512ull, b, 4096, b) != BLK_Q_OK,
+			    "queue refused"))
+			return -1;
+	}
+	blk_commit(o);
+	blk_commit(q);
+	old = q->vq.used;
+	if (h_check(blk_queue_restart(&H.b, H.qi) != 0, "the queue did not stop and restart"))
+		return -1;
+	done = old->idx;
+	for (dl = h_deadline(H_WAIT_MS); got < QR_N && !h_expired(dl);) {
+		if (h_check((r = blk_reap(o, ck + got, st + got, QR_N - got, 0)) < 0, "broken used ring on the other queue"))
+			return -1;
+		got += (unsigned)r;
+	}
+	h_check(got != QR_N, "%u of %u reads in flight on the other queue completed", got, QR_N);
+	for (unsigned i = 0; i < got; i++)
+		h_check(st[i] != VIRTIO_BLK_S_OK || memcmp(ck[i], H.pattern, 4096) != 0,
+			"a read on the other queue: status %u or wrong data", st[i]);
+	for (dl = h_deadline(100); !h_expired(dl);)
+		pause();
+	h_check(old->idx != done, "the device wrote %u used entries into the stopped queue's old ring",
+		(uint16_t)(old->idx - done));
+	kprintf("hostile-queue-restart: queue %u stopped with %u of its %u reads completed, queue %u kept serving\n",
+		H.qi, (uint16_t)(done - before), QR_N, o->index);
+	if (H.bad)
+		return -1;
+	for (unsigned i = 0; i < 8; i++)
+		if (h_responsive() != 0)
+			return -1;
+	return 0;
+}

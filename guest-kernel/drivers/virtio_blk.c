@@ -153,6 +153,15 @@ int blk_open(struct blk_dev *b, const struct vmmio *m, enum blk_completion compl
 	return 0;
 }
 
+int blk_queue_restart(struct blk_dev *b, unsigned qi)
+{
+	if (qi >= b->nq || b->mmio.version != 2)
+		return blk_fail(b, "queue restart: no such queue, or a legacy transport");
+	if (vmmio_queue_stop(&b->mmio, qi) != 0)
+		return blk_fail(b, "queue restart: QueueReady still reads 1");
+	return blk_setup_queue(b, qi);
+}
+
 uint32_t blk_max_io_bytes(const struct blk_dev *b)
 {
 	uint64_t n = (uint64_t)b->seg_bytes * b->seg_count;

@@ -55,6 +55,11 @@ struct blk_dev {
  * device itself refused). */
 int blk_open(struct blk_dev *b, const struct vmmio *m, enum blk_completion completion, unsigned want_queues);
 
+/* Stops request queue qi (QueueReady 0, read back: the device has let go of its rings) and sets it up again
+ * on new rings; what was in flight on it is dropped. The other queues keep running (virtio-mmio §4.2.3.2).
+ * Returns 0, or -1 after a console line. */
+int blk_queue_restart(struct blk_dev *b, unsigned qi);
+
 /* The largest request in bytes (data segments permitting) and the most requests in flight at once. */
 uint32_t blk_max_io_bytes(const struct blk_dev *b);
 uint32_t blk_max_inflight(const struct blk_dev *b);

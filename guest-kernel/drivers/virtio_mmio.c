@@ -141,6 +141,16 @@ int vmmio_set_features(const struct vmmio *m, uint64_t features)
 	return (vmmio_status(m) & VIRTIO_CONFIG_S_FEATURES_OK) ? 0 : -1;
 }
 
+int vmmio_queue_stop(const struct vmmio *m, unsigned idx)
+{
+	wr(m, VIRTIO_MMIO_QUEUE_SEL, idx);
+	wr(m, VIRTIO_MMIO_QUEUE_READY, 0);
+	for (unsigned i = 0; i < 1000000; i++)
+		if (rd(m, VIRTIO_MMIO_QUEUE_READY) == 0)
+			return 0;
+	return -1;
+}
+
 uint32_t vmmio_queue_max(const struct vmmio *m, unsigned idx)
 {
 	wr(m, VIRTIO_MMIO_QUEUE_SEL, idx);

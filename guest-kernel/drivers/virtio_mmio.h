@@ -47,6 +47,9 @@ int vmmio_set_features(const struct vmmio *m, uint64_t features);
 
 /* QueueNumMax of queue idx: 0 when the queue does not exist (or is already in use, modern). */
 uint32_t vmmio_queue_max(const struct vmmio *m, unsigned idx);
+/* Stops queue idx (modern transport): QueueReady 0, read back until the device shows 0 (it has let go of the
+ * rings). 0, or -1 when it still reads 1 after a million reads. */
+int vmmio_queue_stop(const struct vmmio *m, unsigned idx);
 
 /* Hands queue idx of num entries to the device. Modern: the three ring addresses, then QueueReady.
  * Legacy: GuestPageSize, QueueAlign = VRING_LEGACY_ALIGN and QueuePFN = desc >> 12; the caller must have laid

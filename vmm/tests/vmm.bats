@@ -33,6 +33,17 @@ teardown() {
 	run "$VMM" --timeout 1 --cmdline s "$MINI"
 	[ "$status" -eq 124 ]
 	[[ "$output" == *"vmm: guest timed out after 1 s"* ]]
+	[[ "$output" == *"vcpu 0"*"rip="* ]] # what the hung guest was doing
+}
+
+@test "a timeout reports every queue's ring state" {
+	local img="$TMP/disk.img"
+	dd if=/dev/zero of="$img" bs=1M count=8 status=none
+	printf '[spin]\nrw=randread\nbs=4k\ntime_based\nruntime=60s\n' >"$TMP/spin.fio"
+	run "$VMM" --timeout 2 --cpus 2 --disk "$img,queues=2" --module "$TMP/spin.fio" --console /dev/null build/guest.elf
+	[ "$status" -eq 124 ]
+	[[ "$output" == *"vmm: disk 0 queue 0: active, avail idx "*", requests "* ]]
+	[[ "$output" == *"vmm: disk 0 queue 1: active, avail idx 0,"* ]]
 }
 
 @test "a missing guest file is one clear line and status 2" {

@@ -143,6 +143,20 @@ each_mode() {
 	done
 }
 
+@test "a queue stopped and set up again on new rings while another queue has reads in flight (every mode)" {
+	local mode qi
+	DISKOPT=,queues=2
+	for mode in $MODES; do
+		for qi in 0 1; do
+			[ -z "${SVM_RIG:-}" ] || [ "$qi" = 1 ] || continue # TCG time in the SVM rig: one queue per mode
+			HCMD=hostile_queue=$qi
+			boot hostile-queue-restart "$mode" && check_all 0 queue-restart || return 1
+			grep -q "hostile-queue-restart: queue $qi stopped with [0-8] of its 8 reads completed, queue $((1 - qi)) kept serving" "$CON" ||
+				fail_with "no restart report for queue $qi" || return 1
+		done
+	done
+}
+
 @test "hostile-all, request=exit emulation=thread" { hostile_all exit/thread; }
 @test "hostile-all, request=exit emulation=process" { hostile_all exit/process; }
 @test "hostile-all, request=exit emulation=inline" { hostile_all exit/inline; }
