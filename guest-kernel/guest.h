@@ -85,8 +85,9 @@ unsigned smp_cpus(void);
 int smp_run(unsigned n, void (*fn)(void *arg, unsigned cpu), void *arg);
 unsigned smp_this_cpu(void);	/* the CPU running the caller (from the stack it runs on) */
 
-/* irq.c - the count of interrupts CPU 0 took on pin gsi, by a plain read (any CPU, CPL3), -1 for a bad gsi. */
-long irq_seen_count(long gsi);
+/* irq.c - the count of interrupts CPU 0 took on pin gsi (or IRQ_ANY), -EINVAL for a bad gsi: plain reads of
+ * volatile counters, so callable on any CPU at CPL3 too (what SYS_IRQ_COUNT returns, without the gate). */
+long irq_count(long gsi);
 
 /* selftest.c - built-in self-tests, run by `test=NAME[,NAME...]`. Any source file can add one: */
 struct guest_test {

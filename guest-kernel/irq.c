@@ -35,13 +35,6 @@ long irq_count(long gsi)
 	return (long)irq_lines[gsi].count;
 }
 
-long irq_seen_count(long gsi)
-{
-	if (gsi < 0 || gsi >= IRQ_MAX_GSI)
-		return -EINVAL;
-	return (long)irq_lines[gsi].count;	/* volatile: read again on every call */
-}
-
 /* Entered with interrupts off (interrupt gate). `sti; hlt`: sti takes effect after the next instruction,
  * so an interrupt arriving after the check can only be taken inside hlt, which it then ends: no lost
  * wake-up. The handler runs nested on this stack and iretq returns here with IF set; cli re-closes. */

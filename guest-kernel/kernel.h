@@ -42,7 +42,6 @@ void ioapic_route(unsigned gsi, uint8_t vector, uint32_t apic_id);
 uint32_t apic_id(void);
 long irq_attach(long gsi, uint64_t status_mmio, uint64_t ack_mmio);
 long irq_wait(long gsi, uint64_t seen);
-long irq_count(long gsi);
 long irq_raise(long gsi);
 void apic_self_ipi(uint8_t vector);
 long apic_start_cpu(uint32_t apic_id, uint32_t vector, int init);

@@ -1,7 +1,7 @@
 # tests/image.bash - the base disk image a bats file's tests copy: random bytes written in full, never sparse
 # (a hole reads as zeros without touching the disk). In a bats file: `load ../../tests/image` (relative to the
-# file), then `base_image NAME` in setup_file and `base_image_gone` in teardown_file; tests copy
-# "$IMGDIR/base.img".
+# file), then `base_image NAME` in setup_file and `base_image_gone` in teardown_file; `base_image_copy` gives a
+# test its own copy in IMG.
 
 # base_image NAME [MIB]: a fresh IMGDIR (exported) holding base.img of MIB MiB (default 32).
 base_image() {
@@ -12,4 +12,10 @@ base_image() {
 
 base_image_gone() {
 	rm -rf "$IMGDIR"
+}
+
+# base_image_copy: IMG, this test's own copy of the base image.
+base_image_copy() {
+	IMG="$BATS_TEST_TMPDIR/disk.img"
+	cp "$IMGDIR/base.img" "$IMG"
 }

@@ -272,7 +272,7 @@ static int blk_wait_irq(struct blk_q *q)
 	if (smp_this_cpu() == 0) {
 		c = sys_irq_wait(q->dev->mmio.irq, q->irq_seen);
 	} else {	/* CPU 0 takes the interrupt: watch its count (a plain read, no system call) */
-		while ((c = (long)irq_seen_count(q->dev->mmio.irq)) >= 0 && (uint64_t)c == q->irq_seen)
+		while ((c = (long)irq_count(q->dev->mmio.irq)) >= 0 && (uint64_t)c == q->irq_seen)
 			__asm__ volatile("pause");
 	}
 	q->irq_waits++;

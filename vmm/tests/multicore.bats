@@ -17,8 +17,7 @@ teardown_file() {
 setup() {
 	VMM=build/vmm
 	GUEST=build/guest.elf
-	IMG="$BATS_TEST_TMPDIR/disk.img"
-	cp "$IMGDIR/base.img" "$IMG"
+	base_image_copy
 	RES="$BATS_TEST_TMPDIR/res.json"
 	STATS="$BATS_TEST_TMPDIR/stats.json"
 }

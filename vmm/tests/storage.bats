@@ -16,8 +16,7 @@ teardown_file() {
 setup() {
 	VMM=build/vmm
 	GUEST=build/guest.elf
-	IMG="$BATS_TEST_TMPDIR/disk.img"
-	cp "$IMGDIR/base.img" "$IMG"
+	base_image_copy
 }
 
 # vmm_job JOB [VMM FLAGS...]: runs JOB in the guest on $IMG; sets status/output, RES and STATS.

@@ -117,7 +117,8 @@ struct lat_stat {
 struct dir_stat {
 	uint64_t ios, bytes;
 	struct lat_stat slat, clat, lat;
-	uint64_t *hist; /* 2 x HIST_NR buckets, fio's log-linear layout: clat, then lat (issue to completion) */
+	uint64_t *hist; /* HIST_NR buckets of clat, fio's log-linear layout; with lat_percentiles HIST_NR more, of
+			 * lat (issue to completion) */
 };
 
 /* Fixed point: value * 10^6, as fio prints its doubles with %f. */
@@ -129,6 +130,8 @@ void lat_add(struct lat_stat *s, uint64_t v);
 struct fix6 lat_mean(const struct lat_stat *s);
 struct fix6 lat_stddev(const struct lat_stat *s);
 unsigned hist_index(uint64_t v);
+/* Buckets of a direction's hist for job j: clat's, and lat's too with lat_percentiles. */
+static inline size_t hist_buckets(const struct job *j) { return (j->lat_percentiles ? 2u : 1u) * HIST_NR; }
 uint64_t hist_value(unsigned idx);
 /* fio's percentile list in millionths of a percent (99.99 -> 99990000) and their values. */
 extern const uint64_t pct_list[PCT_NR];

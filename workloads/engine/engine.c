@@ -136,11 +136,10 @@ static int setup(struct ioloop *l, struct bufpool *pool, uint64_t len)
 	l->batch_max = j->iodepth_batch < l->depth ? j->iodepth_batch : l->depth;
 	l->ios = alloc_or_log(env, l->depth * sizeof(*l->ios), 64);
 	l->free = alloc_or_log(env, 3 * l->depth * sizeof(*l->free), 64);
-	l->loop = alloc_or_log(env, sizeof(*l->loop), 64);
-	if (!l->loop)
+	if (j->thinktime_ns && !(l->loop = alloc_or_log(env, sizeof(*l->loop), 64)))
 		return -1;
 	for (int d = 0; d < DDIR_NR; d++)
-		l->res->d[d].hist = alloc_or_log(env, 2 * HIST_NR * sizeof(uint64_t), 64);
+		l->res->d[d].hist = alloc_or_log(env, hist_buckets(j) * sizeof(uint64_t), 64);
 	if (!l->ios || !l->free || !l->res->d[0].hist || !l->res->d[1].hist)
 		return -1;
 	l->batch = l->free + l->depth;

@@ -14,7 +14,7 @@ static void begin_measure(struct ioloop *l, uint64_t now)
 	struct job_result *res = l->res;
 	for (int d = 0; d < DDIR_NR; d++) {
 		uint64_t *hist = res->d[d].hist;
-		memset(hist, 0, 2 * HIST_NR * sizeof(*hist));
+		memset(hist, 0, hist_buckets(l->job) * sizeof(*hist));
 		memset(&res->d[d], 0, sizeof(res->d[d]));
 		res->d[d].hist = hist;
 	}
@@ -146,7 +146,8 @@ static void account(struct ioloop *l, const struct eng_io *io, uint64_t now)
 	lat_add(&d->clat, now - io->t_issue);
 	lat_add(&d->lat, now - io->t_start);
 	d->hist[hist_index(now - io->t_issue)]++;
-	d->hist[HIST_NR + hist_index(now - io->t_start)]++;
+	if (l->job->lat_percentiles)
+		d->hist[HIST_NR + hist_index(now - io->t_start)]++;
 }
 
 static void complete(struct ioloop *l, struct eng_io *io, uint64_t now)

@@ -20,7 +20,7 @@ struct ioloop {
 	uint64_t ios_per_pass;                 /* fio: seq ceil(size/bs), random floor(size/bs) */
 	uint64_t t_begin, t_measure;           /* job start; statistics start (0 while ramping) */
 	uint64_t region;                       /* bytes of the job's region */
-	struct eng_loop *loop;                 /* thinktime's work (engine_spin) */
+	struct eng_loop *loop;                 /* thinktime's work (engine_spin); NULL without thinktime */
 	uint8_t *written;                      /* verify: bitmap of blocks written, per bs from offset */
 	uint64_t nblocks_map, verify_next;     /* bitmap length in blocks; next block to read back */
 	int verify_phase;

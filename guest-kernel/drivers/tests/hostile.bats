@@ -33,7 +33,6 @@ setup() {
 	[ -x "$VMM" ] || skip "$VMM is not built (run make)"
 	grep -q "hostile-all" "$GUEST" || skip "$GUEST has no hostile tests linked in"
 	[ -w /dev/kvm ] || skip "no usable /dev/kvm"
-	IMG="$BATS_TEST_TMPDIR/disk.img"
 }
 
 # boot TEST MODE [VMM ARGS...]: runs test=TEST on a fresh copy of the base image in MODE (request/emulation).
@@ -45,7 +44,7 @@ boot() {
 	M="$t in $req/$emu"
 	CON="$BATS_TEST_TMPDIR/con-$t-$req-$emu"
 	STATS="$BATS_TEST_TMPDIR/stats-$t-$req-$emu.json"
-	cp "$IMGDIR/base.img" "$IMG"
+	base_image_copy
 	run timeout 120 "$VMM" --timeout 90 --disk "$IMG${DISKOPT:-}" --request "$req" --emulation "$emu" --console "$CON" \
 		--stats "$STATS" --cmdline "test=$t${HCMD:+ $HCMD}" "$@" "$GUEST"
 }
