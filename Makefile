@@ -13,13 +13,16 @@ include mk/deps.mk
 include tests/tests.mk
 include vmm/vmm.mk
 include guest-kernel/guest.mk
+include guest-linux/linux.mk
 include workloads/workloads.mk
 include guest-kernel/drivers/drivers.mk
 include experiments/experiments.mk
 include fuzz/fuzz.mk
 
+# The Linux guest image is built for the suites that boot it in the SVM rig (skipped with EXITLESS_SVM=0).
 test: deps
 	@$(MAKE) --no-print-directory all
+	@[ "$${EXITLESS_SVM:-1}" = 0 ] || $(MAKE) --no-print-directory linux-guest
 	@tests/run
 
 clean:

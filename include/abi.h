@@ -5,6 +5,8 @@
 /* 16550 UARTs: COM1 carries the human console, COM2 the machine-readable results (fio JSON). */
 #define ABI_COM1_PORT 0x3f8
 #define ABI_COM2_PORT 0x2f8
+#define ABI_COM1_IRQ  4
+#define ABI_COM2_IRQ  3
 
 /* isa-debug-exit compatible: a 32-bit OUT of value V ends the VM. build/vmm exits with V;
  * QEMU's isa-debug-exit exits with (V << 1) | 1. */
@@ -15,6 +17,16 @@
 #define ABI_MARKER_PORT 0xf8
 #define ABI_MARK_BEGIN  1
 #define ABI_MARK_END    2
+
+/* ACPI (hardware-reduced FADT): writing SLP_TYP << 2 | SLP_EN (0x20) to the sleep control register with
+ * SLP_TYP = ABI_ACPI_SLP_TYP_S5 powers the machine off (build/vmm exits with the debug-exit code written
+ * before, or 0); writing ABI_ACPI_RESET_VALUE to the reset register is a reset (build/vmm ends the run with
+ * 125: it does not reboot a guest). */
+#define ABI_ACPI_SLEEP_CONTROL_PORT 0x600
+#define ABI_ACPI_SLEEP_STATUS_PORT  0x601
+#define ABI_ACPI_RESET_PORT         0x602
+#define ABI_ACPI_RESET_VALUE        0x01
+#define ABI_ACPI_SLP_TYP_S5         5
 
 /* Guest exit codes written to ABI_DEBUG_EXIT_PORT. */
 #define ABI_EXIT_OK        0

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <asm/kvm_para.h>
+
 #include "vmm.h"
 
 /* VT-x runs real mode through a TSS of 3 pages and an identity-mapped page table page; both must lie
@@ -99,6 +101,12 @@ static void cpuid_topology(struct kvm_cpuid2 *cpuid, unsigned id, unsigned n)
 			break;
 		case 0x8000001e:
 			e->eax = id, e->ebx = id & 0xff, e->ecx = 0;
+			break;
+		case KVM_CPUID_FEATURES:
+			/* No PV spinlocks: their waiter halts with interrupts off until the holder's kick hypercall, and a
+			 * Linux guest was seen to stop there for good in the SVM rig. With vCPUs on CPUs of their own
+			 * native spinning is what a lock wants anyway. kvmclock, PV EOI, PV TLB flush stay. */
+			e->eax &= ~(1u << KVM_FEATURE_PV_UNHALT);
 			break;
 		}
 	}

@@ -37,6 +37,28 @@ static void marker_access(void *opaque, uint64_t off, uint8_t *data, uint32_t si
 		memset(data, 0, size);
 }
 
+/* The hardware-reduced ACPI registers: SLP_EN with SLP_TYP S5 in the sleep control register is a power-off
+ * (the run ends with the debug-exit code written before, else 0); the reset value in the reset register is a
+ * reboot, which this VMM does not do (a kernel panic with panic=-1 ends here): the run fails. */
+static void acpi_pm_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write)
+{
+	struct vmm *v = opaque;
+	int unset = -1;
+
+	if (!is_write) {
+		memset(data, 0, size); /* sleep status: WAK_STS never set */
+		return;
+	}
+	if (off == ABI_ACPI_SLEEP_CONTROL_PORT - ABI_ACPI_SLEEP_CONTROL_PORT && (data[0] & 0x20) &&
+	    ((data[0] >> 2) & 7) == ABI_ACPI_SLP_TYP_S5) {
+		atomic_compare_exchange_strong(&v->guest_exit, &unset, 0);
+	} else if (off == ABI_ACPI_RESET_PORT - ABI_ACPI_SLEEP_CONTROL_PORT && data[0] == ABI_ACPI_RESET_VALUE) {
+		serial_flush(&v->com1);
+		fprintf(stderr, "vmm: the guest reset the machine (a reboot or a kernel panic: see the console)\n");
+		atomic_compare_exchange_strong(&v->guest_exit, &unset, VMM_EXIT_FAILURE);
+	}
+}
+
 static int open_output(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -61,10 +83,14 @@ static void setup_platform_devices(struct vmm *v)
 
 	serial_init(&v->com1, c->console ? open_output(c->console) : STDOUT_FILENO, !c->console);
 	serial_init(&v->com2, c->results ? open_output(c->results) : -1, false);
+	serial_set_irq(&v->com1, v->kvm.vm_fd, ABI_COM1_IRQ);
+	serial_set_irq(&v->com2, v->kvm.vm_fd, ABI_COM2_IRQ);
 	add_region(&v->pio, ABI_COM1_PORT, 8, &v->com1, serial_access, "com1");
 	add_region(&v->pio, ABI_COM2_PORT, 8, &v->com2, serial_access, "com2");
 	add_region(&v->pio, ABI_DEBUG_EXIT_PORT, 4, v, debug_exit_access, "debug-exit");
 	add_region(&v->pio, ABI_MARKER_PORT, 1, v, marker_access, "marker");
+	add_region(&v->pio, ABI_ACPI_SLEEP_CONTROL_PORT, ABI_ACPI_RESET_PORT - ABI_ACPI_SLEEP_CONTROL_PORT + 1, v,
+		   acpi_pm_access, "acpi");
 }
 
 /* ---- placement ------------------------------------------------------------------------------ */
@@ -132,14 +158,21 @@ static void resolve_emulation(struct vmm_config *c)
 
 /* ---- devices and their contexts ------------------------------------------------------------- */
 
+/* A Linux guest with polled completions: virtio_blk gives poll queues only when more than one CPU is possible
+ * (num_vqs is capped by nr_cpu_ids, and one queue stays for interrupts). */
+static bool linux_poll_queues(const struct vmm_config *c)
+{
+	return c->initrd && strcmp(c->completion->m.name, "poll") == 0;
+}
+
 static void setup_disks(struct vmm *v)
 {
 	for (int i = 0; i < v->cfg.ndisks; i++) {
 		struct disk_config dc = v->cfg.disks[i];
 		struct virtio_dev *d;
 
-		if (!dc.queues)
-			dc.queues = v->cfg.cpus; /* one request queue per vCPU, as QEMU does */
+		if (!dc.queues) /* one request queue per vCPU, as QEMU does; Linux polls on a queue of its own */
+			dc.queues = v->cfg.cpus + (linux_poll_queues(&v->cfg) && v->cfg.cpus == 1);
 		d = blk_create(i, &dc, &v->mem);
 		if (!d)
 			die(VMM_EXIT_USAGE, "%s", err_msg());
@@ -234,8 +267,12 @@ static void start_threads_masked(struct vmm *v)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/* The guest's command line: the user's words, then what the VMM tells the guest: its disks
- * (the Linux virtio_mmio.device= syntax, as QEMU microvm passes them), the modes, the TSC rate. */
+/* The guest's command line: the user's words, then what the VMM tells the guest. The tiny guest: its disks
+ * (the Linux virtio_mmio.device= syntax, as QEMU microvm passes them), the modes, the TSC rate. A Linux guest
+ * finds its disks in ACPI; it gets the console, a reset through the FADT's reset register for a reboot or a
+ * panic (without reboot=acpi a hardware-reduced machine is reset through EFI, which it lacks), the modes (its init reads
+ * completion=) and, for polled completions, a virtio_blk poll queue (and a second possible CPU for it on one
+ * vCPU). */
 static char *guest_cmdline(struct vmm *v)
 {
 	const char *user = v->cfg.cmdline ? v->cfg.cmdline : "";
@@ -244,13 +281,17 @@ static char *guest_cmdline(struct vmm *v)
 
 	if (!s)
 		die(VMM_EXIT_FAILURE, "out of memory");
-	n = (size_t)snprintf(s, len, "%s", user);
-	for (int i = 0; i < v->ndisks; i++)
+	n = (size_t)snprintf(s, len, "%s%s", v->cfg.initrd ? "console=ttyS0 reboot=acpi panic=-1 " : "", user);
+	for (int i = 0; i < v->ndisks && !v->cfg.initrd; i++)
 		n += (size_t)snprintf(s + n, len - n, " virtio_mmio.device=%u@0x%llx:%d", ABI_VIRTIO_MMIO_SIZE,
 				      ABI_VIRTIO_MMIO_BASE + (unsigned long long)i * ABI_VIRTIO_MMIO_SIZE,
 				      ABI_VIRTIO_IRQ_BASE + i);
-	snprintf(s + n, len - n, " request=%s emulation=%s completion=%s tsc_khz=%u", v->cfg.request->m.name,
-		 v->cfg.emulation->m.name, v->cfg.completion->m.name, v->kvm.tsc_khz);
+	n += (size_t)snprintf(s + n, len - n, " request=%s emulation=%s completion=%s", v->cfg.request->m.name,
+			      v->cfg.emulation->m.name, v->cfg.completion->m.name);
+	if (!v->cfg.initrd)
+		snprintf(s + n, len - n, " tsc_khz=%u", v->kvm.tsc_khz);
+	else if (linux_poll_queues(&v->cfg))
+		snprintf(s + n, len - n, " virtio_blk.poll_queues=1%s", v->cfg.cpus == 1 ? " possible_cpus=2" : "");
 	if (s[0] == ' ') /* no user words: no leading blank */
 		memmove(s, s + 1, strlen(s));
 	return s;
@@ -266,8 +307,16 @@ static void load_guest(struct vmm *v, struct pvh_image *img)
 	if (pvh_load_elf(&v->mem, elf, len, img) < 0)
 		die(VMM_EXIT_USAGE, "%s: %s", v->cfg.guest, err_msg());
 	free(elf);
+	if (v->cfg.initrd) { /* one module, the initramfs with the job appended */
+		if (pvh_load_initrd(&v->mem, img, v->cfg.initrd, v->cfg.modules, v->cfg.nmodules, &v->boot_modules[0]) < 0)
+			die(VMM_EXIT_USAGE, "%s", err_msg());
+		v->nboot_modules = 1;
+		return;
+	}
 	if (pvh_load_modules(&v->mem, img, v->cfg.modules, v->cfg.nmodules) < 0)
 		die(VMM_EXIT_USAGE, "%s", err_msg());
+	memcpy(v->boot_modules, v->cfg.modules, sizeof(v->boot_modules));
+	v->nboot_modules = v->cfg.nmodules;
 }
 
 /* Warns about every thread whose pinning did not take effect (the stats record what did). */
@@ -288,6 +337,7 @@ static void check_pins(struct vmm *v)
 void machine_setup(struct vmm *v)
 {
 	struct pvh_image img;
+	uint64_t rsdp;
 	char *cmdline;
 
 	v->mem.fd = -1;
@@ -304,8 +354,10 @@ void machine_setup(struct vmm *v)
 	resolve_emulation(&v->cfg);
 	setup_disks(v);
 	setup_contexts(v);
+	if (acpi_build(&v->mem, v->cfg.cpus, v->ndisks, &rsdp) < 0)
+		die(VMM_EXIT_USAGE, "%s", err_msg());
 	cmdline = guest_cmdline(v);
-	if (pvh_write_start_info(&v->mem, cmdline, v->cfg.modules, v->cfg.nmodules) < 0)
+	if (pvh_write_start_info(&v->mem, cmdline, v->boot_modules, v->nboot_modules, rsdp) < 0)
 		die(VMM_EXIT_USAGE, "%s", err_msg());
 	free(cmdline);
 	if (kvm_vcpu_pvh_entry(&v->kvm, img.entry32, (uint32_t)PVH_START_INFO_GPA) < 0)

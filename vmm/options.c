@@ -91,6 +91,12 @@ static void set_module(struct vmm_config *c, const char *v, const char *name)
 	c->modules[c->nmodules++].path = v;
 }
 
+static void set_initrd(struct vmm_config *c, const char *v, const char *name)
+{
+	(void)name;
+	c->initrd = v;
+}
+
 static void set_console(struct vmm_config *c, const char *v, const char *name)
 {
 	(void)name;
@@ -265,6 +271,8 @@ static const struct option_def option_defs[] = {
 	{ "cmdline", "STR", "guest command line (key=value words); tsc_khz= is appended", set_cmdline },
 	{ "module", "FILE", "pass FILE to the guest as the next PVH module (repeatable; module 0 is "
 			    "the fio job)", set_module },
+	{ "initrd", "FILE", "boot a Linux kernel (GUEST is its vmlinux) with initramfs FILE; the --module files are "
+			    "appended to it as exitless/job.fio (the first) and exitless/NAME", set_initrd },
 	{ "console", "FILE", "write COM1 (the guest console) to FILE instead of stdout", set_console },
 	{ "results", "FILE", "write COM2 (the guest's machine-readable results) to FILE", set_results },
 	{ "timeout", "SEC", "stop the guest after SEC seconds with exit status 124 (0: never)",
@@ -289,7 +297,8 @@ static void show_help(struct vmm_config *c, const char *v, const char *name)
 {
 	(void)c, (void)v, (void)name;
 	printf("usage: vmm [options] GUEST.elf\n"
-	       "Boots a PVH ELF guest on KVM. Exit status: the guest's debug-exit code (port 0xf4),\n"
+	       "Boots a PVH ELF guest (build/guest.elf, or a Linux vmlinux with --initrd) on KVM.\n"
+	       "Exit status: the guest's debug-exit code (port 0xf4; 0 after an ACPI power-off without one),\n"
 	       "2 for bad input, 124 on --timeout, 125 on a guest crash or host failure.\n\n");
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		char left[40];

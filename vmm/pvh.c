@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -194,8 +195,109 @@ int pvh_load_modules(struct guest_mem *m, const struct pvh_image *img, struct pv
 	return 0;
 }
 
+/* ---- the initramfs of a Linux guest ------------------------------------------------------------ */
+
+struct blob {
+	uint8_t *b;
+	size_t n, cap;
+};
+
+static int blob_put(struct blob *o, const void *p, size_t len)
+{
+	if (o->n + len > o->cap) {
+		size_t cap = (o->n + len) * 2;
+		uint8_t *b = realloc(o->b, cap);
+
+		if (!b)
+			return err_set("out of memory building the initramfs");
+		o->b = b;
+		o->cap = cap;
+	}
+	memcpy(o->b + o->n, p, len);
+	o->n += len;
+	return 0;
+}
+
+static int blob_pad4(struct blob *o)
+{
+	static const uint8_t zero[4];
+
+	return blob_put(o, zero, (4 - (o->n & 3)) & 3);
+}
+
+/* One newc ("070701") entry: header, NUL-terminated name, data, each padded to 4 bytes. */
+static int cpio_entry(struct blob *o, unsigned ino, unsigned mode, const char *name, const uint8_t *data,
+		      size_t len)
+{
+	char hdr[120];
+
+	if (len > UINT32_MAX)
+		return err_set("%s: too large for an initramfs entry", name);
+	snprintf(hdr, sizeof(hdr), "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino, mode, 0u, 0u,
+		 (mode & 0040000) ? 2u : 1u, 0u, (unsigned)len, 0u, 0u, 0u, 0u, (unsigned)strlen(name) + 1, 0u);
+	if (blob_put(o, hdr, 110) < 0 || blob_put(o, name, strlen(name) + 1) < 0 || blob_pad4(o) < 0 ||
+	    blob_put(o, data, len) < 0 || blob_pad4(o) < 0)
+		return -1;
+	return 0;
+}
+
+static int append_files(struct blob *o, const struct pvh_module *files, int n)
+{
+	unsigned ino = 0x7e000000u; /* clear of the inode numbers of the base archive */
+
+	if (blob_pad4(o) < 0 || cpio_entry(o, ino++, 0040755, "exitless", NULL, 0) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		const char *base = strrchr(files[i].path, '/');
+		char name[256];
+		uint8_t *data;
+		size_t len;
+		int rc;
+
+		snprintf(name, sizeof(name), "exitless/%s", i == 0 ? "job.fio" : base ? base + 1 : files[i].path);
+		if (pvh_read_file(files[i].path, &data, &len) < 0)
+			return -1;
+		rc = cpio_entry(o, ino++, 0100644, name, data, len);
+		free(data);
+		if (rc < 0)
+			return -1;
+	}
+	return cpio_entry(o, ino, 0, "TRAILER!!!", NULL, 0);
+}
+
+int pvh_load_initrd(struct guest_mem *m, const struct pvh_image *img, const char *initrd,
+		    const struct pvh_module *files, int n, struct pvh_module *out)
+{
+	struct blob o = { 0 };
+	uint64_t need;
+
+	if (pvh_read_file(initrd, &o.b, &o.n) < 0)
+		return -1;
+	o.cap = o.n;
+	if (o.n < 6 || memcmp(o.b, "070701", 6) != 0) {
+		free(o.b);
+		return err_set("%s is not an uncompressed newc cpio archive (an initramfs)", initrd);
+	}
+	if (append_files(&o, files, n) < 0) {
+		free(o.b);
+		return -1;
+	}
+	need = (o.n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	if (need > m->size - img->hi) {
+		free(o.b);
+		return err_set("the initramfs %s (%zu bytes with the job) does not fit in guest RAM above the "
+			       "kernel: use a larger --mem", initrd, o.n);
+	}
+	out->path = initrd;
+	out->gpa = m->size - need;
+	out->size = o.n;
+	memcpy(gmem_ptr(m, out->gpa, o.n), o.b, o.n);
+	free(o.b);
+	return 0;
+}
+
 int pvh_write_start_info(struct guest_mem *m, const char *cmdline, const struct pvh_module *mods,
-			 int n)
+			 int n, uint64_t rsdp)
 {
 	size_t cl = strlen(cmdline) + 1;
 	struct hvm_start_info *si = gmem_ptr(m, PVH_START_INFO_GPA, sizeof(*si));
@@ -219,6 +321,7 @@ int pvh_write_start_info(struct guest_mem *m, const char *cmdline, const struct 
 		.nr_modules = (uint32_t)n,
 		.modlist_paddr = n ? PVH_MODLIST_GPA : 0,
 		.cmdline_paddr = PVH_CMDLINE_GPA,
+		.rsdp_paddr = rsdp,
 		.memmap_paddr = PVH_MEMMAP_GPA,
 		.memmap_entries = 3,
 	};

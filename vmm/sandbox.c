@@ -47,7 +47,8 @@ static const int common[] = {
 	SYS_restart_syscall, SYS_exit, SYS_exit_group, SYS_close,
 };
 
-/* Per role. vCPU: KVM_RUN and the register dump of a crash (the ioctl numbers are checked below), the
+/* Per role. vCPU: KVM_RUN, a UART's interrupt line and the register dump of a crash (the ioctl numbers are
+ * checked below), the
  * KVM statistics and schedstat reads (pread64 on fds opened at set-up), kicking another vCPU (tgkill),
  * and on the main thread the end of the run: reaping device processes, joining threads. The IOCore: its
  * epoll wait and io_uring submission (inline contexts). Emulation threads and device processes: the
@@ -62,7 +63,7 @@ static const int role_emu[] = { SYS_io_uring_enter, SYS_pread64, SYS_pwrite64, S
 				SYS_mmap, SYS_mprotect };
 
 /* The only ioctls a vCPU thread makes after set-up. */
-static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, TCGETS };
+static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE, TCGETS };
 
 static const struct {
 	const char *name;

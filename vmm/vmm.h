@@ -91,10 +91,25 @@ int pvh_read_file(const char *path, uint8_t **buf, size_t *len);
  * Returns 0, or -1 (err_set) when a file cannot be read or the modules do not fit above img. */
 int pvh_load_modules(struct guest_mem *m, const struct pvh_image *img, struct pvh_module *mods,
 		     int n);
-/* Writes hvm_start_info (version 1), the memory map, the module list and the command line.
- * Returns 0 or -1 (err_set) when the command line is too long. */
+/* A Linux guest's initramfs: the newc archive in file `initrd`, followed by a newc archive of the files
+ * (exitless/job.fio for the first, exitless/BASENAME for the others), at the top of RAM; fills out.
+ * Returns 0 or -1 (err_set) for an unreadable or non-newc initrd or when it does not fit above img. */
+int pvh_load_initrd(struct guest_mem *m, const struct pvh_image *img, const char *initrd,
+		    const struct pvh_module *files, int n, struct pvh_module *out);
+/* Writes hvm_start_info (version 1) with the RSDP address (0: none), the memory map, the module list and
+ * the command line. Returns 0 or -1 (err_set) when the command line is too long. */
 int pvh_write_start_info(struct guest_mem *m, const char *cmdline, const struct pvh_module *mods,
-			 int n);
+			 int n, uint64_t rsdp);
+
+/* ---- ACPI tables (acpi.c) -------------------------------------------------------------------- */
+
+#define ACPI_TABLES_GPA 0xe0000ull  /* in the reserved hole below 1 MiB, as a PC BIOS places them */
+#define ACPI_TABLES_END 0x100000ull
+
+/* Writes RSDP, XSDT, a hardware-reduced FADT, the MADT (nvcpus LAPICs, the IOAPIC) and a DSDT (COM1, COM2,
+ * a virtio-mmio device per disk, \_S5) at ACPI_TABLES_GPA; *rsdp_gpa gets the RSDP's address. Returns 0 or
+ * -1 (err_set). */
+int acpi_build(struct guest_mem *m, int nvcpus, int ndisks, uint64_t *rsdp_gpa);
 
 /* ---- I/O buses (bus.c) ----------------------------------------------------------------------- */
 
@@ -128,10 +143,17 @@ struct serial {
 	char buf[4096];      /* transmit buffer, flushed at newline / when full / on serial_flush */
 	size_t used;
 	bool line_buffered;  /* flush at every '\n' (an interactive console) */
+	bool fifo;           /* FCR: FIFOs enabled (IIR reads 0xc0 | ...) */
+	bool thri_pending;   /* the transmitter-empty interrupt condition */
+	bool irq_level;      /* what the ISA line was last set to */
+	int vm_fd;           /* KVM_IRQ_LINE target; -1: no interrupt line */
+	unsigned irq;
 };
 
 /* Initialises a UART writing to out_fd. */
 void serial_init(struct serial *s, int out_fd, bool line_buffered);
+/* Connects the UART's interrupt to ISA IRQ `irq` of the VM's in-kernel irqchip. */
+void serial_set_irq(struct serial *s, int vm_fd, unsigned irq);
 /* Bus access handler for the UART's 8 registers (opaque = struct serial *). */
 void serial_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
 /* Writes out what is buffered. */
@@ -219,6 +241,7 @@ struct vmm_config {
 	int cpus;
 	const char *cmdline;
 	const char *guest;
+	const char *initrd;   /* --initrd: the guest is a Linux kernel */
 	const char *console;  /* NULL: stdout */
 	const char *results;  /* NULL: COM2 output is dropped */
 	unsigned timeout_s;   /* 0: none */
@@ -258,6 +281,8 @@ struct vmm {
 	struct bus pio, mmio;
 	pthread_mutex_t bus_lock;  /* device regions are entered by one vCPU thread at a time */
 	struct serial com1, com2;
+	struct pvh_module boot_modules[PVH_MAX_MODULES]; /* what the guest gets: the modules, or the initramfs */
+	int nboot_modules;
 	struct exit_counts exits[VMM_MAX_VCPUS];
 	pthread_t vcpu_thread[VMM_MAX_VCPUS];
 	_Atomic pid_t vcpu_tid[VMM_MAX_VCPUS];

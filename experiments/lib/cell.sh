@@ -4,6 +4,8 @@
 
 VMM=${EXITLESS_VMM:-build/vmm}
 GUEST=${EXITLESS_GUEST:-build/guest.elf}
+LINUX_KERNEL=${EXITLESS_LINUX_KERNEL:-build/linux/vmlinux}
+LINUX_INITRD=${EXITLESS_LINUX_INITRD:-build/linux/initramfs.cpio}
 FIO=${EXITLESS_FIO:-fio}
 QEMU=${EXITLESS_QEMU:-qemu-system-x86_64}
 
@@ -118,7 +120,7 @@ cell_bare() {
 # cell_vmm CONFIG JOB REPDIR: build/vmm with the configuration's switches; options the configuration does not
 # set are left to the VMM's defaults.
 cell_vmm() {
-	local c=$1 job=$2 dir=$3 disk v extra=()
+	local c=$1 job=$2 dir=$3 disk v linux extra=()
 	disk="$DISK,backend=$(conf "$c" backend uring)"
 	v=$(conf "$c" queues)
 	[ -z "$v" ] || disk+=",queues=$v"
@@ -126,6 +128,8 @@ cell_vmm() {
 		if [ "$RW_DEVICE" = 1 ]; then disk+=",rw-device"; else disk+=",ro"; fi
 	fi
 	RESULT=guest.json
+	linux=$(conf "$c" guest tiny)
+	[ "$linux" = linux ] || linux=""
 	CMD=("$VMM" --mem "$(conf "$c" mem 256)" --module "$OUT/jobs/$job.fio" --console "$dir/console.log"
 		--results "$dir/guest.json" --stats "$dir/stats.json" --timeout "$(cell_timeout)" --disk "$disk")
 	for v in request emulation completion; do
@@ -143,13 +147,15 @@ cell_vmm() {
 	v=$(conf "$c" guest_cmdline)
 	[ -z "$v" ] || CMD+=(--cmdline "$v")
 	read -r -a extra <<<"${CONF[$c.vmm_args]:-}"
-	CMD+=("${extra[@]}" "$GUEST")
+	CMD+=("${extra[@]}")
+	# the Linux guest: Debian's kernel with the initramfs, the VMM appends the job to it (exitless/job.fio)
+	if [ -n "$linux" ]; then CMD+=(--initrd "$LINUX_INITRD" "$LINUX_KERNEL"); else CMD+=("$GUEST"); fi
 }
 
-# cell_qemu CONFIG JOB REPDIR: the same guest.elf under QEMU microvm. microvm makes only COM1, so COM2 (where
+# cell_qemu CONFIG JOB REPDIR: the same guest (guest.elf, or the Linux guest) under QEMU microvm. microvm makes only COM1, so COM2 (where
 # the guest writes its results) is added as an isa-serial device at index 1 (0x2f8, IRQ 3).
 cell_qemu() {
-	local c=$1 job=$2 dir=$3 variant drive dev append mem cpus v
+	local c=$1 job=$2 dir=$3 variant drive dev append mem cpus v linux
 	variant=$(conf "$c" qemu default)
 	mem=$(conf "$c" mem 256)
 	cpus=$(conf "$c" cpus 1)
@@ -160,18 +166,37 @@ cell_qemu() {
 	[ "$(conf "$c" qemu_drive file)" = null ] && drive="id=d0,driver=null-co,size=$DISK_BYTES,if=none"
 	dev="virtio-blk-device,drive=d0,num-queues=$(conf "$c" queues "$cpus")"
 	[ "$variant" != default ] && dev+=",iothread=io0"
-	append=${TSC_KHZ:+tsc_khz=$TSC_KHZ}
-	# the guest reads its completion mode from the command line (as build/vmm passes it)
+	linux=$(conf "$c" guest tiny)
+	[ "$linux" = linux ] || linux=""
+	# the guest reads its completion mode from the command line (as build/vmm passes it); the Linux guest gets
+	# what build/vmm gives it: the console, no reboot on a panic, a virtio_blk poll queue for polled completions
+	if [ -n "$linux" ]; then
+		append="console=ttyS0 reboot=acpi panic=-1"
+	else
+		append=${TSC_KHZ:+tsc_khz=$TSC_KHZ}
+	fi
 	[ -z "${CONF[$c.completion]:-}" ] || append+=" completion=${CONF[$c.completion]}"
+	if [ -n "$linux" ] && [ "${CONF[$c.completion]:-}" = poll ]; then
+		append+=" virtio_blk.poll_queues=1"
+		[ "$cpus" -gt 1 ] || append+=" possible_cpus=2"
+		[ -n "$(conf "$c" queues)" ] || dev="${dev%,num-queues=*},num-queues=$((cpus > 1 ? cpus : 2))"
+	fi
 	v=$(conf "$c" guest_cmdline)
 	[ -z "$v" ] || append+=" $v"
 	RESULT=guest.json
 	# shellcheck disable=SC2054 # commas belong to QEMU option values
-	CMD=("$QEMU" -M microvm,x-option-roms=off,rtc=off,acpi=off -enable-kvm -cpu host,-arch-capabilities
+	# microvm describes its devices in ACPI (what the Linux guest reads) with acpi=on; the tiny guest needs none
+	CMD=("$QEMU" -M "microvm,x-option-roms=off,rtc=off,acpi=$([ -n "$linux" ] && echo on || echo off)" -enable-kvm -cpu host,-arch-capabilities
 		-m "${mem}M" -smp "$cpus,sockets=1,cores=$cpus" -nodefaults -display none -no-reboot
 		-serial "file:$dir/console.log" -chardev "file,id=com2,path=$dir/guest.json" -device isa-serial,index=1,chardev=com2
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -global virtio-mmio.force-legacy=false
-		-kernel "$GUEST" -initrd "$OUT/jobs/$job.fio" -append "${append# }")
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -global virtio-mmio.force-legacy=false)
+	if [ -n "$linux" ]; then
+		# QEMU cannot append the job to the initramfs: a copy per job holds it
+		[ -f "$OUT/jobs/$job.linux.cpio" ] || "$ROOT/guest-linux/initrd-with-job" "$LINUX_INITRD" "$OUT/jobs/$job.fio" "$OUT/jobs/$job.linux.cpio"
+		CMD+=(-kernel "$LINUX_KERNEL" -initrd "$OUT/jobs/$job.linux.cpio" -append "${append# }")
+	else
+		CMD+=(-kernel "$GUEST" -initrd "$OUT/jobs/$job.fio" -append "${append# }")
+	fi
 	[ "$variant" = default ] || CMD+=(-object "iothread,id=io0")
 	# QEMU's RAM is anonymous memory it madvises for THP; hugetlb puts it on 2 MiB pages as build/vmm does
 	[ "$(conf "$c" qemu_mem default)" = hugetlb ] &&

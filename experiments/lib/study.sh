@@ -3,8 +3,8 @@
 # A study is experiments/studies/NAME.ini: one [study] section and optional [config NAME] sections that add
 # to or override experiments/configs.ini key by key. The format is described in experiments/README.md.
 
-STUDY_KEYS="description reps image_size drop_caches runtime ramp_time jobs configs shuffle pin mem timeout backend hugepages thp_shmem cpus guest_cmdline"
-CONFIG_KEYS="kind label request emulation completion poll_us pin backend mem mem_backing cpus queues contexts qemu qemu_mem qemu_drive guest_cmdline vmm_args fio_options"
+STUDY_KEYS="description reps image_size drop_caches runtime ramp_time jobs configs shuffle pin mem timeout backend hugepages thp_shmem cpus guest guest_cmdline"
+CONFIG_KEYS="kind label request emulation completion poll_us pin backend mem mem_backing cpus queues contexts qemu qemu_mem qemu_drive guest guest_cmdline vmm_args fio_options"
 
 declare -A STUDY=()  # study key -> value
 declare -A CONF=()   # "config.key" -> value
@@ -49,6 +49,7 @@ ini_parse() {
 		re["jobs"] = "^[A-Za-z0-9_.,{}+ -]+$"; what["jobs"] = "job names (letters, digits, - _ . + and {a,b} lists)"
 		re["configs"] = "^[A-Za-z0-9_.+ -]+$"; what["configs"] = "configuration names"
 		re["label"] = "^[^\"]+$"; what["label"] = "text without double quotes"
+		re["guest"] = "^(tiny|linux)$"; what["guest"] = "tiny (build/guest.elf) or linux (make linux-guest: the stock kernel and fio)"
 		re["guest_cmdline"] = "^[^\"]*$"; what["guest_cmdline"] = "text without double quotes"
 		re["vmm_args"] = "^[A-Za-z0-9_.,=/ -]*$"; what["vmm_args"] = "plain VMM options"
 	}

@@ -119,3 +119,20 @@ setup() {
 	jq -e '.jobs[0].read.total_ios > 0 and .jobs[0]["job options"].rw == "randread"' "$OUTDIR/cells/bare/randread-4k-qd1/rep1/fio.json"
 	jq -e '."global options".direct == "1" and ."global options".ioengine == "io_uring"' "$OUTDIR/cells/bare/randread-4k-qd1/rep1/fio.json"
 }
+
+@test "guest = linux boots the Linux image with --initrd; refused where KVM is PVM or the image is missing" {
+	export EXITLESS_LINUX_KERNEL=$BATS_TEST_TMPDIR/vmlinux EXITLESS_LINUX_INITRD=$BATS_TEST_TMPDIR/initramfs.cpio
+	run "$ROOT/experiments/run" "$FIX/studies/linux.ini" --out "$OUTDIR"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"is missing: run make linux-guest"* ]]
+	touch "$EXITLESS_LINUX_KERNEL" "$EXITLESS_LINUX_INITRD"
+	EXITLESS_STUB_FLAVOR=pvm run "$ROOT/experiments/run" "$FIX/studies/linux.ini" --out "$OUTDIR.pvm"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"KVM here is PVM"* ]]
+	run "$ROOT/experiments/run" "$FIX/studies/linux.ini" --out "$OUTDIR"
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+	grep -qF -- "--mem 512 " "$OUTDIR/cells/full/randread-4k-qd1/rep1/cmd"
+	grep -qF -- "--initrd $EXITLESS_LINUX_INITRD $EXITLESS_LINUX_KERNEL" "$OUTDIR/cells/full/randread-4k-qd1/rep1/cmd"
+	run grep -qF -- "--initrd" "$OUTDIR/cells/bare/randread-4k-qd1/rep1/cmd"
+	[ "$status" -eq 1 ]
+}

@@ -201,7 +201,7 @@ static void test_start_info(struct guest_mem *m)
 	uint64_t *si64 = (uint64_t *)si;
 	char *huge = malloc(PVH_CMDLINE_MAX + 1);
 
-	ok(pvh_write_start_info(m, "test=all", &mod, 1) == 0, "start info is written");
+	ok(pvh_write_start_info(m, "test=all", &mod, 1, 0) == 0, "start info is written");
 	ok(si[0] == 0x336ec578 && si[1] == 1 && si[3] == 1, "magic, version 1, one module");
 	ok(strcmp((char *)gmem_ptr(m, si64[3], 9), "test=all") == 0, "cmdline_paddr points at it");
 	ok(((uint64_t *)gmem_ptr(m, si64[2], 16))[1] == 77, "the module list carries the size");
@@ -209,7 +209,7 @@ static void test_start_info(struct guest_mem *m)
 	   "the memory map has 3 entries and ends at the top of RAM");
 	memset(huge, 'x', PVH_CMDLINE_MAX);
 	huge[PVH_CMDLINE_MAX] = 0;
-	ok(pvh_write_start_info(m, huge, NULL, 0) < 0 && strstr(err_msg(), "too long"),
+	ok(pvh_write_start_info(m, huge, NULL, 0, 0) < 0 && strstr(err_msg(), "too long"),
 	   "an oversized command line is rejected");
 	free(huge);
 }
