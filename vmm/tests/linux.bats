@@ -24,6 +24,7 @@ setup() {
 	RES="$BATS_TEST_TMPDIR/res.json"
 	STATS="$BATS_TEST_TMPDIR/stats.json"
 	CON="$BATS_TEST_TMPDIR/con"
+	BOOT_INITRD=$INITRD # what linux_run boots
 }
 
 # needs_linux: skips unless this host runs guest kernel code natively and the image is built.
@@ -43,7 +44,7 @@ linux_run() {
 	shift
 	for boot in 1 2 3; do
 		run "$VMM" --timeout 240 --mem 512 --disk "$IMG" --module "$job" --results "$RES" --stats "$STATS" \
-			--console "$CON" --initrd "$INITRD" "$@" "$KERNEL"
+			--console "$CON" --initrd "$BOOT_INITRD" "$@" "$KERNEL"
 		if grep -q '^init: ' "$CON"; then return 0; fi
 		echo "# boot $boot stopped before /init (status $status): $(tail -n 1 "$CON")" >&3
 	done
@@ -150,15 +151,32 @@ init_initrd() {
 
 @test "Linux: an ACPI power-off ends the run with 0, a reset (reboot, panic) with 125 and one line" {
 	needs_linux
-	INITRD_SAVED=$INITRD
 	init_initrd poweroff
-	INITRD=$BATS_TEST_TMPDIR/init.cpio
+	BOOT_INITRD=$BATS_TEST_TMPDIR/init.cpio
 	linux_run workloads/jobs/randread-4k-qd1.fio
 	[ "$status" -eq 0 ] || { echo "status $status: $output"; tail -n 20 "$CON"; return 1; }
 	grep -q 'reboot: Power down' "$CON"
 	init_initrd reboot
 	linux_run workloads/jobs/randread-4k-qd1.fio
-	INITRD=$INITRD_SAVED
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"the guest reset the machine"* ]]
+}
+
+@test "Linux: QEMU microvm (ACPI on, KVM) boots the same image and runs the job with poll queues" {
+	needs_linux
+	command -v qemu-system-x86_64 >/dev/null || skip "no QEMU"
+	guest-linux/initrd-with-job "$INITRD" "$(reads_job 300)" "$BATS_TEST_TMPDIR/job.cpio"
+	# shellcheck disable=SC2054 # commas belong to QEMU option values
+	run timeout 300 qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off,acpi=on -enable-kvm -cpu host -m 512M \
+		-smp 1 -nodefaults -display none -no-reboot -serial "file:$CON" \
+		-chardev "file,id=com2,path=$RES" -device isa-serial,index=1,chardev=com2 \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -global virtio-mmio.force-legacy=false \
+		-kernel "$KERNEL" -initrd "$BATS_TEST_TMPDIR/job.cpio" \
+		-append "console=ttyS0 reboot=acpi panic=-1 completion=poll virtio_blk.poll_queues=1 possible_cpus=2" \
+		-drive "id=d0,file=$IMG,format=raw,if=none,cache=none" -device virtio-blk-device,drive=d0,num-queues=2
+	[ "$status" -eq 1 ] || { echo "status $status: $output"; tail -n 20 "$CON"; return 1; } # isa-debug-exit: (0 << 1) | 1
+	status=0
+	fio_ok
+	[ "$(jq '.jobs[0].read.total_ios' "$RES")" -eq 300 ]
+	grep -q '1/0/1 default/read/poll queues' "$CON"
 }
