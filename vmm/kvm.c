@@ -103,9 +103,9 @@ static void cpuid_topology(struct kvm_cpuid2 *cpuid, unsigned id, unsigned n)
 			e->eax = id, e->ebx = id & 0xff, e->ecx = 0;
 			break;
 		case KVM_CPUID_FEATURES:
-			/* No PV spinlocks: their waiter halts with interrupts off until the holder's kick hypercall, and a
-			 * Linux guest was seen to stop there for good in the SVM rig. With vCPUs on CPUs of their own
-			 * native spinning is what a lock wants anyway. kvmclock, PV EOI, PV TLB flush stay. */
+			/* No PV spinlocks: their waiter halts with interrupts off until the holder's kick hypercall; with
+			 * vCPUs on CPUs of their own (the default placement) native spinning is what a lock wants, and a
+			 * stopped guest then shows where it spins. kvmclock, PV EOI, PV TLB flush stay. */
 			e->eax &= ~(1u << KVM_FEATURE_PV_UNHALT);
 			break;
 		}
