@@ -307,16 +307,9 @@ static void load_guest(struct vmm *v, struct pvh_image *img)
 	if (pvh_load_elf(&v->mem, elf, len, img) < 0)
 		die(VMM_EXIT_USAGE, "%s: %s", v->cfg.guest, err_msg());
 	free(elf);
-	if (v->cfg.initrd) { /* one module, the initramfs with the job appended */
-		if (pvh_load_initrd(&v->mem, img, v->cfg.initrd, v->cfg.modules, v->cfg.nmodules, &v->boot_modules[0]) < 0)
-			die(VMM_EXIT_USAGE, "%s", err_msg());
-		v->nboot_modules = 1;
-		return;
-	}
-	if (pvh_load_modules(&v->mem, img, v->cfg.modules, v->cfg.nmodules) < 0)
+	if (v->cfg.initrd ? pvh_load_initrd(&v->mem, img, v->cfg.initrd, v->cfg.modules, v->cfg.nmodules, &v->initramfs)
+			  : pvh_load_modules(&v->mem, img, v->cfg.modules, v->cfg.nmodules))
 		die(VMM_EXIT_USAGE, "%s", err_msg());
-	memcpy(v->boot_modules, v->cfg.modules, sizeof(v->boot_modules));
-	v->nboot_modules = v->cfg.nmodules;
 }
 
 /* Warns about every thread whose pinning did not take effect (the stats record what did). */
@@ -357,7 +350,9 @@ void machine_setup(struct vmm *v)
 	if (acpi_build(&v->mem, v->cfg.cpus, v->ndisks, &rsdp) < 0)
 		die(VMM_EXIT_USAGE, "%s", err_msg());
 	cmdline = guest_cmdline(v);
-	if (pvh_write_start_info(&v->mem, cmdline, v->boot_modules, v->nboot_modules, rsdp) < 0)
+	/* a Linux guest gets one module, the initramfs with the job appended; the tiny guest the modules */
+	if (pvh_write_start_info(&v->mem, cmdline, v->cfg.initrd ? &v->initramfs : v->cfg.modules,
+				 v->cfg.initrd ? 1 : v->cfg.nmodules, rsdp) < 0)
 		die(VMM_EXIT_USAGE, "%s", err_msg());
 	free(cmdline);
 	if (kvm_vcpu_pvh_entry(&v->kvm, img.entry32, (uint32_t)PVH_START_INFO_GPA) < 0)

@@ -168,6 +168,20 @@ int pvh_read_file(const char *path, uint8_t **buf, size_t *len)
 	return 0;
 }
 
+/* Copies data[0, len) page-aligned to the top of the RAM below *top and lowers *top to it; -1 (nothing
+ * copied) when it would reach into the loaded image. */
+static int place_below(struct guest_mem *m, const struct pvh_image *img, uint64_t *top, const uint8_t *data,
+		       size_t len)
+{
+	uint64_t need = (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+
+	if (need > *top - img->hi)
+		return -1;
+	*top -= need;
+	memcpy(gmem_ptr(m, *top, len), data, len);
+	return 0;
+}
+
 int pvh_load_modules(struct guest_mem *m, const struct pvh_image *img, struct pvh_module *mods,
 		     int n)
 {
@@ -176,19 +190,15 @@ int pvh_load_modules(struct guest_mem *m, const struct pvh_image *img, struct pv
 	for (int i = 0; i < n; i++) {
 		uint8_t *data;
 		size_t len;
-		uint64_t need;
+		int rc;
 
 		if (pvh_read_file(mods[i].path, &data, &len) < 0)
 			return -1;
-		need = (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-		if (need > top - img->hi) {
-			free(data);
+		rc = place_below(m, img, &top, data, len);
+		free(data);
+		if (rc < 0)
 			return err_set("module %s (%zu bytes) does not fit in guest RAM above the "
 				       "kernel: use a larger --mem", mods[i].path, len);
-		}
-		top -= need;
-		memcpy(gmem_ptr(m, top, len), data, len);
-		free(data);
 		mods[i].gpa = top;
 		mods[i].size = len;
 	}
@@ -204,6 +214,8 @@ struct blob {
 
 static int blob_put(struct blob *o, const void *p, size_t len)
 {
+	if (len == 0)
+		return 0; /* an entry without data passes p = NULL, which memcpy must not get */
 	if (o->n + len > o->cap) {
 		size_t cap = (o->n + len) * 2;
 		uint8_t *b = realloc(o->b, cap);
@@ -269,7 +281,6 @@ int pvh_load_initrd(struct guest_mem *m, const struct pvh_image *img, const char
 		    const struct pvh_module *files, int n, struct pvh_module *out)
 {
 	struct blob o = { 0 };
-	uint64_t need;
 
 	if (pvh_read_file(initrd, &o.b, &o.n) < 0)
 		return -1;
@@ -282,16 +293,14 @@ int pvh_load_initrd(struct guest_mem *m, const struct pvh_image *img, const char
 		free(o.b);
 		return -1;
 	}
-	need = (o.n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	if (need > m->size - img->hi) {
+	out->gpa = m->size;
+	if (place_below(m, img, &out->gpa, o.b, o.n) < 0) {
 		free(o.b);
 		return err_set("the initramfs %s (%zu bytes with the job) does not fit in guest RAM above the "
 			       "kernel: use a larger --mem", initrd, o.n);
 	}
 	out->path = initrd;
-	out->gpa = m->size - need;
 	out->size = o.n;
-	memcpy(gmem_ptr(m, out->gpa, o.n), o.b, o.n);
 	free(o.b);
 	return 0;
 }

@@ -281,8 +281,7 @@ struct vmm {
 	struct bus pio, mmio;
 	pthread_mutex_t bus_lock;  /* device regions are entered by one vCPU thread at a time */
 	struct serial com1, com2;
-	struct pvh_module boot_modules[PVH_MAX_MODULES]; /* what the guest gets: the modules, or the initramfs */
-	int nboot_modules;
+	struct pvh_module initramfs; /* --initrd: the initramfs with the --module files appended, as loaded */
 	struct exit_counts exits[VMM_MAX_VCPUS];
 	pthread_t vcpu_thread[VMM_MAX_VCPUS];
 	_Atomic pid_t vcpu_tid[VMM_MAX_VCPUS];

@@ -96,6 +96,11 @@ conf() {
 	echo "$v"
 }
 
+# linux_guest CONFIG: "linux" when the configuration boots the Linux guest (guest = linux), else nothing.
+linux_guest() {
+	[ "$(conf "$1" guest tiny)" != linux ] || echo linux
+}
+
 # cell_command CONFIG JOB REPDIR: sets CMD and RESULT for one repetition of a cell.
 cell_command() {
 	local config=$1 job=$2 dir=$3
@@ -128,8 +133,7 @@ cell_vmm() {
 		if [ "$RW_DEVICE" = 1 ]; then disk+=",rw-device"; else disk+=",ro"; fi
 	fi
 	RESULT=guest.json
-	linux=$(conf "$c" guest tiny)
-	[ "$linux" = linux ] || linux=""
+	linux=$(linux_guest "$c")
 	CMD=("$VMM" --mem "$(conf "$c" mem 256)" --module "$OUT/jobs/$job.fio" --console "$dir/console.log"
 		--results "$dir/guest.json" --stats "$dir/stats.json" --timeout "$(cell_timeout)" --disk "$disk")
 	for v in request emulation completion; do
@@ -155,7 +159,7 @@ cell_vmm() {
 # cell_qemu CONFIG JOB REPDIR: the same guest (guest.elf, or the Linux guest) under QEMU microvm. microvm makes only COM1, so COM2 (where
 # the guest writes its results) is added as an isa-serial device at index 1 (0x2f8, IRQ 3).
 cell_qemu() {
-	local c=$1 job=$2 dir=$3 variant drive dev append mem cpus v linux
+	local c=$1 job=$2 dir=$3 variant drive dev append mem cpus v linux acpi=off
 	variant=$(conf "$c" qemu default)
 	mem=$(conf "$c" mem 256)
 	cpus=$(conf "$c" cpus 1)
@@ -166,12 +170,12 @@ cell_qemu() {
 	[ "$(conf "$c" qemu_drive file)" = null ] && drive="id=d0,driver=null-co,size=$DISK_BYTES,if=none"
 	dev="virtio-blk-device,drive=d0,num-queues=$(conf "$c" queues "$cpus")"
 	[ "$variant" != default ] && dev+=",iothread=io0"
-	linux=$(conf "$c" guest tiny)
-	[ "$linux" = linux ] || linux=""
+	linux=$(linux_guest "$c")
 	# the guest reads its completion mode from the command line (as build/vmm passes it); the Linux guest gets
-	# what build/vmm gives it: the console, no reboot on a panic, a virtio_blk poll queue for polled completions
+	# what build/vmm gives it: the console, a reset through ACPI on a reboot or a panic, a virtio_blk poll queue
+	# for polled completions
 	if [ -n "$linux" ]; then
-		append="console=ttyS0 reboot=acpi panic=-1"
+		append="console=ttyS0 reboot=acpi panic=-1" acpi=on
 	else
 		append=${TSC_KHZ:+tsc_khz=$TSC_KHZ}
 	fi
@@ -184,9 +188,9 @@ cell_qemu() {
 	v=$(conf "$c" guest_cmdline)
 	[ -z "$v" ] || append+=" $v"
 	RESULT=guest.json
-	# shellcheck disable=SC2054 # commas belong to QEMU option values
 	# microvm describes its devices in ACPI (what the Linux guest reads) with acpi=on; the tiny guest needs none
-	CMD=("$QEMU" -M "microvm,x-option-roms=off,rtc=off,acpi=$([ -n "$linux" ] && echo on || echo off)" -enable-kvm -cpu host,-arch-capabilities
+	# shellcheck disable=SC2054 # commas belong to QEMU option values
+	CMD=("$QEMU" -M "microvm,x-option-roms=off,rtc=off,acpi=$acpi" -enable-kvm -cpu host,-arch-capabilities
 		-m "${mem}M" -smp "$cpus,sockets=1,cores=$cpus" -nodefaults -display none -no-reboot
 		-serial "file:$dir/console.log" -chardev "file,id=com2,path=$dir/guest.json" -device isa-serial,index=1,chardev=com2
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -global virtio-mmio.force-legacy=false)
