@@ -146,8 +146,10 @@ static void emu_loop(struct emu_ctx *c)
 }
 
 /* Stopping: requests the backend already has finish (complete or fail) and their status reaches
- * the guest's ring, so no write is left half-done without a status. Bounded by a 10 s wait. */
-static void emu_drain(struct emu_ctx *c)
+ * the guest's ring, so no write is left half-done without a status. Bounded by a 10 s wait. Runs in
+ * the thread that served the context (its own, its process's, or the IOCore's for inline), under
+ * that thread's allowlist. */
+void emu_drain(struct emu_ctx *c)
 {
 	struct pollfd p = { c->dev->ops->ctx_event_fd(c), POLLIN, 0 };
 
@@ -287,8 +289,7 @@ void emu_ctx_stop(struct emu_ctx *c)
 		c->mode->stop(c);
 		return;
 	}
-	emu_drain(c); /* inline: the IOCore has stopped; finish what the backend holds */
-	c->dev->ops->ctx_close(c);
+	c->dev->ops->ctx_close(c); /* inline: the IOCore drained it before it stopped */
 }
 
 int emu_handoff(struct vqueue *q)

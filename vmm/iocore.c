@@ -193,6 +193,8 @@ static void *iocore_main(void *arg)
 		iocore_poll_loop();
 	else
 		iocore_event_loop();
+	for (int i = 0; i < io.cfg.ninline; i++)
+		emu_drain(io.cfg.inline_ctx[i]); /* what the backends of its inline contexts still hold */
 	return NULL;
 }
 

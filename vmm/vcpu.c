@@ -253,12 +253,14 @@ int vcpu_start_aps(struct vmm *v)
 }
 
 /* The run is over: the handlers would touch kvm_run mappings teardown is about to unmap, so every signal
- * waits (the process is stopping anyway; SIGKILL still ends it). */
+ * waits (the process is stopping anyway; SIGKILL still ends it). All but SIGSYS: a blocked seccomp trap
+ * kills with a core dump instead of the handler's line naming the thread and the call. */
 static void signals_off(void)
 {
 	sigset_t all;
 
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	my_run = NULL;
 }

@@ -289,6 +289,8 @@ void emu_ctx_stop(struct emu_ctx *c);
 int emu_ctx_service(struct emu_ctx *c);
 /* Started requests not yet completed, over every queue of the context. */
 int emu_ctx_inflight(const struct emu_ctx *c);
+/* Waits (bounded) until every started request of the context has completed or failed. */
+void emu_drain(struct emu_ctx *c);
 /* The serving loop of a thread or process, and the final drain (exported for the modes table). */
 int emu_thread_start(struct emu_ctx *c);
 void emu_thread_stop(struct emu_ctx *c);
