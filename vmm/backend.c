@@ -1,13 +1,16 @@
 /* backend.c - a disk's image (file or block device), and the synchronous backends: sync
- * (preadv/pwritev), null (no data movement) and ram (an in-memory copy of the image). */
+ * (preadv/pwritev), null (no data movement, at once or after a fixed service time) and ram (an in-memory
+ * copy of the image). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "blk.h"
@@ -149,11 +152,93 @@ static void nop_close(struct backend *b)
 	(void)b;
 }
 
+/* backend=null,latency=US: a device with a fixed service time, as null_blk's completion_nsec: every
+ * request completes latency_ns after it started, in the order started, so requests stay in flight
+ * (queue depth, a stop while the device holds requests). A timerfd set to the oldest deadline wakes a
+ * sleeping context; a polling one finds the due requests in reap. */
+struct delay_line {
+	int tfd;
+	unsigned head, tail; /* FIFO of started requests: slots [tail, head) mod depth */
+	struct {
+		struct blk_req *r;
+		uint64_t due;
+	} slot[];
+};
+
+static void delay_arm(struct backend *b)
+{
+	struct delay_line *d = b->priv;
+	uint64_t due = d->slot[d->tail % b->depth].due;
+	struct itimerspec t = { .it_value = { (time_t)(due / 1000000000ull), (long)(due % 1000000000ull) } };
+
+	timerfd_settime(d->tfd, TFD_TIMER_ABSTIME, &t, NULL);
+}
+
+static int null_open(struct backend *b)
+{
+	struct delay_line *d;
+
+	if (!b->latency_ns)
+		return 0;
+	d = calloc(1, sizeof(*d) + b->depth * sizeof(d->slot[0]));
+	if (!d)
+		return err_set("backend=null: out of memory");
+	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->tfd < 0) {
+		free(d);
+		return err_set("backend=null: timerfd: %s", strerror(errno));
+	}
+	b->priv = d;
+	snprintf(b->info, sizeof(b->info), "null latency=%lluus", (unsigned long long)(b->latency_ns / 1000));
+	return 0;
+}
+
 static int null_submit(struct backend *b, struct blk_req *r)
 {
-	(void)b;
+	struct delay_line *d = b->priv;
+
 	r->result = r->op == BLK_OP_FLUSH ? 0 : (int)r->len;
-	return 1;
+	if (!d)
+		return 1;
+	d->slot[d->head % b->depth].r = r; /* never full: depth covers every head of the context's queues */
+	d->slot[d->head % b->depth].due = mono_ns() + b->latency_ns;
+	if (d->head++ == d->tail)
+		delay_arm(b);
+	return 0;
+}
+
+static int null_reap(struct backend *b, void (*done)(struct blk_req *r))
+{
+	struct delay_line *d = b->priv;
+	uint64_t now;
+	int n = 0;
+
+	if (!d || d->head == d->tail)
+		return 0;
+	now = mono_ns();
+	for (; d->tail != d->head && d->slot[d->tail % b->depth].due <= now; d->tail++, n++)
+		done(d->slot[d->tail % b->depth].r);
+	if (n && d->tail != d->head)
+		delay_arm(b);
+	return n;
+}
+
+static int null_event_fd(struct backend *b)
+{
+	struct delay_line *d = b->priv;
+
+	return d ? d->tfd : -1;
+}
+
+static void null_close(struct backend *b)
+{
+	struct delay_line *d = b->priv;
+
+	if (!d)
+		return;
+	close(d->tfd);
+	free(d);
+	b->priv = NULL;
 }
 
 static int ram_submit(struct backend *b, struct blk_req *r)
@@ -176,8 +261,8 @@ static const struct backend_ops backend_sync_ops = {
 	.event_fd = no_event_fd, .close = nop_close,
 };
 static const struct backend_ops backend_null_ops = {
-	.name = "null", .open = nop_open, .submit = null_submit, .kick = nop_kick, .reap = nop_reap,
-	.event_fd = no_event_fd, .close = nop_close,
+	.name = "null", .open = null_open, .submit = null_submit, .kick = nop_kick, .reap = null_reap,
+	.event_fd = null_event_fd, .close = null_close,
 };
 static const struct backend_ops backend_ram_ops = {
 	.name = "ram", .open = nop_open, .submit = ram_submit, .kick = nop_kick, .reap = nop_reap,

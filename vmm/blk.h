@@ -48,6 +48,7 @@ struct backend {
 	struct blk_image *img;
 	const struct guest_mem *mem;
 	unsigned depth;     /* requests the context may have in flight (its queues' sizes) */
+	uint64_t latency_ns; /* backend=null: each request's service time (0: completes at once) */
 	char info[48];      /* what the engine uses, for the stats ("uring fixed-buffers fixed-files") */
 	void *priv;        /* engine state (io_uring) */
 };

@@ -172,7 +172,7 @@ static void set_poll_us(struct vmm_config *c, const char *v, const char *name)
 	c->poll_us = parse_number(v, name, 0, 10000000);
 }
 
-/* --disk PATH[,backend=uring|sync|null|ram][,ro][,rw-device][,queues=Q] */
+/* --disk PATH[,backend=uring|sync|null|ram][,ro][,rw-device][,queues=Q][,latency=US] */
 static void set_disk(struct vmm_config *c, const char *v, const char *name)
 {
 	struct disk_config *d = &c->disks[c->ndisks];
@@ -195,11 +195,16 @@ static void set_disk(struct vmm_config *c, const char *v, const char *name)
 			d->ro = true;
 		} else if (strcmp(opt, "rw-device") == 0) {
 			d->rw_device = true;
+		} else if (strncmp(opt, "latency=", 8) == 0) {
+			d->latency_us = (uint32_t)parse_number(opt + 8, "disk latency", 1, 10000000);
 		} else {
-			die(VMM_EXIT_USAGE, "--%s: unknown disk option '%s' (backend=, queues=, ro, rw-device)", name,
-			    opt);
+			die(VMM_EXIT_USAGE, "--%s: unknown disk option '%s' (backend=, queues=, ro, rw-device, latency=)",
+			    name, opt);
 		}
 	}
+	if (d->latency_us && strcmp(d->backend, "null") != 0)
+		die(VMM_EXIT_USAGE, "--%s %s: latency= is a property of backend=null (a device that moves no data)", name,
+		    d->path);
 	c->ndisks++;
 }
 
@@ -278,7 +283,8 @@ static const struct option_def option_defs[] = {
 	{ "timeout", "SEC", "stop the guest after SEC seconds with exit status 124 (0: never)",
 	  set_timeout },
 	{ "disk", "PATH[,OPT]", "a virtio-blk disk (repeatable); OPT: backend=uring|sync|null|ram (default uring), "
-				"queues=Q (default one per vCPU), ro, rw-device (allow writes to a block device)", set_disk },
+				"queues=Q (default one per vCPU), ro, rw-device (allow writes to a block device), "
+				"latency=US (backend=null: each request completes US µs after it started)", set_disk },
 	{ "request", "MODE", "how requests reach the device (default exitless; modes below)", set_request },
 	{ "poll-us", "N", "the IOCore sleeps after N µs without work (0: never sleeps; default 0)", set_poll_us },
 	{ "emulation", "MODE", "where the device runs (default auto; modes below)", set_emulation },

@@ -48,19 +48,19 @@ static const int common[] = {
 };
 
 /* Per role. vCPU: KVM_RUN, a UART's interrupt line and the register dump of a crash (the ioctl numbers are
- * checked below), the
- * KVM statistics and schedstat reads (pread64 on fds opened at set-up), kicking another vCPU (tgkill),
- * and on the main thread the end of the run: reaping device processes, joining threads. The IOCore: its
- * epoll wait, and for inline contexts their backends and the final drain's poll. Emulation threads and device processes: the
- * backends (io_uring, preadv/pwritev, fdatasync) and their idle poll. */
+ * checked below), the KVM statistics and schedstat reads (pread64 on fds opened at set-up), kicking
+ * another vCPU (tgkill), and on the main thread the end of the run: reaping device processes, joining
+ * threads. The IOCore: its epoll wait, and for inline contexts their backends and the final drain's poll.
+ * Emulation threads and device processes: the backends (io_uring, preadv/pwritev, fdatasync, the null
+ * device's timer) and their idle poll. */
 static const int role_vcpu[] = { SYS_ioctl, SYS_pread64, SYS_tgkill, SYS_wait4, SYS_newfstatat, SYS_fstat,
 				 SYS_lseek, SYS_mmap, SYS_mprotect };
 static const int role_iocore[] = { SYS_epoll_wait, SYS_epoll_pwait, SYS_io_uring_enter, SYS_pread64,
 				   SYS_preadv, SYS_pwritev, SYS_preadv2, SYS_pwritev2, SYS_pwrite64, SYS_fdatasync,
-				   SYS_fsync, SYS_poll, SYS_ppoll, SYS_mmap, SYS_mprotect };
+				   SYS_fsync, SYS_poll, SYS_ppoll, SYS_timerfd_settime, SYS_mmap, SYS_mprotect };
 static const int role_emu[] = { SYS_io_uring_enter, SYS_pread64, SYS_pwrite64, SYS_preadv, SYS_pwritev,
 				SYS_preadv2, SYS_pwritev2, SYS_fdatasync, SYS_fsync, SYS_poll, SYS_ppoll,
-				SYS_mmap, SYS_mprotect };
+				SYS_timerfd_settime, SYS_mmap, SYS_mprotect };
 
 /* The only ioctls a vCPU thread makes after set-up. */
 static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE, TCGETS };

@@ -215,6 +215,7 @@ struct disk_config {
 	bool ro;             /* offer VIRTIO_BLK_F_RO; the image is opened read-only */
 	bool rw_device;      /* allow writes to a block device */
 	int queues;          /* request queues; 0: one per vCPU */
+	uint32_t latency_us; /* backend=null: every request completes this long after it started (0: at once) */
 };
 
 #define VMM_MAX_DISKS 8 /* one virtio-mmio slot each (ABI_VIRTIO_MAX_SLOTS) */

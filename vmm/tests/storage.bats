@@ -200,13 +200,33 @@ stat_of() {
 	[ "$output" = "vmm: --disk $BATS_TEST_TMPDIR/short.img: size 100 is not a positive multiple of 512 bytes" ]
 }
 
-@test "a bad backend and a bad disk option are named" {
+@test "a bad backend, a bad disk option, and latency= without backend=null or out of range are named" {
 	run "$VMM" --disk "$IMG,backend=floppy" "$GUEST"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: --disk backend: 'floppy' is not one of uring|sync|null|ram" ]
 	run "$VMM" --disk "$IMG,fast" "$GUEST"
 	[ "$status" -eq 2 ]
-	[ "$output" = "vmm: --disk: unknown disk option 'fast' (backend=, queues=, ro, rw-device)" ]
+	[ "$output" = "vmm: --disk: unknown disk option 'fast' (backend=, queues=, ro, rw-device, latency=)" ]
+	run "$VMM" --disk "$IMG,latency=100" "$GUEST"
+	[ "$status" -eq 2 ]
+	[ "$output" = "vmm: --disk $IMG: latency= is a property of backend=null (a device that moves no data)" ]
+	run "$VMM" --disk "$IMG,backend=null,latency=0" "$GUEST"
+	[ "$status" -eq 2 ]
+	[ "$output" = "vmm: --disk latency: '0' is not a number in [1, 10000000]" ]
+}
+
+@test "backend=null,latency=US: no request completes before its service time, in every emulation mode" {
+	local mode
+	printf '[lat]\nrw=randread\nbs=4k\niodepth=4\nnumber_ios=200\n' >"$BATS_TEST_TMPDIR/lat.fio"
+	for mode in inline thread process; do
+		run "$VMM" --timeout 60 --disk "$IMG,backend=null,latency=2000" --emulation "$mode" \
+			--module "$BATS_TEST_TMPDIR/lat.fio" --results "$BATS_TEST_TMPDIR/r.json" \
+			--stats "$BATS_TEST_TMPDIR/s.json" "$GUEST"
+		[ "$status" -eq 0 ] || { echo "$mode: status $status"; echo "$output"; false; }
+		jq -e '.jobs[0].read.total_ios == 200 and .jobs[0].read.clat_ns.min >= 2000000' "$BATS_TEST_TMPDIR/r.json" ||
+			{ echo "$mode"; false; }
+		jq -e '[.. | .backend? // empty] | index("null latency=2000us") != null' "$BATS_TEST_TMPDIR/s.json"
+	done
 }
 
 @test "bad switch values are named" {
