@@ -23,6 +23,7 @@
 #define CPUID_MAX_ENTRIES 256
 
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_EDX_HTT        (1u << 28)
 
 const char *kvm_flavor(void)
@@ -139,6 +140,13 @@ static struct kvm_cpuid2 *supported_cpuid(struct kvm_vm *vm)
 		free(cpuid);
 		return err_set("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno)), NULL;
 	}
+	/* KVM emulates the LAPIC's TSC-deadline mode (on VMX with the preemption timer) but leaves its CPUID bit
+	 * to the VMM, as QEMU sets it: Linux then programs its timer with one MSR write of an absolute TSC value
+	 * instead of the one-shot count. */
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+		for (uint32_t i = 0; i < cpuid->nent; i++)
+			if (cpuid->entries[i].function == 1)
+				cpuid->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
 	return cpuid;
 }
 
