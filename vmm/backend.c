@@ -158,7 +158,7 @@ static void nop_close(struct backend *b)
  * sleeping context; a polling one finds the due requests in reap. */
 struct delay_line {
 	int tfd;
-	unsigned head, tail; /* FIFO of started requests: slots [tail, head) mod depth */
+	unsigned first, n; /* FIFO of started requests: n slots from slot first, mod depth */
 	struct {
 		struct blk_req *r;
 		uint64_t due;
@@ -168,7 +168,7 @@ struct delay_line {
 static void delay_arm(struct backend *b)
 {
 	struct delay_line *d = b->priv;
-	uint64_t due = d->slot[d->tail % b->depth].due;
+	uint64_t due = d->slot[d->first].due;
 	struct itimerspec t = { .it_value = { (time_t)(due / 1000000000ull), (long)(due % 1000000000ull) } };
 
 	timerfd_settime(d->tfd, TFD_TIMER_ABSTIME, &t, NULL);
@@ -200,9 +200,11 @@ static int null_submit(struct backend *b, struct blk_req *r)
 	r->result = r->op == BLK_OP_FLUSH ? 0 : (int)r->len;
 	if (!d)
 		return 1;
-	d->slot[d->head % b->depth].r = r; /* never full: depth covers every head of the context's queues */
-	d->slot[d->head % b->depth].due = mono_ns() + b->latency_ns;
-	if (d->head++ == d->tail)
+	unsigned i = (d->first + d->n) % b->depth; /* never full: depth covers every head of the queues */
+
+	d->slot[i].r = r;
+	d->slot[i].due = mono_ns() + b->latency_ns;
+	if (d->n++ == 0)
 		delay_arm(b);
 	return 0;
 }
@@ -213,12 +215,12 @@ static int null_reap(struct backend *b, void (*done)(struct blk_req *r))
 	uint64_t now;
 	int n = 0;
 
-	if (!d || d->head == d->tail)
+	if (!d || !d->n)
 		return 0;
 	now = mono_ns();
-	for (; d->tail != d->head && d->slot[d->tail % b->depth].due <= now; d->tail++, n++)
-		done(d->slot[d->tail % b->depth].r);
-	if (n && d->tail != d->head)
+	for (; d->n && d->slot[d->first].due <= now; d->first = (d->first + 1) % b->depth, d->n--, n++)
+		done(d->slot[d->first].r);
+	if (n && d->n)
 		delay_arm(b);
 	return n;
 }

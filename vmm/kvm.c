@@ -140,9 +140,9 @@ static struct kvm_cpuid2 *supported_cpuid(struct kvm_vm *vm)
 		free(cpuid);
 		return err_set("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno)), NULL;
 	}
-	/* KVM emulates the LAPIC's TSC-deadline mode (on VMX with the preemption timer) but leaves its CPUID bit
-	 * to the VMM, as QEMU sets it: Linux then programs its timer with one MSR write of an absolute TSC value
-	 * instead of the one-shot count. */
+	/* KVM emulates the LAPIC's TSC-deadline mode (with an hrtimer, or VMX's preemption timer where it has one)
+	 * but leaves its CPUID bit to the VMM, as QEMU sets it: Linux then programs its timer with one MSR write of
+	 * an absolute TSC value instead of the one-shot count. */
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
 		for (uint32_t i = 0; i < cpuid->nent; i++)
 			if (cpuid->entries[i].function == 1)

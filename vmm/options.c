@@ -196,7 +196,7 @@ static void set_disk(struct vmm_config *c, const char *v, const char *name)
 		} else if (strcmp(opt, "rw-device") == 0) {
 			d->rw_device = true;
 		} else if (strncmp(opt, "latency=", 8) == 0) {
-			d->latency_us = (uint32_t)parse_number(opt + 8, "disk latency", 1, 10000000);
+			d->latency_us = (uint32_t)parse_number(opt + 8, "disk latency", 1, 1000000);
 		} else {
 			die(VMM_EXIT_USAGE, "--%s: unknown disk option '%s' (backend=, queues=, ro, rw-device, latency=)",
 			    name, opt);

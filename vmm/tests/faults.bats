@@ -108,6 +108,7 @@ comm_pid() {
 	local mode status
 	for mode in inline thread process; do
 		status=0
+		rm -f "$BATS_TEST_TMPDIR/con" # the run before's "job 'w'" must not count
 		start_vmm --disk "$IMG,backend=null,latency=300000" --emulation "$mode" \
 			--stats "$BATS_TEST_TMPDIR/stats-$mode.json" --module "$BATS_TEST_TMPDIR/long-write.fio"
 		wait_for "job 'w'" "$BATS_TEST_TMPDIR/con"

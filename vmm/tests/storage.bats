@@ -212,7 +212,7 @@ stat_of() {
 	[ "$output" = "vmm: --disk $IMG: latency= is a property of backend=null (a device that moves no data)" ]
 	run "$VMM" --disk "$IMG,backend=null,latency=0" "$GUEST"
 	[ "$status" -eq 2 ]
-	[ "$output" = "vmm: --disk latency: '0' is not a number in [1, 10000000]" ]
+	[ "$output" = "vmm: --disk latency: '0' is not a number in [1, 1000000]" ]
 }
 
 @test "backend=null,latency=US: no request completes before its service time, in every emulation mode" {
