@@ -64,6 +64,19 @@ comm_pid() {
 	return 0
 }
 
+# interrupt_write ARGS...: the long write job under build/vmm ARGS..., SIGINT once it runs; the VMM must end
+# with 130 (its stderr shown otherwise).
+interrupt_write() {
+	local status=0
+	rm -f "$BATS_TEST_TMPDIR/con" # a run before's "job 'w'" must not count
+	start_vmm "$@" --module "$BATS_TEST_TMPDIR/long-write.fio"
+	wait_for "job 'w'" "$BATS_TEST_TMPDIR/con"
+	sleep 0.5
+	kill -INT "$(comm_pid vmm)"
+	wait "$VMM_PID" || status=$?
+	[ "$status" -eq 130 ] || { echo "$*: status $status"; cat "$BATS_TEST_TMPDIR/err"; return 1; }
+}
+
 @test "a killed device process is reported and the VMM exits non-zero, leaving no zombie" {
 	local dev status=0
 	start_vmm --disk "$IMG" --emulation process --module "$BATS_TEST_TMPDIR/long-read.fio"
@@ -93,29 +106,16 @@ comm_pid() {
 }
 
 @test "SIGINT during a write job stops the VMM with 130 and every started write has finished" {
-	local status=0
-	start_vmm --disk "$IMG" --stats "$BATS_TEST_TMPDIR/stats.json" --module "$BATS_TEST_TMPDIR/long-write.fio"
-	wait_for "job 'w'" "$BATS_TEST_TMPDIR/con"
-	sleep 0.5
-	kill -INT "$(comm_pid vmm)"
-	wait "$VMM_PID" || status=$?
-	[ "$status" -eq 130 ] || { echo "status $status"; cat "$BATS_TEST_TMPDIR/err"; false; }
+	interrupt_write --disk "$IMG" --stats "$BATS_TEST_TMPDIR/stats.json"
 	# Every request the device started was completed (or failed) before the VMM exited.
 	[ "$(jq '.devices.requests - .devices.completed' "$BATS_TEST_TMPDIR/stats.json")" -eq 0 ]
 }
 
 @test "SIGINT while the device holds every request (null, 300 ms each): inline, thread and process finish them first" {
-	local mode status
+	local mode
 	for mode in inline thread process; do
-		status=0
-		rm -f "$BATS_TEST_TMPDIR/con" # the run before's "job 'w'" must not count
-		start_vmm --disk "$IMG,backend=null,latency=300000" --emulation "$mode" \
-			--stats "$BATS_TEST_TMPDIR/stats-$mode.json" --module "$BATS_TEST_TMPDIR/long-write.fio"
-		wait_for "job 'w'" "$BATS_TEST_TMPDIR/con"
-		sleep 0.5
-		kill -INT "$(comm_pid vmm)"
-		wait "$VMM_PID" || status=$?
-		[ "$status" -eq 130 ] || { echo "$mode: status $status"; cat "$BATS_TEST_TMPDIR/err"; false; }
+		interrupt_write --disk "$IMG,backend=null,latency=300000" --emulation "$mode" \
+			--stats "$BATS_TEST_TMPDIR/stats-$mode.json"
 		# The 16 requests the device held at the signal completed during the stop, by the thread that
 		# served them (the IOCore for inline), within its allowlist.
 		jq -e '.devices.requests >= 16 and .devices.requests == .devices.completed' \

@@ -57,6 +57,15 @@ stat_of() {
 	jq -r "$1" "$STATS"
 }
 
+# refused LINE ARGS...: build/vmm ARGS... GUEST is bad input: exit status 2 and exactly LINE.
+refused() {
+	local line=$1
+	shift
+	run "$VMM" "$@" "$GUEST"
+	[ "$status" -eq 2 ] || { echo "status $status: $output"; return 1; }
+	[ "$output" = "$line" ] || { echo "said: $output"; return 1; }
+}
+
 @test "the verify job passes on the uring backend and the image checks on the host" {
 	vmm_job "$(verify_job)"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
@@ -188,54 +197,36 @@ stat_of() {
 }
 
 @test "a missing image is one clear line and status 2" {
-	run "$VMM" --disk "$BATS_TEST_TMPDIR/nope.img" "$GUEST"
-	[ "$status" -eq 2 ]
-	[ "$output" = "vmm: --disk $BATS_TEST_TMPDIR/nope.img: No such file or directory" ]
+	refused "vmm: --disk $BATS_TEST_TMPDIR/nope.img: No such file or directory" \
+		--disk "$BATS_TEST_TMPDIR/nope.img"
 }
 
 @test "a short image is one clear line and status 2" {
 	head -c 100 /dev/zero >"$BATS_TEST_TMPDIR/short.img"
-	run "$VMM" --disk "$BATS_TEST_TMPDIR/short.img" "$GUEST"
-	[ "$status" -eq 2 ]
-	[ "$output" = "vmm: --disk $BATS_TEST_TMPDIR/short.img: size 100 is not a positive multiple of 512 bytes" ]
+	refused "vmm: --disk $BATS_TEST_TMPDIR/short.img: size 100 is not a positive multiple of 512 bytes" \
+		--disk "$BATS_TEST_TMPDIR/short.img"
 }
 
 @test "a bad backend, a bad disk option, and latency= without backend=null or out of range are named" {
-	run "$VMM" --disk "$IMG,backend=floppy" "$GUEST"
-	[ "$status" -eq 2 ]
-	[ "$output" = "vmm: --disk backend: 'floppy' is not one of uring|sync|null|ram" ]
-	run "$VMM" --disk "$IMG,fast" "$GUEST"
-	[ "$status" -eq 2 ]
-	[ "$output" = "vmm: --disk: unknown disk option 'fast' (backend=, queues=, ro, rw-device, latency=)" ]
-	run "$VMM" --disk "$IMG,latency=100" "$GUEST"
-	[ "$status" -eq 2 ]
-	[ "$output" = "vmm: --disk $IMG: latency= is a property of backend=null (a device that moves no data)" ]
-	run "$VMM" --disk "$IMG,backend=null,latency=0" "$GUEST"
-	[ "$status" -eq 2 ]
-	[ "$output" = "vmm: --disk latency: '0' is not a number in [1, 1000000]" ]
+	refused "vmm: --disk backend: 'floppy' is not one of uring|sync|null|ram" --disk "$IMG,backend=floppy"
+	refused "vmm: --disk: unknown disk option 'fast' (backend=, queues=, ro, rw-device, latency=)" --disk "$IMG,fast"
+	refused "vmm: --disk $IMG: latency= is a property of backend=null (a device that moves no data)" --disk "$IMG,latency=100"
+	refused "vmm: --disk latency: '0' is not a number in [1, 1000000]" --disk "$IMG,backend=null,latency=0"
 }
 
 @test "backend=null,latency=US: no request completes before its service time, in every emulation mode" {
 	local mode
-	printf '[lat]\nrw=randread\nbs=4k\niodepth=4\nnumber_ios=200\n' >"$BATS_TEST_TMPDIR/lat.fio"
 	for mode in inline thread process; do
-		run "$VMM" --timeout 60 --disk "$IMG,backend=null,latency=2000" --emulation "$mode" \
-			--module "$BATS_TEST_TMPDIR/lat.fio" --results "$BATS_TEST_TMPDIR/r.json" \
-			--stats "$BATS_TEST_TMPDIR/s.json" "$GUEST"
+		DISKOPT=,backend=null,latency=2000 vmm_job "$(read_job 200 4)" --emulation "$mode"
 		[ "$status" -eq 0 ] || { echo "$mode: status $status"; echo "$output"; false; }
-		jq -e '.jobs[0].read.total_ios == 200 and .jobs[0].read.clat_ns.min >= 2000000' "$BATS_TEST_TMPDIR/r.json" ||
-			{ echo "$mode"; false; }
-		jq -e '[.. | .backend? // empty] | index("null latency=2000us") != null' "$BATS_TEST_TMPDIR/s.json"
+		jq -e '.jobs[0].read.total_ios == 200 and .jobs[0].read.clat_ns.min >= 2000000' "$RES" || { echo "$mode"; false; }
+		jq -e '[.. | .backend? // empty] | index("null latency=2000us") != null' "$STATS"
 	done
 }
 
 @test "bad switch values are named" {
-	run "$VMM" --request sometimes "$GUEST"
-	[ "$status" -eq 2 ]
-	[ "$output" = "vmm: --request: 'sometimes' is not one of exit|ioeventfd|exitless" ]
-	run "$VMM" --pin vcpu=0,gpu=1 "$GUEST"
-	[ "$status" -eq 2 ]
-	[ "$output" = "vmm: --pin: 'gpu' is not vcpu=C, iocore=C or dev=C" ]
+	refused "vmm: --request: 'sometimes' is not one of exit|ioeventfd|exitless" --request sometimes
+	refused "vmm: --pin: 'gpu' is not vcpu=C, iocore=C or dev=C" --pin vcpu=0,gpu=1
 }
 
 @test "a block device is refused without ,ro or ,rw-device" {
