@@ -19,9 +19,11 @@ include guest-kernel/drivers/drivers.mk
 include experiments/experiments.mk
 include fuzz/fuzz.mk
 
+# The hostile and fault suites run on this host against build/san/vmm (AddressSanitizer + UBSan: tests/run).
 # The Linux guest image is built for the suites that boot it in the SVM rig (skipped with EXITLESS_SVM=0).
 test: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san SANITIZE=1 $(BUILD)/san/vmm
 	@[ "$${EXITLESS_SVM:-1}" = 0 ] || $(MAKE) --no-print-directory linux-guest
 	@tests/run
 

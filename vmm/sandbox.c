@@ -62,6 +62,17 @@ static const int role_emu[] = { SYS_io_uring_enter, SYS_pread64, SYS_pwrite64, S
 				SYS_preadv2, SYS_pwritev2, SYS_fdatasync, SYS_fsync, SYS_poll, SYS_ppoll,
 				SYS_timerfd_settime, SYS_mmap, SYS_mprotect };
 
+/* A build with AddressSanitizer and UndefinedBehaviorSanitizer (SANITIZE=1): what their runtime calls on any
+ * thread, its alternate signal stack at thread start and exit, and, to print a report, the executable's path
+ * and /proc/self/maps (it tries its symbolizer too: that fails, and the report still names file:line). Only in
+ * such builds: a production VMM never allows them. LeakSanitizer is off in build/vmm (main.c). */
+#if defined(__SANITIZE_ADDRESS__)
+static const int sanitizer_calls[] = { SYS_sigaltstack, SYS_readlink, SYS_open, SYS_openat, SYS_fcntl,
+				       SYS_pipe2 };
+#else
+static const int sanitizer_calls[] = { -1 };
+#endif
+
 /* The only ioctls a vCPU thread makes after set-up. */
 static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE, TCGETS };
 
@@ -143,6 +154,9 @@ static void build(struct bpf *b, enum sandbox_role role)
 	emit(b, (struct sock_filter)LD_NR);
 	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
 		allow(b, common[i]);
+	for (size_t i = 0; i < sizeof(sanitizer_calls) / sizeof(sanitizer_calls[0]); i++)
+		if (sanitizer_calls[i] >= 0)
+			allow(b, sanitizer_calls[i]);
 	for (int i = 0; i < roles[role].n; i++) {
 		int nr = roles[role].calls[i];
 

@@ -5,7 +5,7 @@
 # seconds), so a stop signal always reaches a VMM that is still running its job.
 
 setup() {
-	VMM=build/vmm
+	VMM=${VMM:-build/vmm}
 	GUEST=build/guest.elf
 	IMG="$BATS_TEST_TMPDIR/disk.img"
 	dd if=/dev/urandom of="$IMG" bs=1M count=32 status=none

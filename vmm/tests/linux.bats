@@ -19,7 +19,7 @@ teardown_file() {
 }
 
 setup() {
-	VMM=build/vmm
+	VMM=${VMM:-build/vmm}
 	base_image_copy
 	RES="$BATS_TEST_TMPDIR/res.json"
 	STATS="$BATS_TEST_TMPDIR/stats.json"

@@ -14,7 +14,7 @@ teardown_file() {
 }
 
 setup() {
-	VMM=build/vmm
+	VMM=${VMM:-build/vmm}
 	GUEST=build/guest.elf
 	base_image_copy
 }

@@ -2,7 +2,7 @@
 # vmm.bats - build/vmm end to end: boot, exit codes, timeout and the one-line errors on bad input.
 
 setup() {
-	VMM=build/vmm
+	VMM=${VMM:-build/vmm}
 	MINI=build/tests/mini-guest.elf
 	TMP=$(mktemp -d)
 }
