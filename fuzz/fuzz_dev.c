@@ -191,7 +191,7 @@ static void disk_reset(struct test_disk *t, const struct guest_mem *m, bool ro)
 	atomic_store(&q->popping, 0);
 	memset(q->inflight, 0, sizeof(q->inflight));
 	memset(&q->c, 0, sizeof(q->c));
-	atomic_store(&d->isr, 0);
+	d->transport = NULL; /* fuzz-mmio binds its transport again (its state in d->tstate is reused) */
 	atomic_store(&d->broken, 0);
 	d->mem = m;
 	((struct backend *)t->k.c->priv)->mem = m;

@@ -22,14 +22,14 @@ enum { OP_WRITE, OP_READ, OP_POKE, OP_DEVICE, OP_POLL, OP_COUNT };
 
 static void check_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 {
-	struct virtio_dev *d = t->dev;
+	struct virtio_dev *d = t->s.dev;
 
 	switch (off) {
 	case VIRTIO_MMIO_MAGIC_VALUE: FUZZ_ASSERT(v == VIRTIO_MMIO_MAGIC); break;
 	case VIRTIO_MMIO_VERSION: FUZZ_ASSERT(v == 2); break;
 	case VIRTIO_MMIO_DEVICE_ID: FUZZ_ASSERT(v == VIRTIO_ID_BLOCK); break;
-	case VIRTIO_MMIO_QUEUE_NUM_MAX: FUZZ_ASSERT(v == (t->queue_sel < (uint32_t)d->nqueues ? VQ_MAX_SIZE : 0)); break;
-	case VIRTIO_MMIO_INTERRUPT_STATUS: FUZZ_ASSERT(v == atomic_load(&d->isr)); break;
+	case VIRTIO_MMIO_QUEUE_NUM_MAX: FUZZ_ASSERT(v == (t->s.queue_sel < (uint32_t)d->nqueues ? VQ_MAX_SIZE : 0)); break;
+	case VIRTIO_MMIO_INTERRUPT_STATUS: FUZZ_ASSERT(v == atomic_load(&t->sh->isr)); break;
 	case VIRTIO_MMIO_STATUS:
 		FUZZ_ASSERT(!!(v & VIRTIO_CONFIG_S_NEEDS_RESET) == !!atomic_load(&d->broken));
 		break;
@@ -39,7 +39,7 @@ static void check_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 static void reg_read(struct virtio_mmio *t, uint64_t off, uint32_t size)
 {
 	uint8_t buf[8], zero[8] = { 0 };
-	uint64_t cap = blk_of(t->dev)->capacity;
+	uint64_t cap = blk_of(t->s.dev)->capacity;
 	uint32_t v;
 
 	memset(buf, 0xa5, sizeof(buf));
@@ -123,7 +123,8 @@ int fuzz_mmio(const uint8_t *data, size_t size)
 	struct guest_mem *m = fuzz_ram(setup & 16);
 	struct fuzz_disk *k = fuzz_disk(setup & 4 ? FUZZ_BE_RAM : FUZZ_BE_NULL, m, setup & 8);
 
-	virtio_mmio_init(&t, k->d);
+	if (virtio_mmio_init(&t, k->d, 0, ABI_VIRTIO_IRQ_BASE) < 0)
+		fuzz_fail(__FILE__, __LINE__, "binding the transport");
 	for (int ops = 0; ops < 4096 && !fin_empty(&in); ops++)
 		one_op(&t, k, &in);
 	return 0;

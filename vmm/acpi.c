@@ -1,12 +1,14 @@
 /* acpi.c - the ACPI tables a stock kernel needs on a machine without a chipset, as QEMU microvm, Firecracker
  * and cloud-hypervisor give them: RSDP -> XSDT -> {FADT (hardware-reduced, with sleep control/status and
- * reset registers), MADT (one LAPIC per vCPU, the IOAPIC)}; FADT -> DSDT with the UARTs, a virtio-mmio
- * device ("LNRO0005") per disk and \_S5. Layouts: ACPI 6.5, sections 5.2.5-5.2.12; AML: section 20. */
+ * reset registers), MADT (one LAPIC per vCPU, the IOAPIC), the parts' own tables}; FADT -> DSDT with the
+ * UARTs, what each part (a device's transport, a bus) describes of itself under \_SB, and \_S5. Layouts:
+ * ACPI 6.5, sections 5.2.5-5.2.12; AML (aml.c): section 20. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "abi.h"
+#include "aml.h"
 #include "vmm.h"
 
 #define ACPI_OEM_ID       "EXITLS"
@@ -83,8 +85,10 @@ static uint8_t checksum(const void *p, size_t len)
 	return (uint8_t)-sum;
 }
 
-static void header(struct acpi_header *h, const char *sig, uint32_t len, uint8_t rev)
+void acpi_header(void *table, const char *sig, uint32_t len, uint8_t rev)
 {
+	struct acpi_header *h = table;
+
 	memcpy(h->signature, sig, 4);
 	h->length = len;
 	h->revision = rev;
@@ -103,130 +107,6 @@ static struct acpi_gas io_reg(uint16_t port)
 				  .address = port };
 }
 
-/* ---- AML (the DSDT's byte code) ----------------------------------------------------------------- */
-
-#define AML_MAX 8192
-
-struct aml {
-	uint8_t b[AML_MAX];
-	size_t n;
-	bool overflow;
-};
-
-static void emit(struct aml *a, const void *p, size_t len)
-{
-	if (a->n + len > AML_MAX) {
-		a->overflow = true;
-		return;
-	}
-	memcpy(a->b + a->n, p, len);
-	a->n += len;
-}
-
-static void emit8(struct aml *a, uint8_t v)
-{
-	emit(a, &v, 1);
-}
-
-static void emit32(struct aml *a, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-
-	emit(a, b, 4);
-}
-
-/* opcode(s), PkgLength, body: the PkgLength counts its own bytes (section 20.2.4). */
-static void emit_pkg(struct aml *a, const uint8_t *op, size_t oplen, const struct aml *body)
-{
-	size_t t = body->n + 1;
-	uint8_t len[4];
-	int nb;
-
-	if (t <= 0x3f) {
-		len[0] = (uint8_t)t;
-		nb = 1;
-	} else {
-		t = body->n + 2;
-		nb = 2;
-		if (t > 0xfff) {
-			t = body->n + 3;
-			nb = 3;
-		}
-		len[0] = (uint8_t)(((nb - 1) << 6) | (t & 0xf));
-		len[1] = (uint8_t)(t >> 4);
-		len[2] = (uint8_t)(t >> 12);
-	}
-	emit(a, op, oplen);
-	emit(a, len, (size_t)nb);
-	emit(a, body->b, body->n);
-	a->overflow |= body->overflow;
-}
-
-static void emit_int(struct aml *a, uint32_t v)
-{
-	if (v <= 1) {
-		emit8(a, (uint8_t)v); /* ZeroOp, OneOp */
-	} else if (v <= 0xff) {
-		emit8(a, 0x0a); /* BytePrefix */
-		emit8(a, (uint8_t)v);
-	} else {
-		emit8(a, 0x0c); /* DWordPrefix */
-		emit32(a, v);
-	}
-}
-
-/* Name(seg, Integer) / Name(seg, "string") */
-static void name_int(struct aml *a, const char *seg, uint32_t v)
-{
-	emit8(a, 0x08); /* NameOp */
-	emit(a, seg, 4);
-	emit_int(a, v);
-}
-
-static void name_str(struct aml *a, const char *seg, const char *s)
-{
-	emit8(a, 0x08);
-	emit(a, seg, 4);
-	emit8(a, 0x0d); /* StringPrefix */
-	emit(a, s, strlen(s) + 1);
-}
-
-/* EisaId("PNPxxxx"): three compressed letters and a product number, stored big-endian (section 19.6.35). */
-static uint32_t eisa_id(const char *id)
-{
-	uint32_t vendor = (uint32_t)(((id[0] - 0x40) << 10) | ((id[1] - 0x40) << 5) | (id[2] - 0x40));
-	uint32_t product = (uint32_t)strtoul(id + 3, NULL, 16);
-
-	return (vendor >> 8) | ((vendor & 0xff) << 8) | ((product >> 8) << 16) | ((product & 0xff) << 24);
-}
-
-/* Name(_CRS, ResourceTemplate() { res... EndTag }) */
-static void name_crs(struct aml *a, const uint8_t *res, size_t len)
-{
-	static const uint8_t end_tag[] = { 0x79, 0x00 };
-	static const uint8_t buffer_op = 0x11;
-	struct aml body = { .n = 0 };
-
-	emit_int(&body, (uint32_t)(len + sizeof(end_tag)));
-	emit(&body, res, len);
-	emit(&body, end_tag, sizeof(end_tag));
-	emit8(a, 0x08);
-	emit(a, "_CRS", 4);
-	emit_pkg(a, &buffer_op, 1, &body);
-}
-
-/* Device(seg) { body } */
-static void device(struct aml *a, const char *seg, const struct aml *inner)
-{
-	static const uint8_t device_op[] = { 0x5b, 0x82 };
-	struct aml body = { .n = 0 };
-
-	emit(&body, seg, 4);
-	emit(&body, inner->b, inner->n);
-	body.overflow = inner->overflow;
-	emit_pkg(a, device_op, sizeof(device_op), &body);
-}
-
 /* A PC UART: PNP0501, its 8 ports, its ISA IRQ (IO and IRQNoFlags descriptors, sections 6.4.2.5 and 6.4.2.1). */
 static void uart(struct aml *a, const char *seg, uint32_t uid, uint16_t port, unsigned irq)
 {
@@ -234,105 +114,74 @@ static void uart(struct aml *a, const char *seg, uint32_t uid, uint16_t port, un
 			  0x22, (uint8_t)(1u << irq), (uint8_t)((1u << irq) >> 8) };
 	struct aml d = { .n = 0 };
 
-	name_int(&d, "_HID", eisa_id("PNP0501"));
-	name_int(&d, "_UID", uid);
-	name_crs(&d, res, sizeof(res));
-	device(a, seg, &d);
+	aml_name_int(&d, "_HID", aml_eisa_id("PNP0501"));
+	aml_name_int(&d, "_UID", uid);
+	aml_name_crs(&d, res, sizeof(res));
+	aml_device(a, seg, &d);
 }
 
-/* A virtio-mmio transport as Linux's virtio_mmio driver matches it in ACPI: _HID "LNRO0005", a Memory32Fixed
- * window and an edge-triggered, active-high interrupt (Extended Interrupt descriptor, section 6.4.3.6). */
-static void virtio_mmio(struct aml *a, int slot)
+/* Name(_S5, Package() { SLP_TYP, 0 }): what the kernel writes to the sleep control register to power off. */
+static void sleep_s5(struct aml *a)
 {
-	uint32_t base = (uint32_t)(ABI_VIRTIO_MMIO_BASE + (uint64_t)slot * ABI_VIRTIO_MMIO_SIZE);
-	uint32_t gsi = ABI_VIRTIO_IRQ_BASE + (uint32_t)slot, size = ABI_VIRTIO_MMIO_SIZE;
-	uint8_t res[] = { 0x86, 9, 0, 1, (uint8_t)base, (uint8_t)(base >> 8), (uint8_t)(base >> 16), (uint8_t)(base >> 24),
-			  (uint8_t)size, (uint8_t)(size >> 8), 0, 0,
-			  0x89, 6, 0, 0x03 /* consumer, edge, active high, exclusive */, 1,
-			  (uint8_t)gsi, (uint8_t)(gsi >> 8), 0, 0 };
-	struct aml d = { .n = 0 };
-	char seg[12];
+	static const uint8_t package_op = 0x12;
+	struct aml s5 = { .n = 0 };
 
-	snprintf(seg, sizeof(seg), "VR%02u", (unsigned)slot % 100u);
-	name_str(&d, "_HID", "LNRO0005");
-	name_int(&d, "_UID", (uint32_t)slot);
-	name_crs(&d, res, sizeof(res));
-	device(a, seg, &d);
+	aml_emit8(&s5, 2);
+	aml_int(&s5, ABI_ACPI_SLP_TYP_S5);
+	aml_int(&s5, 0);
+	aml_emit8(a, 0x08);
+	aml_emit(a, "_S5_", 4);
+	aml_pkg(a, &package_op, 1, &s5);
 }
 
-static void dsdt_body(struct aml *a, int ndisks)
+static void dsdt_body(struct aml *a, const struct acpi_part *parts, int nparts)
 {
-	static const uint8_t scope_op = 0x10, package_op = 0x12;
-	struct aml sb = { .n = 0 }, s5 = { .n = 0 };
+	static const uint8_t scope_op = 0x10;
+	struct aml sb = { .n = 0 };
 
-	emit(&sb, "\\_SB_", 5);
+	aml_emit(&sb, "\\_SB_", 5);
 	uart(&sb, "COM1", 1, ABI_COM1_PORT, ABI_COM1_IRQ);
 	uart(&sb, "COM2", 2, ABI_COM2_PORT, ABI_COM2_IRQ);
-	for (int i = 0; i < ndisks; i++)
-		virtio_mmio(&sb, i);
-	emit_pkg(a, &scope_op, 1, &sb);
-	/* Name(_S5, Package() { SLP_TYP, 0 }): what the kernel writes to the sleep control register to power off */
-	emit8(&s5, 2);
-	emit_int(&s5, ABI_ACPI_SLP_TYP_S5);
-	emit_int(&s5, 0);
-	emit8(a, 0x08);
-	emit(a, "_S5_", 4);
-	emit_pkg(a, &package_op, 1, &s5);
+	for (int i = 0; i < nparts; i++)
+		if (parts[i].dsdt)
+			parts[i].dsdt(parts[i].o, &sb);
+	aml_pkg(a, &scope_op, 1, &sb);
+	sleep_s5(a);
 }
 
 /* ---- the tables in guest memory ----------------------------------------------------------------- */
 
-int acpi_build(struct guest_mem *m, int nvcpus, int ndisks, uint64_t *rsdp_gpa)
+/* Where the tables go, in the order written; each fits its space (checked before any is written). */
+struct layout {
+	uint64_t rsdp, xsdt, fadt, madt, dsdt, extra, end;
+};
+
+/* MADT: LAPIC address, flags 0 (no 8259s), a Processor Local APIC per vCPU (APIC ID = index), the IOAPIC. */
+static void write_madt(uint8_t *madt, uint32_t len, int nvcpus)
 {
-	static struct aml dsdt_aml;
-	const uint64_t rsdp_at = ACPI_TABLES_GPA, xsdt_at = rsdp_at + 64, fadt_at = xsdt_at + 64,
-		       madt_at = fadt_at + 512, dsdt_at = madt_at + 512;
-	uint32_t madt_len = 44 + 12 + 8 * (uint32_t)nvcpus, dsdt_len;
-	struct acpi_rsdp *rsdp;
-	struct acpi_header *xsdt;
-	struct acpi_fadt *fadt;
-	uint8_t *madt, *dsdt;
+	uint32_t lapic = LAPIC_BASE, ioapic = IOAPIC_BASE;
+	uint8_t *p = madt + 44;
 
-	dsdt_aml.n = 0;
-	dsdt_aml.overflow = false;
-	dsdt_body(&dsdt_aml, ndisks);
-	dsdt_len = (uint32_t)(sizeof(struct acpi_header) + dsdt_aml.n);
-	BUG_ON(dsdt_aml.overflow || madt_len > 512 || dsdt_at + dsdt_len > ACPI_TABLES_END);
-	rsdp = gmem_ptr(m, rsdp_at, sizeof(*rsdp));
-	xsdt = gmem_ptr(m, xsdt_at, sizeof(*xsdt) + 16);
-	fadt = gmem_ptr(m, fadt_at, sizeof(*fadt));
-	madt = gmem_ptr(m, madt_at, madt_len);
-	dsdt = gmem_ptr(m, dsdt_at, dsdt_len);
-	if (!rsdp || !xsdt || !fadt || !madt || !dsdt)
-		return err_set("guest RAM too small for the ACPI tables");
+	memset(madt, 0, len);
+	memcpy(madt + 36, &lapic, 4);
+	for (int i = 0; i < nvcpus; i++, p += 8) {
+		uint32_t flags = LAPIC_ENABLED;
 
-	memset(dsdt, 0, dsdt_len);
-	memcpy(dsdt + sizeof(struct acpi_header), dsdt_aml.b, dsdt_aml.n);
-	header((struct acpi_header *)dsdt, "DSDT", dsdt_len, 2);
-
-	/* MADT: LAPIC address, flags 0 (no 8259s), a Processor Local APIC per vCPU (APIC ID = index), the IOAPIC */
-	memset(madt, 0, madt_len);
-	{
-		uint32_t lapic = LAPIC_BASE, ioapic = IOAPIC_BASE;
-		uint8_t *p = madt + 44;
-
-		memcpy(madt + 36, &lapic, 4);
-		for (int i = 0; i < nvcpus; i++, p += 8) {
-			uint32_t flags = LAPIC_ENABLED;
-
-			p[0] = MADT_LAPIC;
-			p[1] = 8;
-			p[2] = (uint8_t)i; /* ACPI processor UID */
-			p[3] = (uint8_t)i; /* APIC ID */
-			memcpy(p + 4, &flags, 4);
-		}
-		p[0] = MADT_IOAPIC;
-		p[1] = 12;
-		p[2] = IOAPIC_ID;
-		memcpy(p + 4, &ioapic, 4); /* GSI base 0 follows as zero */
+		p[0] = MADT_LAPIC;
+		p[1] = 8;
+		p[2] = (uint8_t)i; /* ACPI processor UID */
+		p[3] = (uint8_t)i; /* APIC ID */
+		memcpy(p + 4, &flags, 4);
 	}
-	header((struct acpi_header *)madt, "APIC", madt_len, 5);
+	p[0] = MADT_IOAPIC;
+	p[1] = 12;
+	p[2] = IOAPIC_ID;
+	memcpy(p + 4, &ioapic, 4); /* GSI base 0 follows as zero */
+	acpi_header(madt, "APIC", len, 5);
+}
 
+static void write_fadt(struct acpi_fadt *fadt, uint64_t dsdt_at)
+{
 	memset(fadt, 0, sizeof(*fadt));
 	fadt->dsdt = (uint32_t)dsdt_at;
 	fadt->x_dsdt = dsdt_at;
@@ -344,13 +193,11 @@ int acpi_build(struct guest_mem *m, int nvcpus, int ndisks, uint64_t *rsdp_gpa)
 	fadt->sleep_control = io_reg(ABI_ACPI_SLEEP_CONTROL_PORT);
 	fadt->sleep_status = io_reg(ABI_ACPI_SLEEP_STATUS_PORT);
 	memcpy(fadt->hypervisor_vendor, "EXITLESS", 8);
-	header(&fadt->h, "FACP", sizeof(*fadt), 6);
+	acpi_header(&fadt->h, "FACP", sizeof(*fadt), 6);
+}
 
-	memset(xsdt, 0, sizeof(*xsdt) + 16);
-	memcpy((uint8_t *)xsdt + sizeof(*xsdt), &fadt_at, 8);
-	memcpy((uint8_t *)xsdt + sizeof(*xsdt) + 8, &madt_at, 8);
-	header(xsdt, "XSDT", sizeof(*xsdt) + 16, 1);
-
+static void write_rsdp(struct acpi_rsdp *rsdp, uint64_t xsdt_at)
+{
 	memset(rsdp, 0, sizeof(*rsdp));
 	memcpy(rsdp->signature, "RSD PTR ", 8);
 	memcpy(rsdp->oem_id, ACPI_OEM_ID, 6);
@@ -359,6 +206,61 @@ int acpi_build(struct guest_mem *m, int nvcpus, int ndisks, uint64_t *rsdp_gpa)
 	rsdp->xsdt_address = xsdt_at;
 	rsdp->checksum = checksum(rsdp, 20);
 	rsdp->extended_checksum = checksum(rsdp, sizeof(*rsdp));
-	*rsdp_gpa = rsdp_at;
+}
+
+/* The parts' own tables, one after another from l->extra: their addresses in at[], the count returned. */
+static int write_extra(struct guest_mem *m, const struct layout *l, const struct acpi_part *parts, int nparts,
+		       uint64_t *at)
+{
+	uint64_t next = l->extra;
+	int n = 0;
+
+	for (int i = 0; i < nparts; i++) {
+		uint8_t *p = parts[i].table ? gmem_ptr(m, next, l->end - next) : NULL;
+		size_t len = p ? parts[i].table(parts[i].o, p, l->end - next) : 0;
+
+		if (len) {
+			at[n++] = next;
+			next += (len + 63) & ~(size_t)63;
+		}
+	}
+	return n;
+}
+
+int acpi_build(struct guest_mem *m, int nvcpus, const struct acpi_part *parts, int nparts, uint64_t *rsdp_gpa)
+{
+	static struct aml dsdt_aml;
+	struct layout l = { .rsdp = ACPI_TABLES_GPA, .end = ACPI_TABLES_END };
+	uint32_t madt_len = 44 + 12 + 8 * (uint32_t)nvcpus, dsdt_len, xsdt_len;
+	uint64_t table_at[2 + ACPI_MAX_PARTS];
+	int ntables;
+	uint8_t *xsdt, *dsdt, *madt;
+
+	dsdt_aml.n = 0;
+	dsdt_aml.overflow = false;
+	dsdt_body(&dsdt_aml, parts, nparts);
+	dsdt_len = (uint32_t)(sizeof(struct acpi_header) + dsdt_aml.n);
+	xsdt_len = (uint32_t)sizeof(struct acpi_header) + 8 * (2 + ACPI_MAX_PARTS);
+	l.xsdt = l.rsdp + 64, l.fadt = l.xsdt + 192, l.madt = l.fadt + 512, l.dsdt = l.madt + 512;
+	l.extra = (l.dsdt + dsdt_len + 63) & ~63ull;
+	BUG_ON(dsdt_aml.overflow || madt_len > 512 || l.extra > l.end || nparts > ACPI_MAX_PARTS || xsdt_len > 192);
+	xsdt = gmem_ptr(m, l.xsdt, xsdt_len);
+	madt = gmem_ptr(m, l.madt, madt_len);
+	dsdt = gmem_ptr(m, l.dsdt, dsdt_len);
+	if (!gmem_ptr(m, l.rsdp, l.end - l.rsdp) || !xsdt || !madt || !dsdt)
+		return err_set("guest RAM too small for the ACPI tables");
+	memset(dsdt, 0, dsdt_len);
+	memcpy(dsdt + sizeof(struct acpi_header), dsdt_aml.b, dsdt_aml.n);
+	acpi_header(dsdt, "DSDT", dsdt_len, 2);
+	write_madt(madt, madt_len, nvcpus);
+	write_fadt(gmem_ptr(m, l.fadt, sizeof(struct acpi_fadt)), l.dsdt);
+	table_at[0] = l.fadt, table_at[1] = l.madt;
+	ntables = 2 + write_extra(m, &l, parts, nparts, table_at + 2);
+	xsdt_len = (uint32_t)sizeof(struct acpi_header) + 8 * (uint32_t)ntables;
+	memset(xsdt, 0, xsdt_len);
+	memcpy(xsdt + sizeof(struct acpi_header), table_at, 8 * (size_t)ntables);
+	acpi_header(xsdt, "XSDT", xsdt_len, 1);
+	write_rsdp(gmem_ptr(m, l.rsdp, sizeof(struct acpi_rsdp)), l.xsdt);
+	*rsdp_gpa = l.rsdp;
 	return 0;
 }

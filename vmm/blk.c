@@ -300,7 +300,7 @@ struct virtio_dev *blk_create(int index, const struct disk_config *cfg, const st
 	if (blk_image_open(&b->img, cfg) < 0)
 		return NULL;
 	b->capacity = b->img.size / SECTOR_SIZE;
-	d->keep_fds[d->nkeep++] = b->img.fd;
-	d->keep_fds[d->nkeep++] = b->img.fd_buffered;
+	if (virtio_dev_keep_fd(d, b->img.fd) < 0 || virtio_dev_keep_fd(d, b->img.fd_buffered) < 0)
+		return NULL;
 	return d;
 }

@@ -224,7 +224,7 @@ void emu_thread_stop(struct emu_ctx *c)
 static void emu_process(struct emu_ctx *c)
 {
 	struct virtio_dev *d = c->dev;
-	int keep[8], n = 0;
+	int keep[VIRTIO_KEEP_FDS + 1], n = 0;
 	char name[16];
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -236,8 +236,7 @@ static void emu_process(struct emu_ctx *c)
 		pin_self(c->cpu);
 	emu_set_realtime(c);
 	keep[n++] = c->wake_fd;
-	keep[n++] = d->irq_fd;
-	for (int i = 0; i < d->nkeep && n < 8; i++)
+	for (int i = 0; i < d->nkeep; i++)
 		keep[n++] = d->keep_fds[i];
 	sandbox_close_fds(keep, n);
 	if (d->ops->ctx_open(c) < 0 || sandbox_enter(SANDBOX_DEVICE_PROCESS) < 0) {

@@ -158,6 +158,11 @@ static void resolve_emulation(struct vmm_config *c)
 
 /* ---- devices and their contexts ------------------------------------------------------------- */
 
+static int disk_count(const struct vmm *v)
+{
+	return v->cfg.ndisks;
+}
+
 /* A Linux guest with polled completions: virtio_blk gives poll queues only when more than one CPU is possible
  * (num_vqs is capped by nr_cpu_ids, and one queue stays for interrupts). */
 static bool linux_poll_queues(const struct vmm_config *c)
@@ -165,23 +170,44 @@ static bool linux_poll_queues(const struct vmm_config *c)
 	return c->initrd && strcmp(c->completion->m.name, "poll") == 0;
 }
 
-static void setup_disks(struct vmm *v)
+/* A disk from --disk i: one request queue per vCPU unless it says (as QEMU does); a Linux guest polls on a
+ * queue of its own. */
+static struct virtio_dev *disk_create(struct vmm *v, int i)
 {
-	for (int i = 0; i < v->cfg.ndisks; i++) {
-		struct disk_config dc = v->cfg.disks[i];
-		struct virtio_dev *d;
+	struct disk_config dc = v->cfg.disks[i];
 
-		if (!dc.queues) /* one request queue per vCPU, as QEMU does; Linux polls on a queue of its own */
-			dc.queues = v->cfg.cpus + (linux_poll_queues(&v->cfg) && v->cfg.cpus == 1);
-		d = blk_create(i, &dc, &v->mem);
-		if (!d)
-			die(VMM_EXIT_USAGE, "%s", err_msg());
-		v->transports[i] = calloc(1, sizeof(struct virtio_mmio));
-		if (!v->transports[i] || virtio_mmio_attach(v, v->transports[i], d, v->cfg.request->ioeventfd) < 0)
-			die(VMM_EXIT_FAILURE, "%s", err_msg());
-		v->disks[i] = d;
-		v->ndisks++;
-	}
+	if (!dc.queues)
+		dc.queues = v->cfg.cpus + (linux_poll_queues(&v->cfg) && v->cfg.cpus == 1);
+	return blk_create(i, &dc, &v->mem);
+}
+
+static const struct transport_mode *disk_transport(const struct vmm *v, int i)
+{
+	return v->cfg.disks[i].transport ? v->cfg.disks[i].transport : v->cfg.transport;
+}
+
+/* Every kind of device the machine can have: how many the configuration asks for, how to make one, which
+ * transport it is attached to. A new kind of device is one entry here. */
+static const struct device_kind {
+	int (*count)(const struct vmm *v);
+	struct virtio_dev *(*create)(struct vmm *v, int i);
+	const struct transport_mode *(*transport)(const struct vmm *v, int i);
+} device_kinds[] = {
+	{ disk_count, disk_create, disk_transport },
+};
+
+static void setup_devices(struct vmm *v)
+{
+	for (size_t k = 0; k < sizeof(device_kinds) / sizeof(device_kinds[0]); k++)
+		for (int i = 0; i < device_kinds[k].count(v); i++) {
+			struct virtio_dev *d = device_kinds[k].create(v, i);
+
+			if (!d)
+				die(VMM_EXIT_USAGE, "%s", err_msg());
+			if (device_kinds[k].transport(v, i)->ops->attach(v, d, v->cfg.request->ioeventfd) < 0)
+				die(VMM_EXIT_FAILURE, "%s", err_msg());
+			v->disks[v->ndisks++] = d;
+		}
 }
 
 static void add_context(struct vmm *v, struct vqueue **q, int nq)
@@ -267,8 +293,8 @@ static void start_threads_masked(struct vmm *v)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/* The guest's command line: the user's words, then what the VMM tells the guest. The tiny guest: its disks
- * (the Linux virtio_mmio.device= syntax, as QEMU microvm passes them), the modes, the TSC rate. A Linux guest
+/* The guest's command line: the user's words, then what the VMM tells the guest. The tiny guest: what each
+ * device's transport says of it (virtio-mmio: the Linux virtio_mmio.device= syntax, as QEMU microvm passes it), the modes, the TSC rate. A Linux guest
  * finds its disks in ACPI; it gets the console, a reset through the FADT's reset register for a reboot or a
  * panic (without reboot=acpi a hardware-reduced machine is reset through EFI, which it lacks), the modes (its init reads
  * completion=) and, for polled completions, a virtio_blk poll queue (and a second possible CPU for it on one
@@ -282,10 +308,12 @@ static char *guest_cmdline(struct vmm *v)
 	if (!s)
 		die(VMM_EXIT_FAILURE, "out of memory");
 	n = (size_t)snprintf(s, len, "%s%s", v->cfg.initrd ? "console=ttyS0 reboot=acpi panic=-1 " : "", user);
-	for (int i = 0; i < v->ndisks && !v->cfg.initrd; i++)
-		n += (size_t)snprintf(s + n, len - n, " virtio_mmio.device=%u@0x%llx:%d", ABI_VIRTIO_MMIO_SIZE,
-				      ABI_VIRTIO_MMIO_BASE + (unsigned long long)i * ABI_VIRTIO_MMIO_SIZE,
-				      ABI_VIRTIO_IRQ_BASE + i);
+	for (int i = 0; i < v->ndisks && !v->cfg.initrd; i++) {
+		const struct virtio_dev *d = v->disks[i];
+
+		if (d->transport->cmdline && n < len)
+			n += (size_t)d->transport->cmdline(d, s + n, len - n);
+	}
 	n += (size_t)snprintf(s + n, len - n, " request=%s emulation=%s completion=%s", v->cfg.request->m.name,
 			      v->cfg.emulation->m.name, v->cfg.completion->m.name);
 	if (!v->cfg.initrd)
@@ -295,6 +323,17 @@ static char *guest_cmdline(struct vmm *v)
 	if (s[0] == ' ') /* no user words: no leading blank */
 		memmove(s, s + 1, strlen(s));
 	return s;
+}
+
+/* The ACPI tables: the CPUs, the platform devices, and what each device's transport describes. */
+static int build_acpi(struct vmm *v, uint64_t *rsdp)
+{
+	struct acpi_part parts[ACPI_MAX_PARTS];
+	int n = 0;
+
+	for (int i = 0; i < v->ndisks && n < ACPI_MAX_PARTS; i++)
+		parts[n++] = virtio_dev_acpi_part(v->disks[i]);
+	return acpi_build(&v->mem, v->cfg.cpus, parts, n, rsdp);
 }
 
 static void load_guest(struct vmm *v, struct pvh_image *img)
@@ -345,9 +384,9 @@ void machine_setup(struct vmm *v)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());
 	default_pin(&v->cfg);
 	resolve_emulation(&v->cfg);
-	setup_disks(v);
+	setup_devices(v);
 	setup_contexts(v);
-	if (acpi_build(&v->mem, v->cfg.cpus, v->ndisks, &rsdp) < 0)
+	if (build_acpi(v, &rsdp) < 0)
 		die(VMM_EXIT_USAGE, "%s", err_msg());
 	cmdline = guest_cmdline(v);
 	/* a Linux guest gets one module, the initramfs with the job appended; the tiny guest the modules */

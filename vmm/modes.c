@@ -1,4 +1,4 @@
-/* modes.c - the three experiment switches as tables: each mode's name, its help line and what it does.
+/* modes.c - the experiment switches as tables: each mode's name, its help line and what it does.
  * These tables drive the options (choices and errors), --help, the guest's command line and the stats. */
 #include "virtio.h"
 
@@ -27,6 +27,12 @@ const struct completion_mode completion_modes[] = {
 	{ { "poll", "no interrupts: the guest polls the used ring" } },
 };
 
+const struct transport_mode transport_modes[] = {
+	{ { "mmio", "virtio-mmio: a register window and an interrupt line (an IOAPIC pin) per device; the guest's "
+	    "handler reads and acknowledges InterruptStatus (two exits per interrupt)" }, &virtio_mmio_transport },
+};
+
 const int n_request_modes = sizeof(request_modes) / sizeof(request_modes[0]);
 const int n_emu_modes = sizeof(emu_modes) / sizeof(emu_modes[0]);
 const int n_completion_modes = sizeof(completion_modes) / sizeof(completion_modes[0]);
+const int n_transport_modes = sizeof(transport_modes) / sizeof(transport_modes[0]);

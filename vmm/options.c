@@ -31,6 +31,7 @@ static const struct switch_def switches[] = {
 	{ "request", request_modes, sizeof(request_modes[0]), &n_request_modes },
 	{ "emulation", emu_modes, sizeof(emu_modes[0]), &n_emu_modes },
 	{ "completion", completion_modes, sizeof(completion_modes[0]), &n_completion_modes },
+	{ "transport", transport_modes, sizeof(transport_modes[0]), &n_transport_modes },
 };
 #define NSWITCHES (sizeof(switches) / sizeof(switches[0]))
 
@@ -157,6 +158,11 @@ static void set_completion(struct vmm_config *c, const char *v, const char *name
 	c->completion = choose_mode(v, name);
 }
 
+static void set_transport(struct vmm_config *c, const char *v, const char *name)
+{
+	c->transport = choose_mode(v, name);
+}
+
 static void set_contexts(struct vmm_config *c, const char *v, const char *name)
 {
 	if (strcmp(v, "device") == 0)
@@ -172,7 +178,7 @@ static void set_poll_us(struct vmm_config *c, const char *v, const char *name)
 	c->poll_us = parse_number(v, name, 0, 10000000);
 }
 
-/* --disk PATH[,backend=uring|sync|null|ram][,ro][,rw-device][,queues=Q][,latency=US] */
+/* --disk PATH[,backend=uring|sync|null|ram][,ro][,rw-device][,queues=Q][,latency=US][,transport=MODE] */
 static void set_disk(struct vmm_config *c, const char *v, const char *name)
 {
 	struct disk_config *d = &c->disks[c->ndisks];
@@ -197,8 +203,10 @@ static void set_disk(struct vmm_config *c, const char *v, const char *name)
 			d->rw_device = true;
 		} else if (strncmp(opt, "latency=", 8) == 0) {
 			d->latency_us = (uint32_t)parse_number(opt + 8, "disk latency", 1, 1000000);
+		} else if (strncmp(opt, "transport=", 10) == 0) {
+			d->transport = choose_mode(opt + 10, "transport");
 		} else {
-			die(VMM_EXIT_USAGE, "--%s: unknown disk option '%s' (backend=, queues=, ro, rw-device, latency=)",
+			die(VMM_EXIT_USAGE, "--%s: unknown disk option '%s' (backend=, queues=, ro, rw-device, latency=, transport=)",
 			    name, opt);
 		}
 	}
@@ -284,13 +292,15 @@ static const struct option_def option_defs[] = {
 	  set_timeout },
 	{ "disk", "PATH[,OPT]", "a virtio-blk disk (repeatable); OPT: backend=uring|sync|null|ram (default uring), "
 				"queues=Q (default one per vCPU), ro, rw-device (allow writes to a block device), "
-				"latency=US (backend=null: each request completes US µs after it started)", set_disk },
+				"latency=US (backend=null: each request completes US µs after it started), transport=MODE", set_disk },
 	{ "request", "MODE", "how requests reach the device (default exitless; modes below)", set_request },
 	{ "poll-us", "N", "the IOCore sleeps after N µs without work (0: never sleeps; default 0)", set_poll_us },
 	{ "emulation", "MODE", "where the device runs (default auto; modes below)", set_emulation },
 	{ "emulation-contexts", "device|queue", "one emulation context per device (default) or per queue",
 	  set_contexts },
 	{ "completion", "MODE", "how completions reach the guest (default poll; modes below)", set_completion },
+	{ "transport", "MODE", "how devices reach the guest (default mmio; modes below; per disk: --disk ...,transport=)",
+	  set_transport },
 	{ "pin", "LIST", "CPU placement vcpu=L,iocore=C,dev=L, L a CPU, A-B or A:B:C (default: vCPUs first, "
 			 "then the IOCore, then emulation; vcpu=0,iocore=1,dev=1 on 2 CPUs)", set_pin },
 	{ "stats", "FILE", "write exit and cost accounting of the measured window as JSON", set_stats },
@@ -335,6 +345,7 @@ void options_parse(struct vmm_config *c, int argc, char **argv)
 	c->request = choose_mode("exitless", "request");
 	c->emulation = choose_mode("auto", "emulation");
 	c->completion = choose_mode("poll", "completion");
+	c->transport = choose_mode("mmio", "transport");
 	c->contexts = CTX_PER_DEVICE;
 	for (size_t i = 0; i < NOPTIONS; i++)
 		longopts[i] = (struct option){ option_defs[i].name,

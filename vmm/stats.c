@@ -234,10 +234,10 @@ static void write_config(FILE *f, const struct vmm *v)
 	const struct vmm_config *c = &v->cfg;
 	const struct stats *s = v->stats;
 
-	fprintf(f, "  \"config\": {\"request\": \"%s\", \"emulation\": \"%s\", \"completion\": \"%s\", "
+	fprintf(f, "  \"config\": {\"request\": \"%s\", \"emulation\": \"%s\", \"completion\": \"%s\", \"transport\": \"%s\", "
 		   "\"emulation_asked\": \"%s\", \"contexts\": \"%s\", \"poll_us\": %" PRIu64 ", \"cpus\": %d, \"disks\": %d, "
 		   "\"pin\": {",
-		c->request->m.name, c->emulation->m.name, c->completion->m.name, c->emulation_asked->m.name,
+		c->request->m.name, c->emulation->m.name, c->completion->m.name, c->transport->m.name, c->emulation_asked->m.name,
 		c->contexts == CTX_PER_DEVICE ? "device" : "queue", c->poll_us, c->cpus, c->ndisks);
 	write_cpu_list(f, "vcpu", &c->pin.vcpu, ", ");
 	write_cpu_list(f, "iocore", &c->pin.iocore, ", ");

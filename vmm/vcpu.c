@@ -81,26 +81,28 @@ static int device_death_status(struct vmm *v)
 /* What a hung guest was doing, for the report of a timeout: vCPU 0's registers (the main thread's own vCPU:
  * KVM_GET_REGS from another thread would block while it runs) and every queue's ring state: where the
  * driver (avail idx, used_event) and the device (last avail, used idx, requests, completions, interrupts)
- * stand, and the InterruptStatus. */
+ * stand, and the transport's interrupt state (virtio-mmio: InterruptStatus). */
 static void timeout_report(struct vmm *v)
 {
 	pthread_mutex_lock(&v->bus_lock);
 	kvm_dump_regs(&v->kvm.vcpu[0]);
 	for (int i = 0; i < v->ndisks; i++) {
 		struct virtio_dev *d = v->disks[i];
+		char irq[64];
 
+		d->transport->irq_state(d, irq, sizeof(irq));
 		for (int k = 0; k < d->nqueues; k++) {
 			struct vqueue *q = &d->queues[k];
 			struct vq *r = &q->vq;
 			bool live = atomic_load(&q->active) && r->avail && r->used;
 
 			fprintf(stderr, "vmm: disk %d queue %d: %s, avail idx %d, used_event %d, device last_avail %u used "
-				"idx %u, requests %llu, completed %llu, irqs %llu, isr %#x%s\n", i, k,
+				"idx %u, requests %llu, completed %llu, irqs %llu, %s%s\n", i, k,
 				live ? "active" : "inactive", live ? __atomic_load_n(&r->avail->idx, __ATOMIC_RELAXED) : -1,
 				live && r->event_idx ? __atomic_load_n(vring_used_event(r->avail, r->num), __ATOMIC_RELAXED) : -1,
 				r->last_avail, r->used_idx, (unsigned long long)atomic_load(&q->c.requests),
 				(unsigned long long)atomic_load(&q->c.completed), (unsigned long long)atomic_load(&q->c.irqs),
-				atomic_load(&d->isr), atomic_load(&d->broken) ? ", needs a reset" : "");
+				irq, atomic_load(&d->broken) ? ", needs a reset" : "");
 		}
 	}
 	pthread_mutex_unlock(&v->bus_lock);

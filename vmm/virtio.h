@@ -150,7 +150,7 @@ struct virtio_dev_ops {
 	void (*queue_ready)(struct virtio_dev *d, struct vqueue *q);
 	/* Stop serving q: false when started requests did not drain (emu_quiesce). */
 	bool (*queue_stop)(struct virtio_dev *d, struct vqueue *q);
-	/* A QueueNotify that reached the VMM (request=exit). */
+	/* A queue notification that reached the VMM (request=exit). */
 	void (*notify)(struct virtio_dev *d, struct vqueue *q);
 	/* Emulation side (the context serving the device's queues). */
 	/* Parses the chain at head and starts it, or completes it at once with an error status. */
@@ -165,16 +165,20 @@ struct virtio_dev_ops {
 	int (*ctx_event_fd)(struct emu_ctx *c);
 };
 
+#define VIRTIO_KEEP_FDS (VIRTIO_MAX_QUEUES + 8)
+
 struct virtio_dev {
 	const struct virtio_dev_ops *ops;
-	int index;                /* slot: virtio-mmio window and GSI */
+	int index;                /* the device's number among its kind (disk N: vd<a + N>) */
 	const struct guest_mem *mem;
 	int nqueues;
 	struct vqueue *queues;    /* nqueues of them, in the device's shared block */
-	_Atomic uint32_t isr;     /* virtio-mmio InterruptStatus */
 	_Atomic int broken;       /* the driver broke the protocol: DEVICE_NEEDS_RESET */
-	int irq_fd;               /* irqfd: raises GSI ABI_VIRTIO_IRQ_BASE + index */
-	int keep_fds[4];          /* what a device process keeps open besides its eventfds (the image) */
+	const struct virtio_transport *transport; /* how the device reaches the guest; NULL: not attached */
+	void *tstate;             /* the transport's interrupt state, in shared memory (a device process
+				   * signals through it) */
+	int keep_fds[VIRTIO_KEEP_FDS]; /* what a device process keeps open besides its wake-up eventfd:
+					* the image, the transport's interrupt eventfds */
 	int nkeep;
 	void *priv;               /* the device itself */
 };
@@ -183,48 +187,115 @@ struct virtio_dev {
  * per queue, all zeroed in one MAP_SHARED block (a device process shares it). Returns NULL (err_set). */
 struct virtio_dev *virtio_dev_create(const struct virtio_dev_ops *ops, int index, int nqueues,
 				     const struct guest_mem *m, size_t priv_size, size_t qpriv_size);
+/* Adds fd to what a device process of d keeps open. Returns 0 or -1 (err_set) when the list is full. */
+int virtio_dev_keep_fd(struct virtio_dev *d, int fd);
 /* Marks the device DEVICE_NEEDS_RESET (virtio 1.x §2.1.2): stops serving every queue, counts an error
  * on queue q (NULL: queue 0) and raises a configuration-change interrupt. Any thread. */
 void virtio_dev_broken(struct virtio_dev *d, struct vqueue *q, const char *why);
 /* Emulation context: publishes q's used entries and raises the interrupt if the driver asks. */
 void virtio_queue_flush(struct vqueue *q);
+/* What d's transport describes of it in the ACPI tables (acpi_build). */
+struct acpi_part virtio_dev_acpi_part(const struct virtio_dev *d);
 
-/* ---- the virtio-mmio transport (virtio_mmio.c): registers, on the vCPU thread ---------------- */
+/* ---- transports: how a device reaches the guest (virtio_mmio.c, virtio_pci.c) ---------------- */
 
-struct mmio_queue {
+struct aml;
+
+/* What a transport does for the machine and for its devices. A device never raises an interrupt itself:
+ * it asks its transport to signal a queue or a configuration change (as kvmtool's signal_vq and
+ * Firecracker's VirtioInterrupt::trigger). */
+struct virtio_transport {
+	const char *name;         /* as --transport names it */
+	/* Set-up, on the main thread before any device process exists: binds device d to the machine (its
+	 * slot, registers, interrupts, and with with_ioeventfd a notify ioeventfd per queue). Returns 0 or -1
+	 * (err_set). */
+	int (*attach)(struct vmm *v, struct virtio_dev *d, bool with_ioeventfd);
+	/* Any thread or a device process, through d->tstate only: raises the interrupt of queue q, or of a
+	 * configuration change for q == VIRTIO_SIGNAL_CONFIG. Returns true when an interrupt was sent. */
+	bool (*signal)(struct virtio_dev *d, int q);
+	/* The guest's view of d: its objects under \_SB in the DSDT (NULL: none), and the words it adds to the
+	 * tiny guest's command line (returns the bytes written, as snprintf; NULL: none). */
+	void (*acpi)(const struct virtio_dev *d, struct aml *sb);
+	int (*cmdline)(const struct virtio_dev *d, char *s, size_t len);
+	/* One line of d's interrupt state for a timeout report ("isr 0x1"), as snprintf. */
+	int (*irq_state)(const struct virtio_dev *d, char *s, size_t len);
+};
+
+#define VIRTIO_SIGNAL_CONFIG (-1)
+
+/* ---- what every transport shares: status, features, queue set-up and activation, reset -------
+ * (virtio_transport.c). Runs on a vCPU thread (under the bus lock); the transport maps its registers
+ * onto these. */
+
+/* A queue as the driver configures it. The device's struct vq takes it only at DRIVER_OK: the emulation
+ * context may still use the old rings after a reset or while the queue is disabled, and must always find
+ * its ring pointers checked for its size. */
+struct vstate_queue {
 	uint16_t num;
 	uint32_t ready;
 	uint64_t desc, avail, used;
 };
 
-struct virtio_mmio {
+struct virtio_state {
 	struct virtio_dev *dev;
-	uint64_t base;
-	uint32_t status;
-	uint32_t dev_features_sel, drv_features_sel;
+	uint32_t status;          /* device status as the driver wrote it (NEEDS_RESET is the device's) */
 	uint64_t drv_features;
 	uint32_t queue_sel;
-	/* Each queue as the driver writes it. The device's struct vq takes it only at DRIVER_OK: the
-	 * emulation context may still use the old rings after a reset or while QueueReady is 0, and must
-	 * always find its ring pointers checked for its size. */
-	struct mmio_queue q[VIRTIO_MAX_QUEUES];
+	struct vstate_queue q[VIRTIO_MAX_QUEUES];
 };
 
-/* Resets the transport's registers for device d at slot d->index (no KVM: what attach does before
- * it binds the fds and the bus region; the fuzz targets drive the registers through this). */
-void virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d);
-/* Binds d's irqfd and, when with_ioeventfd, an ioeventfd per queue (QueueNotify with the queue's index),
- * then registers the transport at slot d->index on the MMIO bus. Returns 0 or -1 (err_set). */
-int virtio_mmio_attach(struct vmm *v, struct virtio_mmio *t, struct virtio_dev *d, bool with_ioeventfd);
+/* Binds s to device d in the reset state. */
+void vstate_init(struct virtio_state *s, struct virtio_dev *d);
+/* The device reset (status 0 written): stops every queue (a device whose requests did not drain stays
+ * DEVICE_NEEDS_RESET), clears status, features, queue selection and the queues' set-up. */
+void vstate_reset(struct virtio_state *s);
+/* A write of the device status other than 0: FEATURES_OK is refused (reads back 0) for features the device
+ * does not offer or without VIRTIO_F_VERSION_1; DRIVER_OK serves every ready queue. */
+void vstate_write_status(struct virtio_state *s, uint32_t v);
+/* The device status as the driver reads it (with NEEDS_RESET when the device is broken). */
+uint32_t vstate_read_status(const struct virtio_state *s);
+/* 32 bits of the device's features (sel 0: bits 0-31, 1: 32-63, else 0). */
+uint32_t vstate_device_features(const struct virtio_state *s, uint32_t sel);
+/* 32 bits of the driver's features; ignored after FEATURES_OK and for sel > 1. */
+void vstate_driver_features(struct virtio_state *s, uint32_t sel, uint32_t v);
+/* The queue queue_sel names, or NULL when the device has no such queue. */
+struct vstate_queue *vstate_selected(struct virtio_state *s);
+/* Sets a field of the selected queue (its size, a ring address half): ignored while the queue is ready
+ * or when no queue is selected. */
+enum vstate_field { VQF_NUM, VQF_DESC_LO, VQF_DESC_HI, VQF_AVAIL_LO, VQF_AVAIL_HI, VQF_USED_LO, VQF_USED_HI };
+void vstate_queue_write(struct virtio_state *s, enum vstate_field f, uint32_t v);
+/* Enables (1) or stops (0) the selected queue: stopping lets go of its rings first; enabling while
+ * DRIVER_OK serves it at once. */
+void vstate_queue_ready(struct virtio_state *s, uint32_t ready);
+/* A notification of queue `index` that reached the VMM (request=exit): the device takes the new heads. */
+void vstate_queue_notify(struct virtio_state *s, uint32_t index);
+/* ---- the virtio-mmio transport (virtio_mmio.c): registers, on the vCPU thread ---------------- */
+
+/* Its state of a device (d->tstate, in shared memory: a device process raises the interrupt through it):
+ * InterruptStatus, the irqfd of the line, where the window and the line are. */
+struct mmio_shared {
+	_Atomic uint32_t isr;
+	int fd;                   /* irqfd: raises the transport's GSI; -1 when not bound */
+	uint64_t base;            /* guest-physical address of the register window */
+	unsigned gsi;             /* its interrupt line (an IOAPIC pin) */
+	int slot;                 /* which of the machine's virtio-mmio windows */
+};
+
+struct virtio_mmio {
+	struct virtio_state s;
+	struct mmio_shared *sh;   /* = s.dev->tstate */
+	uint32_t dev_features_sel, drv_features_sel;
+};
+
+/* Binds device d to transport t in the reset state at window `slot` (ABI_VIRTIO_MMIO_BASE + slot * SIZE) and
+ * interrupt line gsi, and allocates its shared state (no KVM: what attach does before it binds the fds and the bus region; the fuzz targets
+ * drive the registers through this). Returns 0 or -1 (err_set). */
+int virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d, int slot, unsigned gsi);
+extern const struct virtio_transport virtio_mmio_transport;
 /* The MMIO bus handler (opaque = struct virtio_mmio *). */
 void virtio_mmio_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
 
 /* ---- the switches, as tables (modes.c) ------------------------------------------------------- */
-
-/* What every mode of a switch has first: the options, --help, the guest's command line and the stats use it. */
-struct mode {
-	const char *name, *help;
-};
 
 struct request_mode {
 	struct mode m;
@@ -247,10 +318,17 @@ struct completion_mode {
 	struct mode m;
 };
 
+/* --transport: which transport a device is attached to (per disk: --disk ...,transport=). */
+struct transport_mode {
+	struct mode m;
+	const struct virtio_transport *ops;
+};
+
 extern const struct request_mode request_modes[];
 extern const struct emu_mode emu_modes[];
 extern const struct completion_mode completion_modes[];
-extern const int n_request_modes, n_emu_modes, n_completion_modes;
+extern const struct transport_mode transport_modes[];
+extern const int n_request_modes, n_emu_modes, n_completion_modes, n_transport_modes;
 
 /* ---- emulation contexts and the hand-off (emu.c) --------------------------------------------- */
 

@@ -46,7 +46,6 @@ struct virtio_dev *virtio_dev_create(const struct virtio_dev_ops *ops, int index
 	d->index = index;
 	d->mem = m;
 	d->nqueues = nqueues;
-	d->irq_fd = -1;
 	d->queues = (struct vqueue *)(blk + dsz);
 	d->priv = blk + dsz + (size_t)nqueues * qsz;
 	for (int i = 0; i < nqueues; i++) {
@@ -60,12 +59,19 @@ struct virtio_dev *virtio_dev_create(const struct virtio_dev_ops *ops, int index
 	return d;
 }
 
-static void raise_irq(struct virtio_dev *d, struct vqueue *q, uint32_t why)
+int virtio_dev_keep_fd(struct virtio_dev *d, int fd)
 {
-	uint64_t one = 1;
+	if (d->nkeep == VIRTIO_KEEP_FDS)
+		return err_set("device %d: too many file descriptors for its device process", d->index);
+	d->keep_fds[d->nkeep++] = fd;
+	return 0;
+}
 
-	atomic_fetch_or(&d->isr, why);
-	if (d->irq_fd >= 0 && write(d->irq_fd, &one, sizeof(one)) == sizeof(one) && q)
+/* Asks the transport for the interrupt of queue `which` (or VIRTIO_SIGNAL_CONFIG) and counts one sent on q.
+ * A device attached to no transport (the unit tests' and the fuzzers') raises nothing. */
+static void raise_irq(struct virtio_dev *d, struct vqueue *q, int which)
+{
+	if (d->transport && d->transport->signal(d, which) && q)
 		atomic_fetch_add(&q->c.irqs, 1);
 }
 
@@ -79,11 +85,24 @@ void virtio_dev_broken(struct virtio_dev *d, struct vqueue *q, const char *why)
 		return;
 	fprintf(stderr, "vmm: disk %d needs a reset: %s\n", d->index, why);
 	atomic_fetch_add(&at->c.errors, 1);
-	raise_irq(d, at, VIRTIO_MMIO_INT_CONFIG);
+	raise_irq(d, at, VIRTIO_SIGNAL_CONFIG);
 }
 
 void virtio_queue_flush(struct vqueue *q)
 {
 	if (vq_publish_used(&q->vq))
-		raise_irq(q->dev, q, VIRTIO_MMIO_INT_VRING);
+		raise_irq(q->dev, q, q->index);
+}
+
+static void dev_dsdt(const void *o, struct aml *sb)
+{
+	const struct virtio_dev *d = o;
+
+	if (d->transport && d->transport->acpi)
+		d->transport->acpi(d, sb);
+}
+
+struct acpi_part virtio_dev_acpi_part(const struct virtio_dev *d)
+{
+	return (struct acpi_part){ .dsdt = dev_dsdt, .o = d };
 }

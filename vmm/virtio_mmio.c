@@ -1,184 +1,78 @@
-/* virtio_mmio.c - the virtio-mmio transport, version 2 (virtio 1.x §4.2.2), for any virtio device.
- * Runs on a vCPU thread (under the bus lock): feature negotiation, status, queue setup,
- * InterruptStatus/ACK, config space; the device is reached only through its ops table. QueueNotify
- * reaches it only with request=exit; otherwise KVM catches the write in-kernel (an ioeventfd per queue)
- * and the IOCore takes over. */
+/* virtio_mmio.c - the virtio-mmio transport, version 2 (virtio 1.x §4.2.2), for any virtio device: its
+ * register window (on a vCPU thread, under the bus lock) mapped onto the state every transport shares
+ * (virtio_transport.c), InterruptStatus/ACK and the one interrupt line (an IOAPIC pin through an irqfd), and
+ * how the guest learns of it (a `virtio_mmio.device=` word, an ACPI "LNRO0005" device). QueueNotify reaches
+ * the VMM only with request=exit; otherwise KVM catches the write in-kernel (an ioeventfd per queue) and the
+ * IOCore takes over. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "aml.h"
 #include "virtio.h"
 
 #define VENDOR_ID 0x4c585845u /* "EXXL" */
 
-static void set_hi_lo(uint64_t *v, uint32_t val, bool high)
+static struct mmio_shared *shared_of(const struct virtio_dev *d)
 {
-	*v = high ? (*v & 0xffffffffull) | (uint64_t)val << 32 : (*v & ~0xffffffffull) | val;
+	return d->tstate;
 }
 
-/* The queue QueueSel names, or NULL when the device has no such queue. */
-static struct mmio_queue *selected(struct virtio_mmio *t)
+static void mmio_reset(struct virtio_mmio *t)
 {
-	return t->queue_sel < (uint32_t)t->dev->nqueues ? &t->q[t->queue_sel] : NULL;
-}
-
-/* Stops every queue: the emulation context ignores them until the next DRIVER_OK. The device's
- * queues (struct vq) stay as they were: heads handed off before the reset must still meet the layout
- * they were checked against. */
-static void transport_reset(struct virtio_mmio *t)
-{
-	struct virtio_dev *d = t->dev;
-	bool quiet = true;
-
-	for (int i = 0; i < d->nqueues; i++)
-		quiet &= d->ops->queue_stop(d, &d->queues[i]);
-	t->status = 0;
-	t->drv_features = 0;
-	t->dev_features_sel = t->drv_features_sel = t->queue_sel = 0;
-	memset(t->q, 0, sizeof(t->q));
-	atomic_store(&d->isr, 0);
-	if (quiet)
-		atomic_store(&d->broken, 0);
-	else /* requests still in the backend may yet complete into the old rings */
-		virtio_dev_broken(d, NULL, "requests in flight did not drain at reset");
-}
-
-/* Checks queue i's rings and hands it to the device. The new layout is checked on a copy and installed
- * only when valid, and never under a queue that is still served (DRIVER_OK cleared and set again without
- * a reset) or a device that needs a reset. Returns false when the device is now broken. */
-static bool queue_activate(struct virtio_mmio *t, int i)
-{
-	struct virtio_dev *d = t->dev;
-	struct vqueue *q = &d->queues[i];
-	struct vq v = q->vq;
-
-	if (atomic_load(&q->active) || atomic_load(&d->broken))
-		return true;
-	v.num = t->q[i].num;
-	v.desc_gpa = t->q[i].desc, v.avail_gpa = t->q[i].avail, v.used_gpa = t->q[i].used;
-	v.event_idx = t->drv_features & (1ull << VIRTIO_RING_F_EVENT_IDX);
-	if (vq_activate(&v, d->mem) < 0) {
-		virtio_dev_broken(d, q, err_msg());
-		return false;
-	}
-	q->vq = v;
-	d->ops->queue_ready(d, q);
-	return true;
-}
-
-/* DRIVER_OK: every queue the driver made ready is served; one without rings breaks the device. Queue 0
- * must be ready (every device here needs it). */
-static void transport_activate(struct virtio_mmio *t)
-{
-	if (!t->q[0].ready) {
-		virtio_dev_broken(t->dev, NULL, "DRIVER_OK without a ready queue");
-		return;
-	}
-	for (int i = 0; i < t->dev->nqueues; i++)
-		if (t->q[i].ready && !queue_activate(t, i))
-			return;
-}
-
-static void write_status(struct virtio_mmio *t, uint32_t v)
-{
-	uint64_t offered = t->dev->ops->features(t->dev);
-
-	v &= ~VIRTIO_CONFIG_S_NEEDS_RESET; /* the device's bit: reads show it only when broken */
-	if (v == 0) {
-		transport_reset(t);
-		return;
-	}
-	if ((v & VIRTIO_CONFIG_S_FEATURES_OK) && !(t->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
-	    ((t->drv_features & ~offered) || !(t->drv_features & (1ull << VIRTIO_F_VERSION_1))))
-		v &= ~VIRTIO_CONFIG_S_FEATURES_OK; /* refused: the driver reads FEATURES_OK back as 0 */
-	if ((v & VIRTIO_CONFIG_S_DRIVER_OK) && !(t->status & VIRTIO_CONFIG_S_DRIVER_OK))
-		transport_activate(t);
-	t->status = v;
-}
-
-static void queue_notify(struct virtio_mmio *t, uint32_t index)
-{
-	struct virtio_dev *d = t->dev;
-
-	if (index < (uint32_t)d->nqueues)
-		d->ops->notify(d, &d->queues[index]);
-	else /* a kick for no queue: counted, nothing to serve */
-		atomic_fetch_add(&d->queues[0].c.notifies, 1);
-}
-
-/* Queue registers may only change while the queue is not ready (§4.2.2.2). */
-static void write_queue_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
-{
-	struct mmio_queue *q = selected(t);
-
-	if (!q || q->ready)
-		return;
-	switch (off) {
-	case VIRTIO_MMIO_QUEUE_NUM: q->num = (uint16_t)(v <= VQ_MAX_SIZE ? v : 0); break;
-	case VIRTIO_MMIO_QUEUE_DESC_LOW: set_hi_lo(&q->desc, v, false); break;
-	case VIRTIO_MMIO_QUEUE_DESC_HIGH: set_hi_lo(&q->desc, v, true); break;
-	case VIRTIO_MMIO_QUEUE_AVAIL_LOW: set_hi_lo(&q->avail, v, false); break;
-	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH: set_hi_lo(&q->avail, v, true); break;
-	case VIRTIO_MMIO_QUEUE_USED_LOW: set_hi_lo(&q->used, v, false); break;
-	case VIRTIO_MMIO_QUEUE_USED_HIGH: set_hi_lo(&q->used, v, true); break;
-	}
-}
-
-/* QueueReady 1 -> 0 stops the queue: the driver may free the rings once it reads 0 back, so the
- * device lets go of them first. Set again while DRIVER_OK, the queue is re-checked and served. */
-static void write_queue_ready(struct virtio_mmio *t, uint32_t ready)
-{
-	struct mmio_queue *q = selected(t);
-	struct virtio_dev *d = t->dev;
-	struct vqueue *vq;
-
-	if (!q || ready == q->ready)
-		return;
-	vq = &d->queues[t->queue_sel];
-	if (!ready && !d->ops->queue_stop(d, vq))
-		virtio_dev_broken(d, vq, "requests in flight did not drain when the queue was stopped");
-	q->ready = ready;
-	if (ready && (t->status & VIRTIO_CONFIG_S_DRIVER_OK))
-		queue_activate(t, (int)t->queue_sel);
+	vstate_reset(&t->s);
+	t->dev_features_sel = t->drv_features_sel = 0;
+	atomic_store(&t->sh->isr, 0);
 }
 
 static void mmio_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
 {
+	struct virtio_state *s = &t->s;
+
 	switch (off) {
 	case VIRTIO_MMIO_DEVICE_FEATURES_SEL: t->dev_features_sel = v; break;
 	case VIRTIO_MMIO_DRIVER_FEATURES_SEL: t->drv_features_sel = v; break;
-	case VIRTIO_MMIO_DRIVER_FEATURES:
-		if (t->drv_features_sel < 2 && !(t->status & VIRTIO_CONFIG_S_FEATURES_OK))
-			set_hi_lo(&t->drv_features, v, t->drv_features_sel == 1);
+	case VIRTIO_MMIO_DRIVER_FEATURES: vstate_driver_features(s, t->drv_features_sel, v); break;
+	case VIRTIO_MMIO_QUEUE_SEL: s->queue_sel = v; break;
+	case VIRTIO_MMIO_QUEUE_NUM: vstate_queue_write(s, VQF_NUM, v); break;
+	case VIRTIO_MMIO_QUEUE_DESC_LOW: vstate_queue_write(s, VQF_DESC_LO, v); break;
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH: vstate_queue_write(s, VQF_DESC_HI, v); break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW: vstate_queue_write(s, VQF_AVAIL_LO, v); break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH: vstate_queue_write(s, VQF_AVAIL_HI, v); break;
+	case VIRTIO_MMIO_QUEUE_USED_LOW: vstate_queue_write(s, VQF_USED_LO, v); break;
+	case VIRTIO_MMIO_QUEUE_USED_HIGH: vstate_queue_write(s, VQF_USED_HI, v); break;
+	case VIRTIO_MMIO_QUEUE_READY: vstate_queue_ready(s, v & 1); break;
+	case VIRTIO_MMIO_QUEUE_NOTIFY: vstate_queue_notify(s, v); break;
+	case VIRTIO_MMIO_INTERRUPT_ACK: atomic_fetch_and(&t->sh->isr, ~v); break;
+	case VIRTIO_MMIO_STATUS:
+		if (v == 0)
+			mmio_reset(t);
+		else
+			vstate_write_status(s, v);
 		break;
-	case VIRTIO_MMIO_QUEUE_SEL: t->queue_sel = v; break;
-	case VIRTIO_MMIO_QUEUE_READY: write_queue_ready(t, v & 1); break;
-	case VIRTIO_MMIO_QUEUE_NOTIFY: queue_notify(t, v); break;
-	case VIRTIO_MMIO_INTERRUPT_ACK: atomic_fetch_and(&t->dev->isr, ~v); break;
-	case VIRTIO_MMIO_STATUS: write_status(t, v); break;
-	default: write_queue_reg(t, off, v); break;
 	}
 }
 
 static uint32_t mmio_read(struct virtio_mmio *t, uint64_t off)
 {
-	struct virtio_dev *d = t->dev;
-	uint64_t f = d->ops->features(d);
-	struct mmio_queue *q = selected(t);
+	struct virtio_state *s = &t->s;
+	struct vstate_queue *q = vstate_selected(s);
 
 	switch (off) {
 	case VIRTIO_MMIO_MAGIC_VALUE: return VIRTIO_MMIO_MAGIC;
 	case VIRTIO_MMIO_VERSION: return 2;
-	case VIRTIO_MMIO_DEVICE_ID: return d->ops->device_id;
+	case VIRTIO_MMIO_DEVICE_ID: return s->dev->ops->device_id;
 	case VIRTIO_MMIO_VENDOR_ID: return VENDOR_ID;
-	case VIRTIO_MMIO_DEVICE_FEATURES:
-		return t->dev_features_sel == 0 ? (uint32_t)f : t->dev_features_sel == 1 ? (uint32_t)(f >> 32) : 0;
+	case VIRTIO_MMIO_DEVICE_FEATURES: return vstate_device_features(s, t->dev_features_sel);
 	case VIRTIO_MMIO_QUEUE_NUM_MAX: return q ? VQ_MAX_SIZE : 0;
 	case VIRTIO_MMIO_QUEUE_READY: return q ? q->ready : 0;
-	case VIRTIO_MMIO_INTERRUPT_STATUS: return atomic_load(&d->isr);
-	case VIRTIO_MMIO_STATUS:
-		return t->status | (atomic_load(&d->broken) ? VIRTIO_CONFIG_S_NEEDS_RESET : 0);
+	case VIRTIO_MMIO_INTERRUPT_STATUS: return atomic_load(&t->sh->isr);
+	case VIRTIO_MMIO_STATUS: return vstate_read_status(s);
 	case VIRTIO_MMIO_CONFIG_GENERATION: return 0; /* the configuration never changes while running */
 	default: return 0;
 	}
@@ -187,13 +81,14 @@ static uint32_t mmio_read(struct virtio_mmio *t, uint64_t off)
 void virtio_mmio_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write)
 {
 	struct virtio_mmio *t = opaque;
+	struct virtio_dev *d = t->s.dev;
 	uint32_t v = 0;
 
 	if (off >= VIRTIO_MMIO_CONFIG) {
 		if (is_write)
-			t->dev->ops->config_write(t->dev, off - VIRTIO_MMIO_CONFIG, data, size);
+			d->ops->config_write(d, off - VIRTIO_MMIO_CONFIG, data, size);
 		else
-			t->dev->ops->config_read(t->dev, off - VIRTIO_MMIO_CONFIG, data, size);
+			d->ops->config_read(d, off - VIRTIO_MMIO_CONFIG, data, size);
 		return;
 	}
 	if (size != 4 || (off & 3)) { /* registers are 32-bit only (§4.2.2) */
@@ -210,19 +105,63 @@ void virtio_mmio_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size
 	}
 }
 
-/* The interrupt line, and a notify eventfd per queue that KVM signals on a QueueNotify write of the
- * queue's index (datamatch), so the kick never leaves the kernel. */
-static int kvm_bind_fds(struct vmm *v, struct virtio_dev *d, uint64_t base, bool with_ioeventfd)
-{
-	struct kvm_irqfd irqfd = { .gsi = ABI_VIRTIO_IRQ_BASE + (uint32_t)d->index };
+/* ---- interrupts: InterruptStatus and the line, from whichever context completes requests ----------- */
 
-	d->irq_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	irqfd.fd = (uint32_t)d->irq_fd;
-	if (d->irq_fd < 0 || ioctl(v->kvm.vm_fd, KVM_IRQFD, &irqfd) < 0)
+static bool mmio_signal(struct virtio_dev *d, int q)
+{
+	struct mmio_shared *irq = shared_of(d);
+	uint64_t one = 1;
+
+	atomic_fetch_or(&irq->isr, q == VIRTIO_SIGNAL_CONFIG ? VIRTIO_MMIO_INT_CONFIG : VIRTIO_MMIO_INT_VRING);
+	return irq->fd >= 0 && write(irq->fd, &one, sizeof(one)) == sizeof(one);
+}
+
+static int mmio_irq_state(const struct virtio_dev *d, char *s, size_t len)
+{
+	return snprintf(s, len, "isr %#x", atomic_load(&shared_of(d)->isr));
+}
+
+/* ---- set-up ---------------------------------------------------------------------------------------- */
+
+int virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d, int slot, unsigned gsi)
+{
+	struct mmio_shared *sh = d->tstate;
+
+	if (!sh) {
+		sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (sh == MAP_FAILED)
+			return err_set("cannot allocate the transport's shared state: %s", strerror(errno));
+		sh->fd = -1;
+	}
+	memset(t, 0, sizeof(*t));
+	vstate_init(&t->s, d);
+	t->sh = sh;
+	sh->slot = slot;
+	sh->base = ABI_VIRTIO_MMIO_BASE + (uint64_t)slot * ABI_VIRTIO_MMIO_SIZE;
+	sh->gsi = gsi;
+	atomic_store(&sh->isr, 0);
+	d->tstate = sh;
+	d->transport = &virtio_mmio_transport;
+	return 0;
+}
+
+/* The interrupt line, and a notify eventfd per queue that KVM signals on a QueueNotify write of the queue's
+ * index (datamatch), so the kick never leaves the kernel. */
+static int kvm_bind_fds(struct vmm *v, struct virtio_mmio *t, bool with_ioeventfd)
+{
+	struct virtio_dev *d = t->s.dev;
+	struct mmio_shared *sh = t->sh;
+	struct kvm_irqfd irqfd = { .gsi = sh->gsi };
+
+	sh->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	irqfd.fd = (uint32_t)sh->fd;
+	if (sh->fd < 0 || ioctl(v->kvm.vm_fd, KVM_IRQFD, &irqfd) < 0)
 		return err_set("KVM_IRQFD: %s", strerror(errno));
+	if (virtio_dev_keep_fd(d, sh->fd) < 0)
+		return -1;
 	for (int i = 0; with_ioeventfd && i < d->nqueues; i++) {
 		struct vqueue *q = &d->queues[i];
-		struct kvm_ioeventfd ioev = { .addr = base + VIRTIO_MMIO_QUEUE_NOTIFY, .len = 4,
+		struct kvm_ioeventfd ioev = { .addr = sh->base + VIRTIO_MMIO_QUEUE_NOTIFY, .len = 4,
 					      .datamatch = (uint64_t)i, .flags = KVM_IOEVENTFD_FLAG_DATAMATCH };
 
 		q->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -233,21 +172,57 @@ static int kvm_bind_fds(struct vmm *v, struct virtio_dev *d, uint64_t base, bool
 	return 0;
 }
 
-void virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d)
+static int mmio_attach(struct vmm *v, struct virtio_dev *d, bool with_ioeventfd)
 {
-	memset(t, 0, sizeof(*t));
-	t->dev = d;
-	t->base = ABI_VIRTIO_MMIO_BASE + (uint64_t)d->index * ABI_VIRTIO_MMIO_SIZE;
-}
+	struct virtio_mmio *t = calloc(1, sizeof(*t)); /* lives as long as the machine */
+	struct bus_region r = { .len = ABI_VIRTIO_MMIO_SIZE, .opaque = t, .access = virtio_mmio_access,
+				.name = "virtio-mmio" };
+	unsigned gsi;
+	int slot;
 
-int virtio_mmio_attach(struct vmm *v, struct virtio_mmio *t, struct virtio_dev *d, bool with_ioeventfd)
-{
-	struct bus_region r = { .len = ABI_VIRTIO_MMIO_SIZE, .opaque = t,
-				.access = virtio_mmio_access, .name = "virtio-mmio" };
-
-	virtio_mmio_init(t, d);
-	r.base = t->base;
-	if (kvm_bind_fds(v, d, t->base, with_ioeventfd) < 0)
+	if (!t)
+		return err_set("out of memory");
+	if ((slot = layout_mmio_slot(v, &gsi)) < 0 || virtio_mmio_init(t, d, slot, gsi) < 0 ||
+	    kvm_bind_fds(v, t, with_ioeventfd) < 0)
 		return -1;
+	r.base = t->sh->base;
 	return bus_register(&v->mmio, &r);
 }
+
+/* ---- what the guest is told ------------------------------------------------------------------------ */
+
+/* The Linux `virtio_mmio.device=<size>@<base>:<irq>` word, as QEMU microvm passes it. */
+static int mmio_cmdline(const struct virtio_dev *d, char *s, size_t len)
+{
+	const struct mmio_shared *sh = shared_of(d);
+
+	return snprintf(s, len, " virtio_mmio.device=%u@0x%llx:%u", ABI_VIRTIO_MMIO_SIZE,
+			(unsigned long long)sh->base, sh->gsi);
+}
+
+/* As Linux's virtio_mmio driver matches it in ACPI: _HID "LNRO0005", a Memory32Fixed window and an
+ * edge-triggered, active-high interrupt (an Extended Interrupt descriptor). */
+static void mmio_acpi(const struct virtio_dev *d, struct aml *sb)
+{
+	const struct mmio_shared *sh = shared_of(d);
+	struct aml dev = { .n = 0 };
+	uint8_t res[32];
+	size_t n = aml_res_mem32_fixed(res, (uint32_t)sh->base, ABI_VIRTIO_MMIO_SIZE);
+	char seg[12];
+
+	n += aml_res_ext_irq(res + n, sh->gsi);
+	snprintf(seg, sizeof(seg), "VR%02u", (unsigned)sh->slot % 100u);
+	aml_name_str(&dev, "_HID", "LNRO0005");
+	aml_name_int(&dev, "_UID", (uint32_t)sh->slot);
+	aml_name_crs(&dev, res, n);
+	aml_device(sb, seg, &dev);
+}
+
+const struct virtio_transport virtio_mmio_transport = {
+	.name = "mmio",
+	.attach = mmio_attach,
+	.signal = mmio_signal,
+	.acpi = mmio_acpi,
+	.cmdline = mmio_cmdline,
+	.irq_state = mmio_irq_state,
+};

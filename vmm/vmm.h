@@ -106,10 +106,24 @@ int pvh_write_start_info(struct guest_mem *m, const char *cmdline, const struct 
 #define ACPI_TABLES_GPA 0xe0000ull  /* in the reserved hole below 1 MiB, as a PC BIOS places them */
 #define ACPI_TABLES_END 0x100000ull
 
-/* Writes RSDP, XSDT, a hardware-reduced FADT, the MADT (nvcpus LAPICs, the IOAPIC) and a DSDT (COM1, COM2,
- * a virtio-mmio device per disk, \_S5) at ACPI_TABLES_GPA; *rsdp_gpa gets the RSDP's address. Returns 0 or
- * -1 (err_set). */
-int acpi_build(struct guest_mem *m, int nvcpus, int ndisks, uint64_t *rsdp_gpa);
+struct aml;
+
+/* Something that describes itself in the tables (a device through its transport, a bus): its objects under
+ * \_SB in the DSDT, and a table of its own written at buf (at most max bytes, with acpi_header; returns its
+ * length, 0 for none). Either may be NULL. */
+struct acpi_part {
+	void (*dsdt)(const void *o, struct aml *sb);
+	size_t (*table)(const void *o, uint8_t *buf, size_t max);
+	const void *o;
+};
+#define ACPI_MAX_PARTS 12
+
+/* Writes RSDP, XSDT, a hardware-reduced FADT, the MADT (nvcpus LAPICs, the IOAPIC), the parts' tables and a
+ * DSDT (COM1, COM2, the parts' objects, \_S5) at ACPI_TABLES_GPA; *rsdp_gpa gets the RSDP's address. Returns
+ * 0 or -1 (err_set). */
+int acpi_build(struct guest_mem *m, int nvcpus, const struct acpi_part *parts, int nparts, uint64_t *rsdp_gpa);
+/* Fills an ACPI table header (signature, length, revision, the OEM fields) and its checksum over len bytes. */
+void acpi_header(void *table, const char *sig, uint32_t len, uint8_t rev);
 
 /* ---- I/O buses (bus.c) ----------------------------------------------------------------------- */
 
@@ -205,9 +219,15 @@ const char *kvm_flavor(void);
 
 /* ---- the experiment switches and disks ------------------------------------------------------- */
 
+/* What every mode of a switch has first: the options, --help, the guest's command line and the stats use it. */
+struct mode {
+	const char *name, *help;
+};
+
 struct request_mode;
 struct emu_mode;
 struct completion_mode;
+struct transport_mode;
 
 struct disk_config {
 	const char *path;
@@ -216,9 +236,10 @@ struct disk_config {
 	bool rw_device;      /* allow writes to a block device */
 	int queues;          /* request queues; 0: one per vCPU */
 	uint32_t latency_us; /* backend=null: every request completes this long after it started (0: at once) */
+	const struct transport_mode *transport; /* ,transport=: NULL takes --transport */
 };
 
-#define VMM_MAX_DISKS 8 /* one virtio-mmio slot each (ABI_VIRTIO_MAX_SLOTS) */
+#define VMM_MAX_DISKS 8
 
 /* A CPU list as --pin takes it ("2", "0-3", "1:3:5"); n == 0: not pinned. Entry i of the threads of a
  * kind goes to cpu[i % n]. */
@@ -254,6 +275,7 @@ struct vmm_config {
 	const struct emu_mode *emulation;
 	const struct emu_mode *emulation_asked; /* what --emulation said (auto resolves into emulation) */
 	const struct completion_mode *completion;
+	const struct transport_mode *transport;
 	enum ctx_layout contexts;
 	uint64_t poll_us;     /* --poll-us: the IOCore (and an emulation thread with a CPU of its own) sleeps
 			       * after this long without work; 0: never sleeps */
@@ -271,7 +293,6 @@ struct exit_counts {
 };
 
 struct virtio_dev;
-struct virtio_mmio;
 struct emu_ctx;
 struct stats;
 
@@ -290,8 +311,10 @@ struct vmm {
 	_Atomic int exit_code;     /* the process status, decided by whatever ended the run first */
 	_Atomic int stop;          /* the run is over: every vCPU leaves KVM_RUN */
 	struct virtio_dev *disks[VMM_MAX_DISKS];
-	struct virtio_mmio *transports[VMM_MAX_DISKS];
 	int ndisks;
+	struct {
+		int mmio_slots;    /* virtio-mmio windows handed out (layout.c) */
+	} layout;
 	struct emu_ctx *ctx[VMM_MAX_DISKS * 16];
 	int nctx;
 	struct stats *stats;       /* exit and cost accounting (stats.c) */
@@ -314,6 +337,12 @@ int vcpu_start_aps(struct vmm *v);
 int vcpu_run_all(struct vmm *v);
 /* Stops the I/O threads, writes the stats, releases what machine_setup() acquired, flushes the UARTs. */
 void machine_teardown(struct vmm *v);
+
+/* ---- the machine's layout (layout.c): windows and interrupt lines, handed out in one place ---------- */
+
+/* The next virtio-mmio window: its slot (window ABI_VIRTIO_MMIO_BASE + slot * ABI_VIRTIO_MMIO_SIZE) and its
+ * interrupt line in *gsi. Returns the slot, or -1 (err_set) when every window is taken. */
+int layout_mmio_slot(struct vmm *v, unsigned *gsi);
 
 /* ---- accounting (stats.c) and host threads (thread.c) ----------------------------------------- */
 

@@ -209,7 +209,7 @@ refused() {
 
 @test "a bad backend, a bad disk option, and latency= without backend=null or out of range are named" {
 	refused "vmm: --disk backend: 'floppy' is not one of uring|sync|null|ram" --disk "$IMG,backend=floppy"
-	refused "vmm: --disk: unknown disk option 'fast' (backend=, queues=, ro, rw-device, latency=)" --disk "$IMG,fast"
+	refused "vmm: --disk: unknown disk option 'fast' (backend=, queues=, ro, rw-device, latency=, transport=)" --disk "$IMG,fast"
 	refused "vmm: --disk $IMG: latency= is a property of backend=null (a device that moves no data)" --disk "$IMG,latency=100"
 	refused "vmm: --disk latency: '0' is not a number in [1, 1000000]" --disk "$IMG,backend=null,latency=0"
 }
@@ -226,6 +226,8 @@ refused() {
 
 @test "bad switch values are named" {
 	refused "vmm: --request: 'sometimes' is not one of exit|ioeventfd|exitless" --request sometimes
+	refused "vmm: --transport: 'usb' is not one of mmio" --transport usb
+	refused "vmm: --transport: 'isa' is not one of mmio" --disk "$IMG,transport=isa"
 	refused "vmm: --pin: 'gpu' is not vcpu=C, iocore=C or dev=C" --pin vcpu=0,gpu=1
 }
 

@@ -8,7 +8,7 @@
 
 #include "abi.h"
 #include "tap.h"
-#include "vmm.h"
+#include "virtio.h"
 
 #define RAM (16ull << 20)
 
@@ -72,19 +72,44 @@ static void dump(const char *name, const uint8_t *t)
 	}
 }
 
+static const struct virtio_dev_ops no_ops = { .name = "none", .device_id = 2 };
+
+/* n devices on virtio-mmio windows 0 .. n-1, described by their transport, as the machine's parts. */
+static int mmio_parts(struct guest_mem *m, int n, struct acpi_part *parts)
+{
+	static struct virtio_mmio t[VMM_MAX_DISKS];
+
+	for (int i = 0; i < n; i++) {
+		struct virtio_dev *d = virtio_dev_create(&no_ops, i, 1, m, 0, 0);
+
+		if (!d || virtio_mmio_init(&t[i], d, i, ABI_VIRTIO_IRQ_BASE + (unsigned)i) < 0)
+			tap_bail("a test device: %s", err_msg());
+		parts[i] = virtio_dev_acpi_part(d);
+	}
+	return n;
+}
+
+/* The table the XSDT lists at index i (NULL when it has none there or it does not checksum). */
+static const uint8_t *listed(struct guest_mem *m, const uint8_t *xsdt, unsigned i, const char *sig)
+{
+	return xsdt && 36 + 8 * (i + 1) <= u32(xsdt + 4) ? table(m, u64(xsdt + 36 + 8 * i), sig) : NULL;
+}
+
 static void test_acpi(struct guest_mem *m)
 {
+	struct acpi_part parts[VMM_MAX_DISKS];
 	const uint8_t *rsdp, *xsdt, *fadt, *madt, *dsdt;
 	uint64_t at = 0;
 
-	ok(acpi_build(m, 2, 3, &at) == 0 && at == ACPI_TABLES_GPA, "the tables are built at ACPI_TABLES_GPA");
+	ok(acpi_build(m, 2, parts, mmio_parts(m, 3, parts), &at) == 0 && at == ACPI_TABLES_GPA,
+	   "the tables are built at ACPI_TABLES_GPA");
 	rsdp = gmem_ptr(m, at, 36);
 	ok(memcmp(rsdp, "RSD PTR ", 8) == 0 && rsdp[15] == 2 && sum(rsdp, 20) == 0 && sum(rsdp, 36) == 0,
 	   "RSDP: signature, revision 2, both checksums");
 	xsdt = table(m, u64(rsdp + 24), "XSDT");
 	ok(xsdt && u32(xsdt + 4) == 36 + 16, "the XSDT checksums and lists two tables");
-	fadt = xsdt ? table(m, u64(xsdt + 36), "FACP") : NULL;
-	madt = xsdt ? table(m, u64(xsdt + 44), "APIC") : NULL;
+	fadt = listed(m, xsdt, 0, "FACP");
+	madt = listed(m, xsdt, 1, "APIC");
 	ok(fadt && u32(fadt + 4) == 276 && fadt[8] == 6, "the FADT is revision 6, 276 bytes, checksums");
 	ok(fadt && (u32(fadt + 112) & (1u << 20)), "the FADT is hardware-reduced");
 	ok(fadt && fadt[244] == 1 && u64(fadt + 248) == ABI_ACPI_SLEEP_CONTROL_PORT && u64(fadt + 260) == ABI_ACPI_SLEEP_STATUS_PORT,
@@ -103,7 +128,10 @@ static void test_acpi(struct guest_mem *m)
 		dump("FACP", fadt);
 		dump("APIC", madt);
 	}
-	ok(acpi_build(m, 16, 8, &at) == 0 && table(m, at + 64 + 64 + 512, "APIC") && table(m, at + 64 + 64 + 512 + 512, "DSDT"),
+	ok(acpi_build(m, 16, parts, mmio_parts(m, 8, parts), &at) == 0 &&
+	   (xsdt = table(m, u64(gmem_ptr(m, at, 36) + 24), "XSDT")) && (madt = listed(m, xsdt, 1, "APIC")) &&
+	   u32(madt + 4) == 44 + 16 * 8 + 12 && (fadt = listed(m, xsdt, 0, "FACP")) && table(m, u64(fadt + 140), "DSDT") &&
+	   count(table(m, u64(fadt + 140), "DSDT"), u32(table(m, u64(fadt + 140), "DSDT") + 4), "LNRO0005") == 8,
 	   "16 vCPUs and 8 disks fit");
 }
 
