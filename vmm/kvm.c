@@ -70,9 +70,9 @@ static unsigned id_bits(unsigned n)
 	return b;
 }
 
-/* One vCPU's view of the topology: n cores of one thread in one package, APIC id = vCPU index. Linux
- * reads it from leaf 1 and the extended topology leaves (0xb, 0x1f; AMD: 0x80000008, 0x8000001e). */
-static void cpuid_topology(struct kvm_cpuid2 *cpuid, unsigned id, unsigned n)
+/* One vCPU's CPUID: the topology of n cores of one thread in one package, APIC id = vCPU index (Linux reads it
+ * from leaf 1 and the extended topology leaves 0xb, 0x1f; AMD: 0x80000008, 0x8000001e), and KVM's leaves. */
+static void cpuid_topology(struct kvm_cpuid2 *cpuid, unsigned id, unsigned n, uint32_t hints)
 {
 	for (uint32_t i = 0; i < cpuid->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
@@ -107,7 +107,11 @@ static void cpuid_topology(struct kvm_cpuid2 *cpuid, unsigned id, unsigned n)
 			/* No PV spinlocks: their waiter halts with interrupts off until the holder's kick hypercall; with
 			 * vCPUs on CPUs of their own (the default placement) native spinning is what a lock wants, and a
 			 * stopped guest then shows where it spins. kvmclock, PV EOI, PV TLB flush stay. */
+			/* EDX: KVM_HINTS_REALTIME when the machine gives every vCPU a CPU of its own and the guest should poll
+			 * before it halts (completion=hybrid): Linux then takes cpuidle-haltpoll, and with
+			 * KVM_FEATURE_POLL_CONTROL turns the host's own halt polling off. */
 			e->eax &= ~(1u << KVM_FEATURE_PV_UNHALT);
+			e->edx = hints;
 			break;
 		}
 	}
@@ -122,7 +126,7 @@ static int kvm_set_cpuid(struct kvm_vm *vm, const struct kvm_cpuid2 *supported, 
 	if (!cpuid)
 		return err_set("out of memory");
 	memcpy(cpuid, supported, sz);
-	cpuid_topology(cpuid, (unsigned)c->index, (unsigned)vm->nvcpus);
+	cpuid_topology(cpuid, (unsigned)c->index, (unsigned)vm->nvcpus, vm->hints_realtime ? 1u << KVM_HINTS_REALTIME : 0);
 	if (ioctl(c->fd, KVM_SET_CPUID2, cpuid) < 0)
 		rc = err_set("KVM_SET_CPUID2: %s", strerror(errno));
 	free(cpuid);
@@ -210,19 +214,41 @@ static int kvm_open_vcpu(struct kvm_vm *vm, struct kvm_vcpu *c, int index)
 	return 0;
 }
 
-int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m, int nvcpus)
+/* KVM_CAP_X86_DISABLE_EXITS (HLT), which must come before the first vCPU: whether KVM took it. PVM takes it and
+ * changes nothing; the stats' halt_exits tell. */
+static bool disable_hlt_exits(struct kvm_vm *vm)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_DISABLE_EXITS, .args = { KVM_X86_DISABLE_EXITS_HLT } };
+	int can = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_DISABLE_EXITS);
+
+	return can > 0 && (can & KVM_X86_DISABLE_EXITS_HLT) && ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0;
+}
+
+/* What the guest is offered in KVM's leaf: PV EOI, and poll control (the guest turns host halt polling off). */
+static void pv_offered(struct kvm_vm *vm, const struct kvm_cpuid2 *cpuid)
+{
+	for (uint32_t i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == KVM_CPUID_FEATURES) {
+			vm->pv_eoi = cpuid->entries[i].eax & (1u << KVM_FEATURE_PV_EOI);
+			vm->poll_control = cpuid->entries[i].eax & (1u << KVM_FEATURE_POLL_CONTROL);
+		}
+}
+
+int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m, int nvcpus, const struct kvm_opts *o)
 {
 	struct kvm_cpuid2 *cpuid;
 	int khz, rc = 0;
 
 	*vm = (struct kvm_vm){ .kvm_fd = -1, .vm_fd = -1, .nvcpus = nvcpus, .flavor = kvm_flavor(),
-			       .posted_interrupts = host_posted_interrupts() };
+			       .posted_interrupts = host_posted_interrupts(), .hints_realtime = o->hints_realtime };
 	host_hypervisor(vm->host_hv);
 	vm->emulated = host_emulated(vm->host_hv);
 	for (int i = 0; i < VMM_MAX_VCPUS; i++)
 		vm->vcpu[i].fd = vm->vcpu[i].stats_fd = -1;
 	if (kvm_open_vm(vm) < 0 || kvm_add_ram(vm, m) < 0 || !(cpuid = supported_cpuid(vm)))
 		return -1;
+	pv_offered(vm, cpuid);
+	vm->hlt_exits_off = o->disable_hlt_exits && disable_hlt_exits(vm);
 	for (int i = 0; i < nvcpus && rc == 0; i++)
 		rc = kvm_open_vcpu(vm, &vm->vcpu[i], i) < 0 || kvm_set_cpuid(vm, cpuid, &vm->vcpu[i]) < 0 ? -1 : 0;
 	free(cpuid);
@@ -334,4 +360,26 @@ bool host_posted_interrupts(void)
 {
 	return param_on("/sys/module/kvm_intel/parameters/enable_apicv") ||
 	       param_on("/sys/module/kvm_amd/parameters/avic");
+}
+
+/* What would keep AVIC off for this VM on an AMD host (it inhibits posted interrupts for the whole VM): AVIC
+ * disabled in kvm_amd, or x2APIC in the guest's CPUID (which this VMM offers) on a CPU without x2AVIC. The
+ * VMM creates no PIT, the other common inhibitor. "" when nothing does, or on a host that is not SVM. */
+const char *kvm_avic_inhibitors(void)
+{
+	static char flags[4096];
+	FILE *f;
+	size_t n = 0;
+
+	if (strcmp(kvm_flavor(), "svm") != 0)
+		return "";
+	if (!param_on("/sys/module/kvm_amd/parameters/avic"))
+		return "avic off in kvm_amd";
+	f = fopen("/proc/cpuinfo", "r");
+	if (f) {
+		n = fread(flags, 1, sizeof(flags) - 1, f);
+		fclose(f);
+	}
+	flags[n] = 0;
+	return strstr(flags, " x2avic") ? "" : "x2apic in the guest's CPUID without x2avic";
 }

@@ -32,6 +32,7 @@ static const struct switch_def switches[] = {
 	{ "emulation", emu_modes, sizeof(emu_modes[0]), &n_emu_modes },
 	{ "completion", completion_modes, sizeof(completion_modes[0]), &n_completion_modes },
 	{ "transport", transport_modes, sizeof(transport_modes[0]), &n_transport_modes },
+	{ "hlt-exits", hlt_modes, sizeof(hlt_modes[0]), &n_hlt_modes },
 };
 #define NSWITCHES (sizeof(switches) / sizeof(switches[0]))
 
@@ -161,6 +162,11 @@ static void set_completion(struct vmm_config *c, const char *v, const char *name
 static void set_transport(struct vmm_config *c, const char *v, const char *name)
 {
 	c->transport = choose_mode(v, name);
+}
+
+static void set_hlt_exits(struct vmm_config *c, const char *v, const char *name)
+{
+	c->hlt_exits = choose_mode(v, name);
 }
 
 static void set_contexts(struct vmm_config *c, const char *v, const char *name)
@@ -301,6 +307,7 @@ static const struct option_def option_defs[] = {
 	{ "completion", "MODE", "how completions reach the guest (default poll; modes below)", set_completion },
 	{ "transport", "MODE", "how devices reach the guest (default mmio; modes below; per disk: --disk ...,transport=)",
 	  set_transport },
+	{ "hlt-exits", "on|off", "whether a halting vCPU exits (default on; modes below)", set_hlt_exits },
 	{ "pin", "LIST", "CPU placement vcpu=L,iocore=C,dev=L, L a CPU, A-B or A:B:C (default: vCPUs first, "
 			 "then the IOCore, then emulation; vcpu=0,iocore=1,dev=1 on 2 CPUs)", set_pin },
 	{ "stats", "FILE", "write exit and cost accounting of the measured window as JSON", set_stats },
@@ -346,6 +353,7 @@ void options_parse(struct vmm_config *c, int argc, char **argv)
 	c->emulation = choose_mode("auto", "emulation");
 	c->completion = choose_mode("poll", "completion");
 	c->transport = choose_mode("mmio", "transport");
+	c->hlt_exits = choose_mode("on", "hlt-exits");
 	c->contexts = CTX_PER_DEVICE;
 	for (size_t i = 0; i < NOPTIONS; i++)
 		longopts[i] = (struct option){ option_defs[i].name,

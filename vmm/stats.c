@@ -185,7 +185,7 @@ static double per_io(uint64_t n, uint64_t ios)
 }
 
 /* Delta of one KVM statistic over the window, vCPU c (or all for -1); false when unavailable. */
-static bool kvm_delta(const struct vmm *v, const char *name, int c, uint64_t *out)
+bool stats_kvm_delta(const struct vmm *v, const char *name, int c, uint64_t *out)
 {
 	const struct stats *s = v->stats;
 
@@ -250,8 +250,11 @@ static void write_config(FILE *f, const struct vmm *v)
 		if (v->ctx[i]->tid)
 			fprintf(f, ", \"dev%d\": \"%s\"", i, s->aff_ctx[i]);
 	fprintf(f, "}, \"kvm_flavor\": \"%s\", \"emulated\": %s, \"host_hypervisor\": \"%s\", "
-		   "\"posted_interrupts\": %s},\n", v->kvm.flavor, v->kvm.emulated ? "true" : "false", v->kvm.host_hv,
-		v->kvm.posted_interrupts ? "true" : "false");
+		   "\"posted_interrupts\": %s, \"avic_inhibitors\": \"%s\", \"hlt_exits\": \"%s\", \"hlt_exits_off\": %s, "
+		   "\"hints_realtime\": %s, \"pv_eoi\": %s, \"poll_control\": %s},\n", v->kvm.flavor,
+		v->kvm.emulated ? "true" : "false", v->kvm.host_hv, v->kvm.posted_interrupts ? "true" : "false",
+		kvm_avic_inhibitors(), c->hlt_exits->m.name, v->kvm.hlt_exits_off ? "true" : "false",
+		v->kvm.hints_realtime ? "true" : "false", v->kvm.pv_eoi ? "true" : "false", v->kvm.poll_control ? "true" : "false");
 }
 
 /* Sums of the queue counters over the window, over every queue of every disk. */
@@ -274,7 +277,7 @@ static void queue_sums(const struct vmm *v, uint64_t *sum)
 static void write_headline(FILE *f, const struct vmm *v, uint64_t ios, const uint64_t *sum)
 {
 	uint64_t all = 0, host = 0;
-	bool ok = kvm_delta(v, "exits", -1, &all) && kvm_delta(v, "irq_exits", -1, &host);
+	bool ok = stats_kvm_delta(v, "exits", -1, &all) && stats_kvm_delta(v, "irq_exits", -1, &host);
 	uint64_t guest = all - (host < all ? host : all);
 
 	fprintf(f, "  \"ios\": %" PRIu64 ",\n  ", ios);
@@ -299,7 +302,7 @@ static void write_kvm(FILE *f, const struct vmm *v)
 	}
 	fprintf(f, "  \"kvm\": {");
 	for (int i = 0; i < s->n; i++) {
-		kvm_delta(v, s->name[i], -1, &n);
+		stats_kvm_delta(v, s->name[i], -1, &n);
 		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", s->name[i], n);
 	}
 	fprintf(f, "},\n");
@@ -341,7 +344,7 @@ static void write_vcpus(FILE *f, const struct vmm *v)
 		}
 		fputc('{', f);
 		for (int i = 0; i < N_VCPU_KVM; i++) {
-			bool ok = kvm_delta(v, vcpu_kvm_names[i], c, &n);
+			bool ok = stats_kvm_delta(v, vcpu_kvm_names[i], c, &n);
 
 			json_u64_or_null(f, vcpu_kvm_names[i], ok, n, i + 1 < N_VCPU_KVM ? ", " : "}}");
 		}

@@ -292,6 +292,8 @@ struct virtio_mmio {
  * drive the registers through this). Returns 0 or -1 (err_set). */
 int virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d, int slot, unsigned gsi);
 extern const struct virtio_transport virtio_mmio_transport;
+/* The virtio-pci transport (virtio_pci.c): a PCI function per device, MSI-X vectors per queue. */
+extern const struct virtio_transport virtio_pci_transport;
 /* The MMIO bus handler (opaque = struct virtio_mmio *). */
 void virtio_mmio_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
 
@@ -318,6 +320,12 @@ struct completion_mode {
 	struct mode m;
 };
 
+/* --hlt-exits: whether a halting vCPU exits to KVM (on), or halts inside the guest (off: KVM_CAP_X86_DISABLE_EXITS). */
+struct hlt_mode {
+	struct mode m;
+	bool exits;
+};
+
 /* --transport: which transport a device is attached to (per disk: --disk ...,transport=). */
 struct transport_mode {
 	struct mode m;
@@ -328,7 +336,8 @@ extern const struct request_mode request_modes[];
 extern const struct emu_mode emu_modes[];
 extern const struct completion_mode completion_modes[];
 extern const struct transport_mode transport_modes[];
-extern const int n_request_modes, n_emu_modes, n_completion_modes, n_transport_modes;
+extern const struct hlt_mode hlt_modes[];
+extern const int n_request_modes, n_emu_modes, n_completion_modes, n_transport_modes, n_hlt_modes;
 
 /* ---- emulation contexts and the hand-off (emu.c) --------------------------------------------- */
 

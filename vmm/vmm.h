@@ -96,10 +96,17 @@ int pvh_load_modules(struct guest_mem *m, const struct pvh_image *img, struct pv
  * Returns 0 or -1 (err_set) for an unreadable or non-newc initrd or when it does not fit above img. */
 int pvh_load_initrd(struct guest_mem *m, const struct pvh_image *img, const char *initrd,
 		    const struct pvh_module *files, int n, struct pvh_module *out);
-/* Writes hvm_start_info (version 1) with the RSDP address (0: none), the memory map, the module list and
- * the command line. Returns 0 or -1 (err_set) when the command line is too long. */
+/* A guest-physical range the memory map marks reserved (a device window firmware would reserve). */
+struct pvh_range {
+	uint64_t base, size;
+};
+#define PVH_MAX_RESERVED 4
+
+/* Writes hvm_start_info (version 1) with the RSDP address (0: none), the memory map (RAM, the legacy hole and the
+ * reserved ranges), the module list and the command line. Returns 0 or -1 (err_set) when the command line is
+ * too long. */
 int pvh_write_start_info(struct guest_mem *m, const char *cmdline, const struct pvh_module *mods,
-			 int n, uint64_t rsdp);
+			 int n, uint64_t rsdp, const struct pvh_range *reserved, int nreserved);
 
 /* ---- ACPI tables (acpi.c) -------------------------------------------------------------------- */
 
@@ -145,6 +152,8 @@ struct bus {
 
 /* Adds a region; regions must not overlap. Returns 0 or -1 (err_set). */
 int bus_register(struct bus *b, const struct bus_region *r);
+/* Removes the region that starts at base (a BAR the guest moved or stopped decoding). Returns 0 or -1. */
+int bus_unregister(struct bus *b, uint64_t base);
 /* Dispatches one access; an address in no region reads as all-ones and ignores writes. */
 void bus_access(struct bus *b, uint64_t addr, uint8_t *data, uint32_t size, bool is_write);
 
@@ -194,13 +203,22 @@ struct kvm_vm {
 	bool emulated;       /* the host's hardware virtualization is itself emulated (QEMU TCG) */
 	bool posted_interrupts; /* APICv / AVIC on */
 	char host_hv[13];    /* the signature of the hypervisor this process runs under, "" on bare metal */
+	bool hints_realtime;  /* CPUID tells the guest its vCPUs have CPUs of their own (KVM_HINTS_REALTIME) */
+	bool hlt_exits_off;   /* KVM took KVM_CAP_X86_DISABLE_EXITS (HLT): a halt stays in the guest */
+	bool pv_eoi, poll_control; /* offered to the guest in KVM's CPUID leaf */
 };
 
-/* Opens /dev/kvm, creates the VM with an in-kernel irqchip (PIC, IOAPIC, LAPIC) and what VT-x needs
- * before the first vCPU (TSS and identity-map pages), registers guest RAM, creates nvcpus vCPUs with
- * CPUID from KVM_GET_SUPPORTED_CPUID (topology and APIC ids per vCPU) and reads the TSC frequency.
- * Returns 0 or -1 (err_set). */
-int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m, int nvcpus);
+/* What the machine asks of KVM before the first vCPU: the realtime hint in CPUID, no HLT exits. */
+struct kvm_opts {
+	bool hints_realtime;
+	bool disable_hlt_exits;
+};
+
+/* Opens /dev/kvm, creates the VM with an in-kernel irqchip (PIC, IOAPIC, LAPIC; no PIT) and what VT-x needs
+ * before the first vCPU (TSS and identity-map pages), registers guest RAM, applies o, creates nvcpus vCPUs
+ * with CPUID from KVM_GET_SUPPORTED_CPUID (topology and APIC ids per vCPU, KVM's leaf) and reads the TSC
+ * frequency. Returns 0 or -1 (err_set). */
+int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m, int nvcpus, const struct kvm_opts *o);
 /* Puts vCPU 0 in the PVH entry state: 32-bit flat protected mode, paging off,
  * eip = entry, ebx = start_info. Returns 0 or -1 (err_set). */
 int kvm_vcpu_pvh_entry(struct kvm_vm *vm, uint32_t entry, uint32_t start_info);
@@ -216,6 +234,8 @@ void host_hypervisor(char sig[13]);
 bool host_emulated(const char *sig);
 /* The KVM module loaded: "vmx", "svm", "pvm" or "unknown". */
 const char *kvm_flavor(void);
+/* What would keep AVIC (posted interrupts) off for this VM on an SVM host, "" when nothing or not SVM. */
+const char *kvm_avic_inhibitors(void);
 
 /* ---- the experiment switches and disks ------------------------------------------------------- */
 
@@ -228,6 +248,7 @@ struct request_mode;
 struct emu_mode;
 struct completion_mode;
 struct transport_mode;
+struct hlt_mode;
 
 struct disk_config {
 	const char *path;
@@ -276,6 +297,7 @@ struct vmm_config {
 	const struct emu_mode *emulation_asked; /* what --emulation said (auto resolves into emulation) */
 	const struct completion_mode *completion;
 	const struct transport_mode *transport;
+	const struct hlt_mode *hlt_exits;
 	enum ctx_layout contexts;
 	uint64_t poll_us;     /* --poll-us: the IOCore (and an emulation thread with a CPU of its own) sleeps
 			       * after this long without work; 0: never sleeps */
@@ -314,6 +336,8 @@ struct vmm {
 	int ndisks;
 	struct {
 		int mmio_slots;    /* virtio-mmio windows handed out (layout.c) */
+		int pci_devs;      /* PCI device numbers handed out */
+		int msi_gsis;      /* GSIs handed out for MSI routes */
 	} layout;
 	struct emu_ctx *ctx[VMM_MAX_DISKS * 16];
 	int nctx;
@@ -343,8 +367,19 @@ void machine_teardown(struct vmm *v);
 /* The next virtio-mmio window: its slot (window ABI_VIRTIO_MMIO_BASE + slot * ABI_VIRTIO_MMIO_SIZE) and its
  * interrupt line in *gsi. Returns the slot, or -1 (err_set) when every window is taken. */
 int layout_mmio_slot(struct vmm *v, unsigned *gsi);
+/* The next PCI device number on bus 0 (1 ..), or -1 (err_set). */
+#define PCI_LAYOUT_DEVS 32
+int layout_pci_slot(struct vmm *v);
+/* A GSI for an MSI route, from LAYOUT_MSI_GSI_BASE (above the 24 IOAPIC pins), or -1 (err_set). */
+#define LAYOUT_MSI_GSI_BASE 24
+#define LAYOUT_MAX_MSI (VMM_MAX_DISKS * 17)
+int layout_msi_gsi(struct vmm *v);
 
 /* ---- accounting (stats.c) and host threads (thread.c) ----------------------------------------- */
+
+/* The window's delta of KVM statistic `name` on vCPU c (c < 0: summed over the vCPUs). False when KVM has no such
+ * statistic (then *out is 0). */
+bool stats_kvm_delta(const struct vmm *v, const char *name, int c, uint64_t *out);
 
 /* Opens every vCPU's KVM statistics and each host thread's CPU-time counter and takes the opening
  * snapshot (the window starts at boot unless the guest marks it). Returns 0 or -1. */

@@ -1,6 +1,7 @@
 /* unit-platform.c - unit tests of what a stock kernel finds on the machine: the ACPI tables, the 16550's
  * registers and interrupt condition, and the initramfs with the job appended. With ACPI_DUMP_DIR set, the
- * tables are also written there (DSDT.dat, FACP.dat, APIC.dat) for a disassembler to read. */
+ * tables are also written there (DSDT.dat, FACP.dat, APIC.dat; with a PCI bus DSDT-pci.dat, MCFG.dat) for a
+ * disassembler to read. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "abi.h"
 #include "tap.h"
+#include "pci.h"
 #include "virtio.h"
 
 #define RAM (16ull << 20)
@@ -95,6 +97,31 @@ static const uint8_t *listed(struct guest_mem *m, const uint8_t *xsdt, unsigned 
 	return xsdt && 36 + 8 * (i + 1) <= u32(xsdt + 4) ? table(m, u64(xsdt + 36 + 8 * i), sig) : NULL;
 }
 
+/* With a PCI bus: the XSDT lists a third table, MCFG, naming bus 0 at the ECAM window; the DSDT holds the host
+ * bridge (PNP0A08, its _CRS) beside the virtio-mmio devices. */
+static void test_acpi_pci(struct guest_mem *m)
+{
+	struct acpi_part parts[VMM_MAX_DISKS + 1];
+	const uint8_t *xsdt = NULL, *fadt, *dsdt, *mcfg;
+	uint64_t at = 0;
+	int n = mmio_parts(m, 1, parts);
+
+	parts[n++] = pci_acpi_part(NULL);
+	ok(acpi_build(m, 1, parts, n, &at) == 0 && (xsdt = table(m, u64(gmem_ptr(m, at, 36) + 24), "XSDT")) &&
+	   u32(xsdt + 4) == 36 + 24, "with a PCI bus the XSDT lists three tables");
+	mcfg = listed(m, xsdt, 2, "MCFG");
+	ok(mcfg && u32(mcfg + 4) == 60 && u64(mcfg + 44) == PCI_ECAM_BASE && mcfg[52] == 0 && mcfg[53] == 0 &&
+	   mcfg[54] == 0 && mcfg[55] == 0, "MCFG: segment 0, buses 0-0 at the ECAM window");
+	fadt = listed(m, xsdt, 0, "FACP");
+	dsdt = fadt ? table(m, u64(fadt + 140), "DSDT") : NULL;
+	ok(dsdt && count(dsdt, u32(dsdt + 4), "PCI0") == 1 && count(dsdt, u32(dsdt + 4), "_SEG") == 1 &&
+	   count(dsdt, u32(dsdt + 4), "LNRO0005") == 1, "the DSDT has the host bridge PCI0 beside the virtio-mmio device");
+	if (mcfg && dsdt) {
+		dump("MCFG", mcfg);
+		dump("DSDT-pci", dsdt);
+	}
+}
+
 static void test_acpi(struct guest_mem *m)
 {
 	struct acpi_part parts[VMM_MAX_DISKS];
@@ -133,6 +160,7 @@ static void test_acpi(struct guest_mem *m)
 	   u32(madt + 4) == 44 + 16 * 8 + 12 && (fadt = listed(m, xsdt, 0, "FACP")) && table(m, u64(fadt + 140), "DSDT") &&
 	   count(table(m, u64(fadt + 140), "DSDT"), u32(table(m, u64(fadt + 140), "DSDT") + 4), "LNRO0005") == 8,
 	   "16 vCPUs and 8 disks fit");
+	test_acpi_pci(m);
 }
 
 static uint8_t reg(struct serial *s, unsigned r)
