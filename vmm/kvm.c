@@ -243,6 +243,7 @@ int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m, int nvcpus, cons
 			       .posted_interrupts = host_posted_interrupts(), .hints_realtime = o->hints_realtime };
 	host_hypervisor(vm->host_hv);
 	vm->emulated = host_emulated(vm->host_hv);
+	vm->avic_inhibitors = kvm_avic_inhibitors(); /* read now: the threads' allowlists open no files later */
 	for (int i = 0; i < VMM_MAX_VCPUS; i++)
 		vm->vcpu[i].fd = vm->vcpu[i].stats_fd = -1;
 	if (kvm_open_vm(vm) < 0 || kvm_add_ram(vm, m) < 0 || !(cpuid = supported_cpuid(vm)))

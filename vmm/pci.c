@@ -189,7 +189,38 @@ static void ecam_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size
 		config_read(f, reg, data, size);
 }
 
+/* Configuration mechanism 1 (ports 0xcf8-0xcff): an address register (enable, bus, device, function, dword) and
+ * a data window onto the same space ECAM gives, as firmware and Linux's early boot expect of a PC: without it Linux
+ * reads MCFG only late and says "No config space access function found" first. Bus 0 only. */
+static void conf1_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write)
+{
+	static uint32_t address;
+	uint32_t a = address;
+
+	(void)opaque;
+	if (off < 4) { /* the address register: a dword at 0xcf8 */
+		if (is_write && off == 0 && size == 4)
+			memcpy(&address, data, 4);
+		else if (!is_write)
+			memcpy(data, (uint8_t *)&a + off, size <= 4 - off ? size : 4 - off);
+		return;
+	}
+	if (!(a & 0x80000000u) || (a >> 16 & 0xff) != 0 || off - 4 + size > 4) { /* off, another bus, straddling */
+		if (!is_write)
+			memset(data, 0xff, size);
+		return;
+	}
+	ecam_access(NULL, PCI_ECAM_OFFSET(a >> 11 & 31, a >> 8 & 7) + (a & 0xfc) + (off - 4), data, size, is_write);
+}
+
 /* ---- the bus --------------------------------------------------------------------------------------- */
+
+/* 00:00.0, the host bridge itself (class 0600), as on a PC: Linux's early probe trusts mechanism 1 only when bus 0 shows a
+ * host bridge (or a VGA device, or Intel's vendor id). Nothing of it is writable. The ids are QEMU's generic PCIe host
+ * bridge's (Red Hat 1b36:0008), as virtual machines commonly show it. */
+static void bridge_written(struct pci_fn *f, uint32_t off, uint32_t size) { (void)f, (void)off, (void)size; }
+static const struct pci_fn_ops bridge_ops = { .config_written = bridge_written };
+static struct pci_fn bridge;
 
 bool pci_present(const struct vmm *v)
 {
@@ -201,13 +232,19 @@ int pci_add(struct vmm *v, struct pci_fn *f)
 {
 	struct bus_region ecam = { .base = PCI_ECAM_BASE, .len = PCI_ECAM_SIZE, .access = ecam_access,
 				   .name = "pci-ecam" };
+	struct bus_region conf1 = { .base = 0xcf8, .len = 8, .access = conf1_access, .name = "pci-conf1" };
 	int dev = layout_pci_slot(v);
 
 	if (dev < 0)
 		return -1;
 	if (!bus.n) {
-		if (bus_register(&v->mmio, &ecam) < 0)
+		if (bus_register(&v->mmio, &ecam) < 0 || bus_register(&v->pio, &conf1) < 0)
 			return -1;
+		pci_fn_init(&bridge, &bridge_ops, NULL, 0x1b36, 0x0008, 0x06000000, 0x1b36, 0x0008);
+		memset(bridge.wmask, 0, sizeof(bridge.wmask));
+		bridge.v = v;
+		snprintf(bridge.name, sizeof(bridge.name), "00:00.0");
+		bus.fn[0] = &bridge;
 		bus.next_bar = (uint32_t)PCI_MMIO_BASE;
 	}
 	f->v = v;
@@ -230,7 +267,7 @@ int pci_add(struct vmm *v, struct pci_fn *f)
 /* ---- ACPI: the host bridge and MCFG ---------------------------------------------------------------- */
 
 /* Device(PCI0) { _HID PNP0A08 (PCI Express), _CID PNP0A03, _SEG 0, _BBN 0, _UID 0, _CRS: bus 0 and the BAR
- * window }. ECAM needs no I/O ports: there is no 0xcf8 mechanism. */
+ * window }; and the ECAM window as a motherboard resource (PNP0C02). */
 static void pci_dsdt(const void *o, struct aml *sb)
 {
 	struct aml dev = { .n = 0 };
@@ -246,6 +283,14 @@ static void pci_dsdt(const void *o, struct aml *sb)
 	aml_name_int(&dev, "_UID", 0);
 	aml_name_crs(&dev, res, n);
 	aml_device(sb, "PCI0", &dev);
+	/* ECAM as a motherboard resource (PNP0C02): Linux trusts an MCFG region only when ACPI reserves it so, or the
+	 * E820 map does and configuration mechanism 1 (port 0xcf8) exists, which this machine has not. */
+	memset(&dev, 0, sizeof(dev));
+	n = aml_res_mem32_fixed(res, (uint32_t)PCI_ECAM_BASE, (uint32_t)PCI_ECAM_SIZE);
+	aml_name_int(&dev, "_HID", aml_eisa_id("PNP0C02"));
+	aml_name_int(&dev, "_UID", 0);
+	aml_name_crs(&dev, res, n);
+	aml_device(sb, "ECAM", &dev);
 }
 
 /* MCFG (PCI Firmware 3.2, 4.1.2): one allocation, segment 0, buses 0-0, at the ECAM base. */

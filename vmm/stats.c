@@ -253,7 +253,7 @@ static void write_config(FILE *f, const struct vmm *v)
 		   "\"posted_interrupts\": %s, \"avic_inhibitors\": \"%s\", \"hlt_exits\": \"%s\", \"hlt_exits_off\": %s, "
 		   "\"hints_realtime\": %s, \"pv_eoi\": %s, \"poll_control\": %s},\n", v->kvm.flavor,
 		v->kvm.emulated ? "true" : "false", v->kvm.host_hv, v->kvm.posted_interrupts ? "true" : "false",
-		kvm_avic_inhibitors(), c->hlt_exits->m.name, v->kvm.hlt_exits_off ? "true" : "false",
+		v->kvm.avic_inhibitors, c->hlt_exits->m.name, v->kvm.hlt_exits_off ? "true" : "false",
 		v->kvm.hints_realtime ? "true" : "false", v->kvm.pv_eoi ? "true" : "false", v->kvm.poll_control ? "true" : "false");
 }
 

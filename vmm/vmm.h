@@ -206,6 +206,7 @@ struct kvm_vm {
 	bool hints_realtime;  /* CPUID tells the guest its vCPUs have CPUs of their own (KVM_HINTS_REALTIME) */
 	bool hlt_exits_off;   /* KVM took KVM_CAP_X86_DISABLE_EXITS (HLT): a halt stays in the guest */
 	bool pv_eoi, poll_control; /* offered to the guest in KVM's CPUID leaf */
+	const char *avic_inhibitors; /* what keeps AVIC off for this VM (kvm_avic_inhibitors), read at set-up */
 };
 
 /* What the machine asks of KVM before the first vCPU: the realtime hint in CPUID, no HLT exits. */
