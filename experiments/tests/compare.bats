@@ -20,15 +20,22 @@ mk_run() {
 	done
 }
 
+# mk_ab CELL METRIC "VALUES OF A" "VALUES OF B": both runs at once.
+mk_ab() {
+	local a b
+	read -r -a a <<<"$3"
+	read -r -a b <<<"$4"
+	mk_run "$A" "$1" "$2" "${a[@]}"
+	mk_run "$B" "$1" "$2" "${b[@]}"
+}
+
 setup() {
 	A=$BATS_TEST_TMPDIR/a B=$BATS_TEST_TMPDIR/b
 }
 
 @test "A/A: no regression, status 0, the last line counts the checks" {
-	mk_run "$A" full/j iops 100 101 99 102 98
-	mk_run "$B" full/j iops 101 99 100 98 102
-	mk_run "$A" full/j exits_per_io 1 1 1 1 1
-	mk_run "$B" full/j exits_per_io 1 1 1 1 1
+	mk_ab full/j iops "100 101 99 102 98" "101 99 100 98 102"
+	mk_ab full/j exits_per_io "1 1 1 1 1" "1 1 1 1 1"
 	run "$ROOT/experiments/compare" "$A" "$B"
 	[ "$status" -eq 0 ]
 	echo "$output" | grep -Eq '^full/j +iops +100 +100 +\+0\.0% +1\.0000 +ok$'
@@ -36,8 +43,7 @@ setup() {
 }
 
 @test "a separated 10 % slowdown: exact p 2/252 with 5 against 5, effect and verdict, status 1, JSON" {
-	mk_run "$A" full/j iops 100 101 99 102 98
-	mk_run "$B" full/j iops 90 91 89 92 88
+	mk_ab full/j iops "100 101 99 102 98" "90 91 89 92 88"
 	run "$ROOT/experiments/compare" "$A" "$B" --json "$BATS_TEST_TMPDIR/c.json"
 	[ "$status" -eq 1 ]
 	echo "$output" | grep -Eq '^full/j +iops +100 +90 +-10\.0% +0\.0079 +REGRESSION$'
@@ -47,10 +53,8 @@ setup() {
 }
 
 @test "a faster B is better, not a regression; lower latency too" {
-	mk_run "$A" full/j iops 90 91 89 92 88
-	mk_run "$B" full/j iops 100 101 99 102 98
-	mk_run "$A" full/j lat_mean_ns 100 101 99 102 98
-	mk_run "$B" full/j lat_mean_ns 90 91 89 92 88
+	mk_ab full/j iops "90 91 89 92 88" "100 101 99 102 98"
+	mk_ab full/j lat_mean_ns "100 101 99 102 98" "90 91 89 92 88"
 	run "$ROOT/experiments/compare" "$A" "$B"
 	[ "$status" -eq 0 ]
 	echo "$output" | grep -Eq '^full/j +iops .* better$'
@@ -58,8 +62,7 @@ setup() {
 }
 
 @test "the effect-size floor: a significant 3 % slowdown passes at 5 %, fails at --floor iops=2" {
-	mk_run "$A" full/j iops 100 100.5 99.5 100.2 99.8
-	mk_run "$B" full/j iops 97 97.5 96.5 97.2 96.8
+	mk_ab full/j iops "100 100.5 99.5 100.2 99.8" "97 97.5 96.5 97.2 96.8"
 	run "$ROOT/experiments/compare" "$A" "$B"
 	[ "$status" -eq 0 ]
 	echo "$output" | grep -Eq '^full/j +iops +100 +97 +-3\.0% +0\.0079 +ok$'
@@ -69,13 +72,11 @@ setup() {
 }
 
 @test "exact p up to 10 against 10 rounds; Monte Carlo beyond, the same for the same seed and near the exact p" {
-	mk_run "$A" full/j iops 100 101 99 102 98 100 101 99 102 98
-	mk_run "$B" full/j iops 97 98 96 99 95 100 101 90 93 94
+	mk_ab full/j iops "100 101 99 102 98 100 101 99 102 98" "97 98 96 99 95 100 101 90 93 94"
 	"$ROOT/experiments/compare" "$A" "$B" --json "$BATS_TEST_TMPDIR/0.json" >/dev/null
 	# 1122 of the C(20, 10) = 184756 arrangements are as extreme
 	jq -e '.checks[0] | .p > 0.0060728 and .p < 0.0060729 and .min_p < 0.0000109' "$BATS_TEST_TMPDIR/0.json"
-	mk_run "$A" full/j iops 100
-	mk_run "$B" full/j iops 99
+	mk_ab full/j iops "100" "99"
 	"$ROOT/experiments/compare" "$A" "$B" --json "$BATS_TEST_TMPDIR/1.json" >/dev/null
 	"$ROOT/experiments/compare" "$A" "$B" --json "$BATS_TEST_TMPDIR/2.json" >/dev/null
 	"$ROOT/experiments/compare" "$A" "$B" --seed 7 --json "$BATS_TEST_TMPDIR/3.json" >/dev/null
@@ -87,10 +88,8 @@ setup() {
 }
 
 @test "counts are compared strictly: a rise of more than 2 % (or 0.01 per I/O) is a regression without a test" {
-	mk_run "$A" base/j exits_per_io 1 1 1
-	mk_run "$B" base/j exits_per_io 1.05 1.05 1.05
-	mk_run "$A" base/j notifies_per_io 1 1 1
-	mk_run "$B" base/j notifies_per_io 1.01 1.01 1.01
+	mk_ab base/j exits_per_io "1 1 1" "1.05 1.05 1.05"
+	mk_ab base/j notifies_per_io "1 1 1" "1.01 1.01 1.01"
 	run "$ROOT/experiments/compare" "$A" "$B"
 	[ "$status" -eq 1 ]
 	echo "$output" | grep -Eq '^base/j +exits_per_io +1 +1\.05 +\+5\.0% +count +REGRESSION$'
@@ -98,8 +97,7 @@ setup() {
 }
 
 @test "samples that cannot reach the threshold are untestable, and a note says how many rounds can" {
-	mk_run "$A" full/j iops 100 101 99
-	mk_run "$B" full/j iops 50 51 49
+	mk_ab full/j iops "100 101 99" "50 51 49"
 	run "$ROOT/experiments/compare" "$A" "$B"
 	[ "$status" -eq 0 ]
 	echo "$output" | grep -Eq '^full/j +iops +100 +50 +-50\.0% +0\.1000 +untestable$'
@@ -107,8 +105,7 @@ setup() {
 }
 
 @test "a repetition that failed in B and not in A is a regression" {
-	mk_run "$A" full/j iops 100 101 99 102 98
-	mk_run "$B" full/j iops 100 101 99 102 98
+	mk_ab full/j iops "100 101 99 102 98" "100 101 99 102 98"
 	mkdir -p "$A/cells/full/j/rep1" "$B/cells/full/j/rep1" "$B/cells/full/j/rep2"
 	echo "ok rc=0 secs=1 host=h reason=" >"$A/cells/full/j/rep1/status"
 	echo "ok rc=0 secs=1 host=h reason=" >"$B/cells/full/j/rep1/status"
