@@ -110,20 +110,34 @@ slurm_progress() {
 		read -r st _ <"$f"
 		secs=$(sed -n 's/.* secs=\([0-9.]*\).*/\1/p' "$f")
 		DONE=$((DONE + 1))
-		[ "$st" = ok ] || FAILED=$((FAILED + 1))
 		el=$(awk -v a="$start" -v b="$(now_secs)" 'BEGIN { print b - a }')
 		printf '[%*d/%d] %-40s rep %d  %-6s %5ss  elapsed %s  eta %s\n' "${#total}" "$DONE" "$total" "$cell" "$rep" \
 			"$st" "$secs" "$(fmt_secs "$el")" "$(fmt_secs "$(awk -v e="$el" -v d="$DONE" -v n="$total" 'BEGIN { printf "%d", e / d * (n - d) }')")"
 	done < <(find "$OUT/tasks" -path '*/rep*/status' -newer "$OUT/fanout/submitted" 2>/dev/null | sort)
 }
 
+# slurm_queued ID: whether a task of the job is still pending or running (a job Slurm no longer knows is not);
+# exit 2 when squeue keeps failing (the controller is gone).
+slurm_queued() {
+	local out i
+	for ((i = 0; i < 6; i++)); do
+		if out=$(squeue -h -j "$1" -t PENDING,RUNNING,SUSPENDED,CONFIGURING,COMPLETING -o %i 2>&1); then
+			[ -n "$out" ]
+			return
+		fi
+		[[ "$out" != *"Invalid job id"* ]] || return 1
+		sleep "$SLURM_POLL"
+	done
+	die "squeue fails: $out (the job may still be running: experiments/collect $OUT once it has left the queue)"
+}
+
 # slurm_wait ID TOTAL: waits until the job has left the queue, with the runner's progress lines.
 slurm_wait() {
 	local id=$1 total=$2 start
 	local -A SEEN=()
-	DONE=0 FAILED=0
+	DONE=0
 	start=$(now_secs)
-	while squeue -h -j "$id" -o %i 2>/dev/null | grep -q .; do
+	while slurm_queued "$id"; do
 		slurm_progress "$total" "$start"
 		sleep "$SLURM_POLL"
 	done
