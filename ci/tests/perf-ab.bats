@@ -29,7 +29,7 @@ sides() {
 }
 
 @test "A/A: one worktree and build, rounds alternate A,B then B,A, --a-args/--b-args last, no regression" {
-	run "$ROOT/ci/perf-ab" --study "$FIX/studies/ab-stub.ini" --out "$OUT" --a-args "--poll-us 3" \
+	run "$ROOT/ci/perf-ab" --study "$FIX/studies/ab-stub.ini" --reps 5 --out "$OUT" --a-args "--poll-us 3" \
 		--b-args "--poll-us 7 --pin vcpu=0" HEAD~1 HEAD~1
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -45,7 +45,7 @@ sides() {
 }
 
 @test "a 20 % slower revision is caught with p and effect, confirmed by a re-run, status 1" {
-	run "$ROOT/ci/perf-ab" --study "$FIX/studies/ab-stub.ini" --out "$OUT" HEAD~1 HEAD
+	run "$ROOT/ci/perf-ab" --study "$FIX/studies/ab-stub.ini" --reps 5 --out "$OUT" HEAD~1 HEAD
 	echo "$output"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"perf-ab: 1 cells flagged; 5 more rounds of them before a verdict"* ]]
@@ -68,7 +68,7 @@ sides() {
 	[ "$output" = "perf-ab: --floor iops=x: expected a percentage, e.g. iops=3" ]
 	echo broken >"$EXITLESS_AB_REPO/Makefile"
 	git -C "$EXITLESS_AB_REPO" -c user.name=t -c user.email=t@t commit -qam broken
-	run "$ROOT/ci/perf-ab" --study "$FIX/studies/ab-stub.ini" --out "$OUT" HEAD~1 HEAD
+	run "$ROOT/ci/perf-ab" --study "$FIX/studies/ab-stub.ini" --reps 5 --out "$OUT" HEAD~1 HEAD
 	[ "$status" -eq 2 ]
 	[[ "${lines[-1]}" =~ ^"perf-ab: HEAD does not build: see $EXITLESS_AB_REPO/build/perf-ab/trees/"[0-9a-f]{12}".build.log"$ ]]
 }

@@ -14,6 +14,7 @@ compare_metrics() {
 	cat <<-'EOF'
 	iops	stat	higher	5
 	lat_mean_ns	stat	lower	5
+	lat_p50_ns	stat	lower	5
 	cpu_us_per_io	stat	lower	5
 	host_cpu_us_per_io	stat	lower	5
 	exits_per_io	count	lower	2
