@@ -49,8 +49,8 @@ sides() {
 	echo "$output"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"perf-ab: 1 cells flagged; 5 more rounds of them before a verdict"* ]]
-	echo "$output" | grep -Eq '^full/randread-4k-qd1 +iops +10000 +8000 +-20\.0% +0\.000[0-9] +REGRESSION \(confirmed by a re-run of 10 against 10\)$'
-	echo "$output" | grep -Eq '^full/randread-4k-qd1 +cpu_us_per_io +200 +250(\.[0-9])? +\+25\.0% +0\.000[0-9] +REGRESSION'
+	echo "$output" | grep -Eq '^full/randread-4k-qd1 +iops +10000 +8000 +-20\.0% +<0\.0001 +REGRESSION \(confirmed by a re-run of 10 against 10\)$'
+	echo "$output" | grep -Eq '^full/randread-4k-qd1 +cpu_us_per_io +200 +250(\.[0-9])? +\+25\.0% +<0\.0001 +REGRESSION'
 	[ "${lines[-1]}" = "perf-ab: 7 checks, 3 regressions" ]
 	jq -e '.regressions == 3 and ([.checks[] | select(.metric == "iops")][0] | .p < 0.001 and .change_pct == -20 and .rerun == "confirmed")' "$OUT/perf-ab.json"
 	[ "$(wc -l <"$AB_LOG")" -eq 20 ]
