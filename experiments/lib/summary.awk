@@ -2,10 +2,16 @@
 # Input 1: cells.tsv (cell, config, kind, job, rw, bs, iodepth, ...); input 2: rows "cell rep status metric value".
 # Variables: run (run id), results and summary (output paths), emulated (1: the run was made on an emulated
 # platform, whose throughput and latency are no performance figures: summary.csv keeps only the counts).
+# hostmap: a file of "cell rep host kind" lines: a repetition is divided only by bare metal measured on the same host,
+# and a job whose repetitions ran on hosts of more than one kind gets no ratio to bare metal (a warning says so).
 # The 100 % line of a job is its bare-metal cell with the highest median IOPS (bare metal at its best).
 # POSIX awk (mawk): no asort, no gensub.
 
-BEGIN { FS = "\t" }
+BEGIN {
+	FS = "\t"
+	while (hostmap != "" && (getline line < hostmap) > 0)
+		if (split(line, f, "\t") == 4) { host[f[1], f[2]] = f[3]; hkind[f[1], f[2]] = f[4] }
+}
 
 FNR == NR {
 	if (FNR > 1) {
@@ -70,7 +76,8 @@ function derive(c,   i, k, b, bk) {
 		k = c SUBSEP reps[c, i]
 		if (state[k] != "ok") continue
 		bk = b SUBSEP reps[c, i]
-		if (!emulated && b != "" && ((k, "iops") in val) && state[bk] == "ok" && ((bk, "iops") in val) && val[bk, "iops"] > 0)
+		if (!emulated && b != "" && ((k, "iops") in val) && state[bk] == "ok" && ((bk, "iops") in val) && val[bk, "iops"] > 0 &&
+		    host[k] == host[bk])
 			put(k, "pct_of_bare", fmt(100 * val[k, "iops"] / val[bk, "iops"]))
 		if (((k, "perf_task_clock_ms") in val) && val[k, "total_ios"] > 0)
 			put(k, "host_cpu_us_per_io", fmt(1000 * val[k, "perf_task_clock_ms"] / val[k, "total_ios"]))
@@ -132,13 +139,30 @@ function write_summary(   i, j, c, ok, bad, pct, mb, mc, cpu, src, n) {
 
 END {
 	nlat = split("clat_mean clat_p50 clat_p90 clat_p99 clat_p99.9 lat_mean lat_p50 lat_p99", lat, " ")
+	mixed_jobs()
 	for (i = 1; i <= ncell; i++) {
 		c = cells[i]
-		if (kind[c] != "bare" || !gather(c, "iops", 1)) continue
+		if (kind[c] != "bare" || (job[c] in mixed) || !gather(c, "iops", 1)) continue
 		m = median(gather(c, "iops", 1))
 		if (!(job[c] in bare) || m > best[job[c]]) { bare[job[c]] = c; best[job[c]] = m }
 	}
 	for (i = 1; i <= ncell; i++) { sort_reps(cells[i]); derive(cells[i]) }
 	write_results()
 	write_summary()
+}
+
+# mixed_jobs: the jobs whose good repetitions ran on hosts of more than one kind (no ratio to bare metal).
+function mixed_jobs(   i, j, c, k) {
+	for (i = 1; i <= ncell; i++) {
+		c = cells[i]
+		for (j = 1; j <= nrep[c]; j++) {
+			k = c SUBSEP reps[c, j]
+			if (state[k] != "ok" || !(k in hkind)) continue
+			if (!(job[c] in first)) first[job[c]] = hkind[k]
+			else if (hkind[k] != first[job[c]] && !(job[c] in mixed)) {
+				mixed[job[c]] = 1
+				printf "collect: warning: job %s ran on hosts of different kinds (%s; %s): no ratio to bare metal for it\n", job[c], first[job[c]], hkind[k] > "/dev/stderr"
+			}
+		}
+	}
 }
