@@ -39,8 +39,9 @@ const char *kvm_flavor(void)
 	return "unknown";
 }
 
-/* The hypervisor this VMM itself runs under (CPUID 0x40000000), "" on bare metal. */
-void host_hypervisor(char sig[13])
+/* The CPUID signature of the hypervisor this process runs under (leaf 0x40000000), "" without the
+ * hypervisor bit. */
+static void cpuid_signature(char sig[13])
 {
 	unsigned a, b, c, d;
 
@@ -55,9 +56,46 @@ void host_hypervisor(char sig[13])
 	sig[12] = 0;
 }
 
-bool host_emulated(const char *sig)
+/* The first line of a DMI attribute (/sys/class/dmi/id/NAME), "" when there is none. */
+static void dmi_read(const char *name, char *buf, size_t n)
 {
-	return strcmp(sig, "TCGTCGTCGTCG") == 0; /* QEMU without KVM: the SVM it offers is an emulation */
+	char path[128];
+	FILE *f;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "/sys/class/dmi/id/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (!fgets(buf, (int)n, f))
+		buf[0] = 0;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+void host_identify(const char *sig, const char *bios_vendor, const char *bios_version, char *name, size_t n)
+{
+	/* Bochs sets no hypervisor bit, but its BIOS says what it is: the VMX or SVM it offers is an emulation. */
+	if (!sig[0] && strstr(bios_vendor, "Bochs") && strstr(bios_version, "Bochs"))
+		snprintf(name, n, "%s", bios_version);
+	else
+		snprintf(name, n, "%s", sig);
+}
+
+void host_hypervisor(char *name, size_t n)
+{
+	char sig[13], vendor[64], version[64];
+
+	cpuid_signature(sig);
+	dmi_read("bios_vendor", vendor, sizeof(vendor));
+	dmi_read("bios_version", version, sizeof(version));
+	host_identify(sig, vendor, version, name, n);
+}
+
+bool host_emulated(const char *name)
+{
+	/* QEMU without KVM (TCG) and Bochs emulate the CPU: timings there are no performance */
+	return strcmp(name, "TCGTCGTCGTCG") == 0 || strncmp(name, "Bochs", 5) == 0;
 }
 
 /* Bits needed to number n things (the APIC-id field width of one topology level). */
@@ -241,7 +279,7 @@ int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m, int nvcpus, cons
 
 	*vm = (struct kvm_vm){ .kvm_fd = -1, .vm_fd = -1, .nvcpus = nvcpus, .flavor = kvm_flavor(),
 			       .posted_interrupts = host_posted_interrupts(), .hints_realtime = o->hints_realtime };
-	host_hypervisor(vm->host_hv);
+	host_hypervisor(vm->host_hv, sizeof(vm->host_hv));
 	vm->emulated = host_emulated(vm->host_hv);
 	vm->avic_inhibitors = kvm_avic_inhibitors(); /* read now: the threads' allowlists open no files later */
 	for (int i = 0; i < VMM_MAX_VCPUS; i++)

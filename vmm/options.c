@@ -270,10 +270,10 @@ static void set_pin(struct vmm_config *c, const char *v, const char *name)
 /* --platform: the facts of this host a result must carry, as JSON on stdout (the kit's meta.json). */
 static void show_platform(struct vmm_config *c, const char *v, const char *name)
 {
-	char hv[13];
+	char hv[64];
 
 	(void)c, (void)v, (void)name;
-	host_hypervisor(hv);
+	host_hypervisor(hv, sizeof(hv));
 	printf("{\"kvm_flavor\": \"%s\", \"emulated\": %s, \"host_hypervisor\": \"%s\", \"posted_interrupts\": %s}\n",
 	       kvm_flavor(), host_emulated(hv) ? "true" : "false", hv,
 	       host_posted_interrupts() ? "true" : "false");

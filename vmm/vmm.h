@@ -200,9 +200,9 @@ struct kvm_vm {
 	size_t run_size;
 	uint32_t tsc_khz;
 	const char *flavor;  /* "vmx", "svm" or "pvm" */
-	bool emulated;       /* the host's hardware virtualization is itself emulated (QEMU TCG) */
+	bool emulated;       /* the host's hardware virtualization is itself emulated (QEMU TCG, Bochs) */
 	bool posted_interrupts; /* APICv / AVIC on */
-	char host_hv[13];    /* the signature of the hypervisor this process runs under, "" on bare metal */
+	char host_hv[64];    /* the hypervisor or emulator this process runs under (host_hypervisor), "" on bare metal */
 	bool hints_realtime;  /* CPUID tells the guest its vCPUs have CPUs of their own (KVM_HINTS_REALTIME) */
 	bool hlt_exits_off;   /* KVM took KVM_CAP_X86_DISABLE_EXITS (HLT): a halt stays in the guest */
 	bool pv_eoi, poll_control; /* offered to the guest in KVM's CPUID leaf */
@@ -229,10 +229,16 @@ void kvm_dump_regs(const struct kvm_vcpu *c);
 void kvm_vm_destroy(struct kvm_vm *vm);
 /* Whether KVM on this host delivers interrupts as posted interrupts (APICv / AVIC). */
 bool host_posted_interrupts(void);
-/* The signature of the hypervisor this process runs under (CPUID 0x40000000; "" on bare metal). */
-void host_hypervisor(char sig[13]);
-/* Whether the hypervisor with signature sig emulates the CPU (QEMU TCG): timings there are no performance. */
-bool host_emulated(const char *sig);
+/* The hypervisor or emulator this process runs under, in name (n bytes): the CPUID signature of leaf
+ * 0x40000000 when the hypervisor bit is set (QEMU TCG: "TCGTCGTCGTCG", KVM: "KVMKVMKVM"), else the BIOS
+ * version from DMI when the BIOS is Bochs's ("Bochs 2.7": Bochs sets no hypervisor bit); "" on bare metal. */
+void host_hypervisor(char *name, size_t n);
+/* host_hypervisor's rule on given facts: the CPUID signature sig ("" without the hypervisor bit) and DMI's
+ * bios_vendor and bios_version. */
+void host_identify(const char *sig, const char *bios_vendor, const char *bios_version, char *name, size_t n);
+/* Whether the hypervisor or emulator named so (host_hypervisor) emulates the CPU (QEMU TCG, Bochs): timings
+ * there are no performance. */
+bool host_emulated(const char *name);
 /* The KVM module loaded: "vmx", "svm", "pvm" or "unknown". */
 const char *kvm_flavor(void);
 /* What would keep AVIC (posted interrupts) off for this VM on an SVM host, "" when nothing or not SVM. */

@@ -1,7 +1,8 @@
 /* unit-platform.c - unit tests of what a stock kernel finds on the machine: the ACPI tables, the 16550's
- * registers and interrupt condition, and the initramfs with the job appended. With ACPI_DUMP_DIR set, the
- * tables are also written there (DSDT.dat, FACP.dat, APIC.dat; with a PCI bus DSDT-pci.dat, MCFG.dat) for a
- * disassembler to read. */
+ * registers and interrupt condition, and the initramfs with the job appended; and of what the VMM records of
+ * the host it runs on (the hypervisor or emulator under it, whether its virtualization is emulated). With
+ * ACPI_DUMP_DIR set, the tables are also written there (DSDT.dat, FACP.dat, APIC.dat; with a PCI bus
+ * DSDT-pci.dat, MCFG.dat) for a disassembler to read. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,29 @@ static void test_initrd(struct guest_mem *m)
 	unlink(job);
 }
 
+/* host_identify then host_emulated on one host's facts: the name recorded must be want, emulated as said. */
+static void identify(const char *sig, const char *vendor, const char *version, const char *want, bool emulated,
+		     const char *what)
+{
+	char name[64];
+
+	host_identify(sig, vendor, version, name, sizeof(name));
+	ok(strcmp(name, want) == 0 && host_emulated(name) == emulated, "%s: \"%s\", emulated %s", what, name,
+	   host_emulated(name) ? "true" : "false");
+}
+
+static void test_host(void)
+{
+	identify("", "", "", "", false, "bare metal without DMI");
+	identify("", "Dell Inc.", "2.19.0", "", false, "bare metal with its firmware's DMI");
+	identify("TCGTCGTCGTCG", "SeaBIOS", "1.16.2-debian-1.16.2-1", "TCGTCGTCGTCG", true, "QEMU TCG (the SVM rig)");
+	identify("KVMKVMKVM", "SeaBIOS", "1.16.2-debian-1.16.2-1", "KVMKVMKVM", false, "a KVM guest: nested VT-x/SVM is the hardware's");
+	identify("", "The Bochs Project", "Bochs 2.7", "Bochs 2.7", true, "Bochs (the VMX rig): no hypervisor bit, its BIOS in DMI");
+	identify("", "Bochs", "Bochs", "Bochs", true, "QEMU's old Bochs BIOS without a hypervisor bit");
+	identify("KVMKVMKVM", "The Bochs Project", "Bochs 2.7", "KVMKVMKVM", false, "a signature outranks DMI");
+	identify("", "SeaBIOS", "rel-1.16.2-0-gea1b7a073390-prebuilt.qemu.org", "", false, "SeaBIOS without a hypervisor bit");
+}
+
 int main(void)
 {
 	struct guest_mem m;
@@ -248,6 +272,7 @@ int main(void)
 	test_acpi(&m);
 	test_uart();
 	test_initrd(&m);
+	test_host();
 	gmem_destroy(&m);
 	return tap_done();
 }

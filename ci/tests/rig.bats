@@ -1,0 +1,97 @@
+#!/usr/bin/env bats
+# ci/tests/rig.bats - what only a hardware-virtualization KVM shows; tests/run runs it inside the SVM rig
+# (ci/svm-run: kvm_amd under QEMU TCG) and the VMX rig (ci/vmx-run: kvm_intel under Bochs): build/vmm on a
+# KVM with nested paging (NPT, EPT), the platform in its stats (emulated, and by what), KVM's own per-vCPU
+# exit statistics by reason (io_exits, mmio_exits, halt_exits are real there), the gate on the counts that
+# do not depend on timing against ci/perf-reference-FLAVOR.csv, and on VT-x without unrestricted guest the
+# PVH entry through KVM's identity map. Elsewhere (PVM, bare metal) the tests skip, saying why.
+
+setup() {
+	cd "$BATS_TEST_DIRNAME/../.." || return 1
+	VMM=build/vmm
+	GUEST=build/guest.elf
+	if [ -d /sys/module/kvm_amd ]; then
+		FLAVOR=svm PAGING=/sys/module/kvm_amd/parameters/npt EMULATOR=TCGTCGTCGTCG
+	elif [ -d /sys/module/kvm_intel ]; then
+		FLAVOR=vmx PAGING=/sys/module/kvm_intel/parameters/ept EMULATOR="Bochs 2.7"
+	else
+		skip "not on kvm_amd or kvm_intel (run in a rig: ci/svm-run, ci/vmx-run)"
+	fi
+	IMG="$BATS_TEST_TMPDIR/disk.img"
+	dd if=/dev/urandom of="$IMG" bs=1M count=16 status=none
+	STATS="$BATS_TEST_TMPDIR/stats.json"
+}
+
+# read_job N QD: a job of N 4 KiB random reads at depth QD.
+read_job() {
+	printf '[r]\nrw=randread\nbs=4k\niodepth=%s\nnumber_ios=%s\n' "$2" "$1" >"$BATS_TEST_TMPDIR/r.fio"
+	echo "$BATS_TEST_TMPDIR/r.fio"
+}
+
+# vmm_read N QD ARGS...: N reads at depth QD in build/vmm with ARGS; the stats in STATS.
+vmm_read() {
+	local n=$1 qd=$2
+	shift 2
+	run "$VMM" --disk "$IMG" --module "$(read_job "$n" "$qd")" --stats "$STATS" --console /dev/null "$@" "$GUEST"
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+	[ "$(jq .ios "$STATS")" -eq "$n" ]
+}
+
+unrestricted_guest() {
+	cat /sys/module/kvm_intel/parameters/unrestricted_guest 2>/dev/null || echo Y
+}
+
+@test "build/vmm runs with nested paging, and its stats and --platform say the virtualization is emulated, and by what" {
+	[ "$(cat "$PAGING")" = Y ]
+	run "$VMM" --disk "$IMG" --module workloads/jobs/verify-crc32c.fio --results "$BATS_TEST_TMPDIR/r.json" \
+		--stats "$STATS" "$GUEST"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(jq -r .config.kvm_flavor "$STATS")" = "$FLAVOR" ]
+	[ "$(jq -r .config.emulated "$STATS")" = true ]
+	[ "$(jq -r .config.host_hypervisor "$STATS")" = "$EMULATOR" ]
+	"$VMM" --platform >"$BATS_TEST_TMPDIR/p.json"
+	[ "$(jq -r '"\(.kvm_flavor) \(.emulated) \(.host_hypervisor)"' "$BATS_TEST_TMPDIR/p.json")" = "$FLAVOR true $EMULATOR" ]
+}
+
+@test "KVM counts the exits by reason: one MMIO exit per request with --request exit, none exitless" {
+	local n=1000
+	vmm_read $n 1 --request exit --completion poll
+	# every request's QueueNotify write is one MMIO exit, and nothing else in the window is
+	[ "$(jq .kvm.mmio_exits "$STATS")" -ge $n ]
+	[ "$(jq .kvm.mmio_exits "$STATS")" -le $((n + 3)) ]
+	# the window's only port I/O: the END marker write
+	[ "$(jq .kvm.io_exits "$STATS")" -le 2 ]
+	vmm_read $n 1 --request exitless --completion poll
+	[ "$(jq .kvm.mmio_exits "$STATS")" -eq 0 ]
+	[ "$(jq .exits "$STATS")" -le 3 ]
+}
+
+@test "KVM's per-vCPU exit statistics: an interrupt per I/O is a halt, an injection and two MMIO exits" {
+	local n=300
+	vmm_read $n 1 --request exitless --completion irq
+	jq -e --argjson n $n '.vcpus[0].kvm as $v | .kvm as $k
+		| $v.halt_exits >= $n and $v.halt_exits <= $n + 3
+		and $v.irq_injections >= $n and $v.irq_injections <= $n + 3
+		and $v.mmio_exits >= 2 * $n and $v.mmio_exits <= 2 * $n + 3
+		and $v.io_exits <= 2
+		and $v.exits == $k.exits and $v.mmio_exits == $k.mmio_exits' "$STATS" ||
+		{ jq -c '.vcpus[0].kvm' "$STATS"; false; }
+}
+
+@test "the exact counts of every request path and placement hold against the rig's reference" {
+	[ "$(unrestricted_guest)" = Y ] || skip "unrestricted_guest is off in this boot (the counts run in the other)"
+	run ci/perf-gate --study counts --reference "ci/perf-reference-$FLAVOR.csv"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "VT-x without unrestricted guest: the PVH entry runs through KVM's identity map, and the guest works" {
+	[ "$FLAVOR" = vmx ] || skip "VT-x only (unrestricted guest is an Intel feature)"
+	[ "$(unrestricted_guest)" = N ] || skip "unrestricted_guest is on (the VMX rig's second boot turns it off)"
+	run "$VMM" --cmdline 0 build/tests/mini-guest.elf
+	[ "$status" -eq 0 ] && [ "$output" = "mini-guest: hello" ] || { echo "$output"; false; }
+	run "$VMM" --disk "$IMG" --module workloads/jobs/verify-crc32c.fio --results "$BATS_TEST_TMPDIR/r.json" \
+		--stats "$STATS" --request exit --completion irq "$GUEST"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(jq '.exitless.verify_errors' "$BATS_TEST_TMPDIR/r.json")" -eq 0 ]
+}
