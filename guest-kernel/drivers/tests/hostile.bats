@@ -221,7 +221,7 @@ one_mode() {
 
 @test "virtio-pci: hostile-all and the PCI cases (configuration space, BARs, MSI-X, bus mastering), each request path" {
 	local mode modes="exit/thread ioeventfd/process exitless/inline"
-	[ -z "${SVM_RIG:-}" ] || modes="exit/thread exitless/inline" # TCG time in the SVM rig
+	[ -z "${SVM_RIG:-}${VMX_RIG:-}" ] || modes="exit/thread exitless/inline" # emulator time in a rig
 	for mode in $modes; do
 		hostile_pci "$mode" || return 1
 	done
