@@ -115,8 +115,10 @@ ref_check() {
 	run "$VMM" --cmdline 0 build/tests/mini-guest.elf
 	[ "$output" = "mini-guest: hello" ] || { echo "$output"; false; }
 	[ "$status" -eq 0 ]
-	run "$VMM" --disk "$IMG" --module workloads/jobs/verify-crc32c.fio --results "$BATS_TEST_TMPDIR/r.json" \
+	printf '[v]\nrw=randwrite\nbs=4k\nsize=1m\niodepth=8\nverify=crc32c\n' >"$BATS_TEST_TMPDIR/v.fio"
+	run "$VMM" --disk "$IMG" --module "$BATS_TEST_TMPDIR/v.fio" --results "$BATS_TEST_TMPDIR/r.json" \
 		--stats "$STATS" --request exit --completion irq "$GUEST"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(jq '.jobs[0].write.io_bytes' "$BATS_TEST_TMPDIR/r.json")" -eq $((1 << 20)) ]
 	[ "$(jq '.exitless.verify_errors' "$BATS_TEST_TMPDIR/r.json")" -eq 0 ]
 }
