@@ -30,6 +30,9 @@ teardown() {
 }
 
 @test "a guest that spins forever is stopped by --timeout with 124" {
+	# Under Bochs 2.7 a nested guest looping on `jmp .` at CPL0 with interrupts off stops the whole VMX rig
+	# (its kernel gets no timer interrupt again: seen twice at the same point, on a real kvm_intel in Bochs).
+	[ -z "${VMX_RIG:-}" ] || skip "a jmp-to-itself guest stops Bochs's own VMX rig (ci/README.md)"
 	run "$VMM" --timeout 1 --cmdline s "$MINI"
 	[ "$status" -eq 124 ]
 	[[ "$output" == *"vmm: guest timed out after 1 s"* ]]
