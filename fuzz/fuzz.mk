@@ -13,8 +13,8 @@ WERROR       ?= 1
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 
-FUZZ_TARGETS := fuzz-vq fuzz-mmio fuzz-elf fuzz-job
-FUZZ_SRCS    := fuzz/fuzz_dev.c fuzz/fuzz_vq.c fuzz/fuzz_mmio.c fuzz/fuzz_files.c
+FUZZ_TARGETS := fuzz-vq fuzz-mmio fuzz-pci fuzz-elf fuzz-job
+FUZZ_SRCS    := fuzz/fuzz_dev.c fuzz/fuzz_vq.c fuzz/fuzz_mmio.c fuzz/fuzz_pci.c fuzz/fuzz_files.c
 # The code under test: the VMM's sources (from the archive the link takes only what the targets reach:
 # no KVM) and the engine built hosted. A device reset waits for the emulation context, which the targets
 # run by hand: emu_quiesce is wrapped (fuzz_dev.c).
@@ -89,7 +89,7 @@ $(BUILD)/tests/unit-fuzz-regress: $(FUZZ_ROBJ)/fuzz/entry.o $(FUZZ_RLIB) $(FUZZ_
 # Seeds: the generated ring and register sequences, the mini guest, the shipped job files.
 $(BUILD)/fuzz/fuzz-seeds: fuzz/seeds.c fuzz/fuzz.h
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O1 -g -D_GNU_SOURCE -Wall -Wextra $(FUZZ_WERR) $< -o $@
+	$(CC) -std=gnu11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Ivmm -Iinclude -Itests $(FUZZ_WERR) $< -o $@
 
 fuzz-seeds: $(BUILD)/fuzz/fuzz-seeds $(BUILD)/tests/mini-guest.elf
 	$(BUILD)/fuzz/fuzz-seeds fuzz/corpus

@@ -173,12 +173,17 @@ static void ecam_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size
 	struct pci_fn *f = fn == 0 ? bus.fn[dev] : NULL;
 
 	(void)opaque;
-	if (size > 4 || reg + size > PCI_ECAM_FN_SIZE) { /* a configuration access is at most a dword */
+	if (!f) {
 		if (!is_write)
 			memset(data, 0xff, size);
 		return;
 	}
-	if (!f) {
+	pci_config_access(f, reg, data, size, is_write);
+}
+
+void pci_config_access(struct pci_fn *f, uint32_t reg, uint8_t *data, uint32_t size, bool is_write)
+{
+	if (size > 4 || reg + size > PCI_ECAM_FN_SIZE) { /* a configuration access is at most a dword */
 		if (!is_write)
 			memset(data, 0xff, size);
 		return;

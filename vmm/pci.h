@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "pci_spec.h"
-#include "vmm.h"
+#include "virtio.h"
 
 #define PCI_MAX_DEVS    32
 #define PCI_MAX_VECTORS 32 /* MSI-X vectors of one function */
@@ -68,6 +68,9 @@ uint8_t pci_fn_cap(struct pci_fn *f, uint8_t id, const uint8_t *body, uint8_t le
 uint32_t pci_cfg_get(const struct pci_fn *f, uint32_t off, uint32_t size);
 void pci_cfg_put(struct pci_fn *f, uint32_t off, uint32_t size, uint32_t v);
 
+/* A configuration access to f at register reg (ECAM's 4 KiB; at most 4 bytes, inside it: else reads all-ones and
+ * writes are dropped): stored bytes under the write mask, then the function's own reaction. */
+void pci_config_access(struct pci_fn *f, uint32_t reg, uint8_t *data, uint32_t size, bool is_write);
 /* Puts f on bus 0 (the bus and its ECAM window appear with the first function): a device number, its BARs
  * placed in the window as firmware would place them. Returns 0 or -1 (err_set). */
 int pci_add(struct vmm *v, struct pci_fn *f);
@@ -120,5 +123,37 @@ bool msix_enabled(const struct msix *m);
 /* Routes gsi to the MSI (address, data), or removes its route (route false), and commits the whole table
  * (KVM_SET_GSI_ROUTING). Returns 0 or -1 (err_set). */
 int irq_route_msi(struct vmm *v, unsigned gsi, bool route, uint32_t addr_lo, uint32_t addr_hi, uint32_t data);
+
+/* ---- the virtio-pci transport's state (virtio_pci.c) ---- */
+
+/* The transport's state of a device that whoever completes requests uses (d->tstate, shared memory). */
+struct vpci_shared {
+	_Atomic uint32_t isr;            /* ISR status: read-to-clear */
+	_Atomic uint16_t queue_vec[VIRTIO_MAX_QUEUES];
+	_Atomic uint16_t config_vec;
+	int nvec;
+	struct msix_vec vec[VIRTIO_MAX_QUEUES + 1];
+	int dev;                         /* PCI device number, for messages */
+};
+
+struct virtio_pci {
+	struct virtio_state s;
+	struct pci_fn fn;
+	struct msix msix;
+	struct vpci_shared *sh;
+	struct vmm *v;
+	uint32_t dfselect, gfselect;
+	uint8_t cfg_cap;                 /* the PCI configuration access capability's offset */
+	uint64_t notify_at;              /* where the notify ioeventfds are bound (0: not bound) */
+	unsigned notify_len;             /* their access length (0: any, when KVM allows it) */
+	bool told_no_msix;
+};
+
+
+/* Sets t up as device d's virtio-pci function (configuration space, capabilities, MSI-X with a vector per queue
+ * and one for configuration changes), in the reset state, without putting it on the bus; with a VM (v->kvm
+ * open) its vectors' irqfds are bound too. The fuzz target drives a function set up this way. Returns 0 or -1
+ * (err_set). */
+int virtio_pci_init(struct virtio_pci *t, struct vmm *v, struct virtio_dev *d, bool with_ioeventfd);
 
 #endif

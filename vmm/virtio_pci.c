@@ -34,29 +34,6 @@
 #define CLASS_STORAGE 0x01000001u /* class 01 (mass storage), subclass 00, prog-if 00, revision 1 (modern) */
 #define SUBSYS_ID     0x1100u
 
-/* The transport's state of a device that whoever completes requests uses (d->tstate, shared memory). */
-struct vpci_shared {
-	_Atomic uint32_t isr;            /* ISR status: read-to-clear */
-	_Atomic uint16_t queue_vec[VIRTIO_MAX_QUEUES];
-	_Atomic uint16_t config_vec;
-	int nvec;
-	struct msix_vec vec[VIRTIO_MAX_QUEUES + 1];
-	int dev;                         /* PCI device number, for messages */
-};
-
-struct virtio_pci {
-	struct virtio_state s;
-	struct pci_fn fn;
-	struct msix msix;
-	struct vpci_shared *sh;
-	struct vmm *v;
-	uint32_t dfselect, gfselect;
-	uint8_t cfg_cap;                 /* the PCI configuration access capability's offset */
-	uint64_t notify_at;              /* where the notify ioeventfds are bound (0: not bound) */
-	unsigned notify_len;             /* their access length (0: any, when KVM allows it) */
-	bool told_no_msix;
-};
-
 static struct vpci_shared *shared_of(const struct virtio_dev *d)
 {
 	return d->tstate;
@@ -259,7 +236,7 @@ static void bind_notify(struct virtio_pci *t, uint64_t base, bool assign)
 					      .fd = d->queues[i].notify_fd,
 					      .flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN };
 
-		if (d->queues[i].notify_fd >= 0 && ioctl(t->v->kvm.vm_fd, KVM_IOEVENTFD, &ioev) < 0)
+		if (d->queues[i].notify_fd >= 0 && t->v->kvm.vm_fd >= 0 && ioctl(t->v->kvm.vm_fd, KVM_IOEVENTFD, &ioev) < 0)
 			fprintf(stderr, "vmm: pci %s: KVM_IOEVENTFD for queue %d at %#llx: %s\n", t->fn.name, i,
 				(unsigned long long)ioev.addr, strerror(errno));
 	}
@@ -352,25 +329,29 @@ static int keep_fd(void *o, int fd)
 	return virtio_dev_keep_fd(o, fd);
 }
 
-static int pci_attach(struct vmm *v, struct virtio_dev *d, bool with_ioeventfd)
+int virtio_pci_init(struct virtio_pci *t, struct vmm *v, struct virtio_dev *d, bool with_ioeventfd)
 {
-	struct virtio_pci *t = calloc(1, sizeof(*t)); /* lives as long as the machine */
-	struct pci_fn *f;
+	struct vpci_shared *sh = d->tstate;
+	struct pci_fn *f = &t->fn;
 
-	if (!t)
-		return err_set("out of memory");
-	t->sh = mmap(NULL, sizeof(*t->sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (t->sh == MAP_FAILED)
-		return err_set("cannot allocate the transport's shared state: %s", strerror(errno));
+	if (!sh) { /* shared: a device process raises the vectors through it */
+		sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (sh == MAP_FAILED)
+			return err_set("cannot allocate the transport's shared state: %s", strerror(errno));
+	}
+	memset(t, 0, sizeof(*t));
+	memset(sh, 0, sizeof(*sh));
+	t->sh = sh;
 	t->v = v;
-	t->sh->nvec = d->nqueues + 1;
-	t->notify_len = ioctl(v->kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0 ? 0 : 2;
+	sh->nvec = d->nqueues + 1;
+	t->notify_len = v->kvm.kvm_fd >= 0 &&
+			ioctl(v->kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0 ? 0 : 2;
 	vstate_init(&t->s, d);
-	d->tstate = t->sh;
+	d->tstate = sh;
 	d->transport = &virtio_pci_transport;
-	f = &t->fn;
 	pci_fn_init(f, &vpci_fn_ops, t, VIRTIO_PCI_VENDOR, (uint16_t)(VIRTIO_PCI_DEVICE_BASE + d->ops->device_id),
 		    CLASS_STORAGE, VIRTIO_PCI_VENDOR, SUBSYS_ID);
+	f->v = v;
 	pci_fn_bar(f, 0, BAR_SIZE);
 	vcap(f, VIRTIO_PCI_CAP_COMMON_CFG, COMMON_OFF, VIRTIO_PCI_COMMON_CFG_SIZE, 0, false);
 	vcap(f, VIRTIO_PCI_CAP_NOTIFY_CFG, NOTIFY_OFF, NOTIFY_MULT * (uint32_t)d->nqueues, NOTIFY_MULT, false);
@@ -380,11 +361,21 @@ static int pci_attach(struct vmm *v, struct virtio_dev *d, bool with_ioeventfd)
 	for (int i = 0; with_ioeventfd && i < d->nqueues; i++)
 		if ((d->queues[i].notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 			return err_set("eventfd: %s", strerror(errno));
-	if (msix_init(&t->msix, v, f, t->sh->nvec, t->sh->vec, MSIX_TABLE, MSIX_PBA, keep_fd, d) < 0 ||
-	    pci_add(v, f) < 0)
+	if (msix_init(&t->msix, v, f, sh->nvec, sh->vec, MSIX_TABLE, MSIX_PBA, keep_fd, d) < 0)
 		return -1;
-	t->sh->dev = f->dev;
 	pci_reset(t);
+	return 0;
+}
+
+static int pci_attach(struct vmm *v, struct virtio_dev *d, bool with_ioeventfd)
+{
+	struct virtio_pci *t = calloc(1, sizeof(*t)); /* lives as long as the machine */
+
+	if (!t)
+		return err_set("out of memory");
+	if (virtio_pci_init(t, v, d, with_ioeventfd) < 0 || pci_add(v, &t->fn) < 0)
+		return -1;
+	t->sh->dev = t->fn.dev;
 	return 0;
 }
 
