@@ -6,7 +6,7 @@ BUILD  ?= build
 CC     ?= gcc
 WERROR ?= 1
 
-ENGINE_SRCS := $(addprefix workloads/engine/,options.c jobfile.c offsets.c stats.c verify.c json.c report.c \
+ENGINE_SRCS := $(addprefix workloads/engine/,options.c jobfile.c offsets.c rate.c stats.c verify.c json.c report.c \
 	ioloop.c engine.c)
 export ENGINE_SRCS
 

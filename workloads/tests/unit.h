@@ -10,5 +10,6 @@ void test_offsets(void);
 void test_stats(void);
 void test_verify(void);
 void test_engine(void);
+void test_rate(void);
 
 #endif
