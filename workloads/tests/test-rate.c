@@ -4,14 +4,6 @@
 
 #include "unit.h"
 
-static struct jobfile jf;
-
-static int parse(const char *text)
-{
-	memset(&jf, 0, sizeof(jf));
-	return jobfile_parse(&jf, text, strlen(text));
-}
-
 static int rates_are(const char *text, uint64_t r0, uint64_t r1, uint64_t i0, uint64_t i1)
 {
 	const struct job *j = &jf.jobs[0];
@@ -35,14 +27,6 @@ static void options(void)
 	       jf.jobs[0].rate_process == RATE_POISSON && jf.jobs[0].rate_iops[0] == 100, "[global] rate_process=poisson");
 	ok(parse("[j]\nbs=8k\nrate_iops=100\n") == 0 && rate_bps(&jf.jobs[0], DDIR_WRITE) == 819200,
 	   "rate_iops is rate_iops * bs bytes per second");
-}
-
-static void check_error(const char *text, const char *want)
-{
-	int rc = parse(text);
-	ok(rc == -1 && !strcmp(jf.err, want), "job error: %s", want);
-	if (rc != -1 || strcmp(jf.err, want))
-		printf("#   got: %s\n", jf.err);
 }
 
 static void errors(void)
