@@ -125,23 +125,19 @@ static void emu_idle(struct emu_ctx *c)
 	drain_fd(p[1].fd);
 }
 
-/* Serves until stopped. With spin_ns set (an emulation thread on a CPU of its own) it polls its rings
- * and its backend for spin_ns after the last work (forever for UINT64_MAX), then sleeps; otherwise (a
- * device process, or a CPU shared with the IOCore) it sleeps at once. */
+/* Serves until stopped. An emulation thread on a CPU of its own polls its rings and its backend for its
+ * window (--poll-us: fixed, adaptive, or never ending) after the last work, then sleeps; a device process,
+ * or a context sharing the IOCore's CPU, has a window of 0: it sleeps at once. The clock is read only where
+ * an idle period starts and ends, and never when the window never ends. */
 static void emu_loop(struct emu_ctx *c)
 {
-	uint64_t last = mono_ns();
-
 	while (!atomic_load(&c->stop)) {
-		if (emu_ctx_service(c)) {
-			if (c->spin_ns)
-				last = mono_ns();
-		} else if (c->spin_ns && mono_ns() - last < c->spin_ns) {
+		if (emu_ctx_service(c))
+			pollwin_busy(&c->win);
+		else if (!pollwin_expired(&c->win))
 			__builtin_ia32_pause();
-		} else {
-			emu_idle(c);
-			last = mono_ns();
-		}
+		else
+			emu_idle(c); /* the next round takes what woke it, and ends the idle period */
 	}
 }
 

@@ -41,7 +41,9 @@ struct snap {
 	uint64_t exits[VMM_MAX_VCPUS][EXIT_COUNT];
 	uint64_t q[MAX_QUEUES][QC_COUNT];
 	uint64_t wakeups[MAX_CTX];
+	uint64_t ctx_win[MAX_CTX][PWC_COUNT];
 	uint64_t io[IOC_COUNT];
+	uint64_t io_win[PWC_COUNT];
 	uint64_t cpu_vcpu[VMM_MAX_VCPUS], cpu_iocore, cpu_ctx[MAX_CTX];
 };
 
@@ -100,9 +102,12 @@ static void take_counters(struct vmm *v, struct snap *p)
 	for (int d = 0; d < v->ndisks; d++)
 		for (int q = 0; q < v->disks[d]->nqueues; q++)
 			queue_counters_read(&v->disks[d]->queues[q].c, p->q[k++]);
-	for (int i = 0; i < v->nctx; i++)
+	for (int i = 0; i < v->nctx; i++) {
 		p->wakeups[i] = atomic_load(&v->ctx[i]->wakeups);
+		pollwin_counters_read(&v->ctx[i]->win, p->ctx_win[i]);
+	}
 	iocore_counters_read(p->io);
+	iocore_window_read(p->io_win);
 }
 
 static void take(struct vmm *v, struct snap *p)
@@ -235,10 +240,11 @@ static void write_config(FILE *f, const struct vmm *v)
 	const struct stats *s = v->stats;
 
 	fprintf(f, "  \"config\": {\"request\": \"%s\", \"emulation\": \"%s\", \"completion\": \"%s\", \"transport\": \"%s\", "
-		   "\"emulation_asked\": \"%s\", \"contexts\": \"%s\", \"poll_us\": %" PRIu64 ", \"cpus\": %d, \"disks\": %d, "
-		   "\"pin\": {",
+		   "\"emulation_asked\": \"%s\", \"contexts\": \"%s\", \"poll_us\": %" PRIu64 ", \"poll_adaptive\": %s, "
+		   "\"cpus\": %d, \"disks\": %d, \"pin\": {",
 		c->request->m.name, c->emulation->m.name, c->completion->m.name, c->transport->m.name, c->emulation_asked->m.name,
-		c->contexts == CTX_PER_DEVICE ? "device" : "queue", c->poll_us, c->cpus, c->ndisks);
+		c->contexts == CTX_PER_DEVICE ? "device" : "queue", c->poll.ns / 1000,
+		c->poll.kind == POLL_ADAPTIVE ? "true" : "false", c->cpus, c->ndisks);
 	write_cpu_list(f, "vcpu", &c->pin.vcpu, ", ");
 	write_cpu_list(f, "iocore", &c->pin.iocore, ", ");
 	write_cpu_list(f, "dev", &c->pin.dev, "}, \"affinity\": {");
@@ -349,6 +355,24 @@ static void write_vcpus(FILE *f, const struct vmm *v)
 	fprintf(f, "\n  ],\n");
 }
 
+/* An idle window's numbers (pollwin.c): counters over the measured window, gauges at its end (a window that
+ * never ends is null), the mean window and the idle periods per I/O. */
+static void write_window(FILE *f, const uint64_t *a, const uint64_t *b, uint64_t ios)
+{
+	uint64_t idles = b[PWC_idles] - a[PWC_idles];
+
+	for (int i = 0; i < PWC_COUNT; i++) {
+		if (!pollwin_counter_gauge[i])
+			fprintf(f, "\"%s\": %" PRIu64 ", ", pollwin_counter_names[i], b[i] - a[i]);
+		else if (b[i] == POLLWIN_NEVER)
+			fprintf(f, "\"%s\": null, ", pollwin_counter_names[i]);
+		else
+			fprintf(f, "\"%s\": %" PRIu64 ", ", pollwin_counter_names[i], b[i]);
+	}
+	fprintf(f, "\"window_mean_ns\": %.1f, \"idles_per_io\": %.6f",
+		idles ? (double)(b[PWC_window_ns] - a[PWC_window_ns]) / (double)idles : 0.0, per_io(idles, ios));
+}
+
 static uint64_t ctx_wakeups(const struct vmm *v)
 {
 	const struct stats *s = v->stats;
@@ -376,7 +400,12 @@ static void write_queues(FILE *f, const struct vmm *v, const uint64_t *sum)
 	}
 	fprintf(f, "\n  ],\n  \"iocore\": {");
 	write_counts(f, iocore_counter_names, s->begin.io, s->end.io, IOC_COUNT);
-	fprintf(f, "},\n");
+	fprintf(f, ", ");
+	write_window(f, s->begin.io_win, s->end.io_win, sum[QC_completed]);
+	fprintf(f, ", \"polls_per_io\": %.6f, \"sleeps_per_io\": %.6f, \"wakeups_per_io\": %.6f},\n",
+		per_io(s->end.io[IOC_polls] - s->begin.io[IOC_polls], sum[QC_completed]),
+		per_io(s->end.io[IOC_sleeps] - s->begin.io[IOC_sleeps], sum[QC_completed]),
+		per_io(s->end.io[IOC_wakeups] - s->begin.io[IOC_wakeups], sum[QC_completed]));
 }
 
 static void write_memory(FILE *f, const struct vmm *v)
@@ -387,7 +416,7 @@ static void write_memory(FILE *f, const struct vmm *v)
 }
 
 /* Each emulation context: what it serves, where and how it runs, what its backend uses. */
-static void write_contexts(FILE *f, const struct vmm *v)
+static void write_contexts(FILE *f, const struct vmm *v, uint64_t ios)
 {
 	const struct stats *s = v->stats;
 
@@ -396,10 +425,13 @@ static void write_contexts(FILE *f, const struct vmm *v)
 		const struct emu_ctx *c = v->ctx[i];
 
 		fprintf(f, "%s\n    {\"ctx\": %d, \"disk\": %d, \"first_queue\": %d, \"queues\": %d, \"mode\": \"%s\", "
-			   "\"affinity\": \"%s\", \"spins\": %s, \"realtime\": %s, \"backend\": \"%s\", \"wakeups\": %" PRIu64 "}",
+			   "\"affinity\": \"%s\", \"spins\": %s, \"realtime\": %s, \"backend\": \"%s\", \"wakeups\": %" PRIu64 ", ",
 			i ? "," : "", i, c->dev->index, c->q[0]->index, c->nq, c->mode->m.name,
-			c->tid ? s->aff_ctx[i] : s->aff_iocore, c->spin_ns ? "true" : "false",
+			c->tid ? s->aff_ctx[i] : s->aff_iocore,
+			c->win.policy.kind != POLL_FIXED || c->win.policy.ns ? "true" : "false",
 			atomic_load(&c->rt_ok) ? "true" : "false", c->info, s->end.wakeups[i] - s->begin.wakeups[i]);
+		write_window(f, s->begin.ctx_win[i], s->end.ctx_win[i], ios);
+		fputc('}', f);
 	}
 	fprintf(f, "\n  ],\n");
 }
@@ -463,7 +495,7 @@ int stats_write(struct vmm *v, int fd)
 	write_vcpus(f, v);
 	write_memory(f, v);
 	write_queues(f, v, sum);
-	write_contexts(f, v);
+	write_contexts(f, v, ios);
 	write_threads(f, v);
 	fprintf(f, "  \"notifies\": %" PRIu64 ",\n  \"irqs_sent\": %" PRIu64 "\n}\n", sum[QC_notifies], sum[QC_irqs]);
 	fclose(f);

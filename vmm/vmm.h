@@ -257,6 +257,19 @@ enum ctx_layout { CTX_PER_DEVICE, CTX_PER_QUEUE };
 
 /* ---- the machine ---------------------------------------------------------------------------- */
 
+/* --poll-us: how long a polling thread (the IOCore, an emulation thread with a CPU of its own) spins without
+ * work before it sleeps (vmm/pollwin.c). */
+enum poll_kind {
+	POLL_NEVER_SLEEP, /* --poll-us 0 */
+	POLL_FIXED,       /* --poll-us N; also a context that must sleep as soon as it is idle (ns 0) */
+	POLL_ADAPTIVE,    /* --poll-us adaptive[:MAX] */
+};
+struct poll_policy {
+	enum poll_kind kind;
+	uint64_t ns; /* POLL_FIXED: the window (0: sleep at once); POLL_ADAPTIVE: its maximum */
+};
+#define POLL_ADAPTIVE_MAX_US 200 /* --poll-us adaptive: Linux's guest halt polling maximum (guest_halt_poll_ns) */
+
 struct vmm_config {
 	uint64_t mem_mib;
 	enum mem_backing mem_backing;
@@ -277,8 +290,8 @@ struct vmm_config {
 	const struct completion_mode *completion;
 	const struct transport_mode *transport;
 	enum ctx_layout contexts;
-	uint64_t poll_us;     /* --poll-us: the IOCore (and an emulation thread with a CPU of its own) sleeps
-			       * after this long without work; 0: never sleeps */
+	struct poll_policy poll; /* --poll-us: when the IOCore (and an emulation thread with a CPU of its own)
+				  * sleeps: never, after a fixed time without work, or an adapted one */
 	struct pin_config pin;
 	bool pin_given;
 	const char *stats;    /* --stats FILE */

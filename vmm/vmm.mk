@@ -17,7 +17,7 @@ $(shell mkdir -p $(BUILD)/obj/vmm; echo '$(VMM_CFLAGS) $(VMM_LDFLAGS)' | cmp -s 
 VMM_LIB_SRCS := vmm/err.c vmm/guest_mem.c vmm/pvh.c vmm/bus.c vmm/serial.c vmm/kvm.c vmm/vcpu.c \
 		vmm/machine.c vmm/options.c vmm/modes.c vmm/thread.c vmm/stats.c vmm/virtio_dev.c \
 		vmm/virtio_mmio.c vmm/virtqueue.c vmm/blk.c vmm/backend.c vmm/backend_uring.c vmm/emu.c \
-		vmm/iocore.c vmm/sandbox.c vmm/acpi.c vmm/aml.c vmm/layout.c vmm/virtio_transport.c
+		vmm/iocore.c vmm/pollwin.c vmm/sandbox.c vmm/acpi.c vmm/aml.c vmm/layout.c vmm/virtio_transport.c
 VMM_LIB_OBJS := $(VMM_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 VMM_TEST_SRCS := $(wildcard vmm/tests/unit-*.c)
 VMM_TESTS := $(VMM_TEST_SRCS:vmm/tests/%.c=$(BUILD)/tests/%)
