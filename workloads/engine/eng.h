@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "engine.h"
+#include "json.h"
 
 __extension__ typedef unsigned __int128 eng_u128;
 
@@ -193,26 +194,15 @@ void vfy_fill(void *blk, uint32_t len, uint64_t off, uint64_t seed);
 /* Checks blk; returns 0 if good, else 1 and a one-line description (no trailing newline) in msg. */
 int vfy_check(const void *blk, uint32_t len, uint64_t off, uint64_t seed, char *msg, size_t msglen);
 
-/* ---- JSON output (json.c) ---- */
+/* ---- JSON output: lib/json.c, the writer the VMM's stats use too ---- */
 
-struct jw {
-	const struct eng_env *env;
-	char buf[1024];
-	size_t used;
-	int depth;
-	int first; /* no value written yet at this depth */
-};
-
-void jw_begin(struct jw *w, const struct eng_env *env);
-void jw_end(struct jw *w);
-void jw_obj(struct jw *w, const char *key);   /* key NULL inside arrays/at top */
-void jw_obj_end(struct jw *w);
-void jw_arr(struct jw *w, const char *key);
-void jw_arr_end(struct jw *w);
-void jw_u64(struct jw *w, const char *key, uint64_t v);
-void jw_fix(struct jw *w, const char *key, struct fix6 v);
-void jw_str(struct jw *w, const char *key, const char *s);
+/* fix6 as fio prints a double with %f: "12.345678". */
 int fix6_format(char *out, size_t outlen, struct fix6 v);
+/* A fix6 member of the JSON document being written. */
+static inline void json_fix6(struct json *w, const char *key, struct fix6 v)
+{
+	json_ratio(w, key, v.micro, 1000000, 6);
+}
 
 /* ---- report (report.c): fio's JSON document ---- */
 
