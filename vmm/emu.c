@@ -47,6 +47,24 @@ static void drain_fd(int fd)
 		return;
 }
 
+static const char *const ctx_names[] = { EMU_CTX_COUNTERS(COUNTER_NAME) POLLWIN_COUNTERS(COUNTER_NAME, COUNTER_NAME) };
+static const bool ctx_gauge[] = { EMU_CTX_COUNTERS(COUNTER_NOT_GAUGE) POLLWIN_COUNTERS(COUNTER_NOT_GAUGE, COUNTER_GAUGE) };
+static const struct counter_table ctx_table = { ctx_names, ctx_gauge, ECC_COUNT + PWC_COUNT };
+
+static void ctx_read(const void *obj, uint64_t *out)
+{
+	const struct emu_ctx *c = obj;
+
+	for (int i = 0; i < ECC_COUNT; i++)
+		out[i] = atomic_load_explicit(&c->n[i], memory_order_relaxed);
+	pollwin_counters_read(&c->win, out + ECC_COUNT);
+}
+
+struct counter_set emu_ctx_counters(const struct emu_ctx *c)
+{
+	return (struct counter_set){ &ctx_table, ctx_read, c };
+}
+
 struct emu_ctx *emu_ctx_create(int index, const struct emu_mode *mode, struct vqueue **q, int nq)
 {
 	struct emu_ctx *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -118,7 +136,7 @@ static void emu_idle(struct emu_ctx *c)
 	smp_mb();
 	if (rings_empty(c) && !atomic_load(&c->stop)) {
 		poll(p, p[1].fd >= 0 ? 2 : 1, -1);
-		atomic_fetch_add(&c->wakeups, 1);
+		atomic_fetch_add(&c->n[ECC_wakeups], 1);
 	}
 	atomic_store(&c->sleeping, 0);
 	drain_fd(c->wake_fd);

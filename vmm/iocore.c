@@ -19,11 +19,6 @@
 
 #define MAX_WATCH (VMM_MAX_DISKS * VIRTIO_MAX_QUEUES * 2 + 1)
 
-const char *const iocore_counter_names[IOC_COUNT] = {
-#define X(name) #name,
-	IOCORE_COUNTERS(X)
-#undef X
-};
 
 /* What an epoll event stands for: a queue's notify eventfd, or any other fd to drain. */
 struct watch {
@@ -274,15 +269,22 @@ void iocore_stop(void)
 	close(io.stop_fd);
 }
 
-void iocore_counters_read(uint64_t *out)
+static const char *const iocore_names[] = { IOCORE_COUNTERS(COUNTER_NAME) POLLWIN_COUNTERS(COUNTER_NAME, COUNTER_NAME) };
+static const bool iocore_gauge[] = { IOCORE_COUNTERS(COUNTER_NOT_GAUGE)
+				     POLLWIN_COUNTERS(COUNTER_NOT_GAUGE, COUNTER_GAUGE) };
+static const struct counter_table iocore_table = { iocore_names, iocore_gauge, IOC_COUNT + PWC_COUNT };
+
+static void iocore_read(const void *obj, uint64_t *out)
 {
+	(void)obj;
 	for (int i = 0; i < IOC_COUNT; i++)
 		out[i] = atomic_load_explicit(&io.n[i], memory_order_relaxed);
+	pollwin_counters_read(&io.win, out + IOC_COUNT);
 }
 
-void iocore_window_read(uint64_t *out)
+struct counter_set iocore_counters(void)
 {
-	pollwin_counters_read(&io.win, out);
+	return (struct counter_set){ &iocore_table, iocore_read, NULL };
 }
 
 pid_t iocore_tid(void)

@@ -24,20 +24,6 @@
 #define POLLWIN_DECAY   32 /* halve the histogram every this many idle periods */
 #define POLLWIN_RECOMPUTE 8 /* choose the window again every this many */
 
-const char *const pollwin_counter_names[PWC_COUNT] = {
-#define X(name) #name,
-	POLLWIN_COUNTERS(X, X)
-#undef X
-};
-
-const bool pollwin_counter_gauge[PWC_COUNT] = {
-#define C(name) false,
-#define G(name) true,
-	POLLWIN_COUNTERS(C, G)
-#undef C
-#undef G
-};
-
 /* Bucket b holds idle periods in [2^(b+9), 2^(b+10)) ns (bucket 0: below 1.024 µs); the last is open. */
 static int bucket(uint64_t ns)
 {

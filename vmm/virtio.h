@@ -116,9 +116,7 @@ struct queue_counters {
 #undef X
 };
 
-/* The counters' names in enum order, and a snapshot of them into out[QC_COUNT]. */
-extern const char *const queue_counter_names[QC_COUNT];
-void queue_counters_read(const struct queue_counters *c, uint64_t *out);
+
 
 /* ---- a device's queue and its hand-off: the unit the IOCore and the emulation contexts see --- */
 
@@ -136,6 +134,9 @@ struct vqueue {
 	struct queue_counters c;
 	void *priv;               /* the device's per-queue state (virtio-blk: its requests) */
 };
+
+/* Queue q's counters by name (QUEUE_COUNTERS); with q NULL, only the table (nothing to read). */
+struct counter_set vqueue_counters(const struct vqueue *q);
 
 /* ---- a virtio device and what the transport and the emulation contexts call it for ---------- */
 
@@ -348,8 +349,6 @@ enum pollwin_counter {
 #undef X
 	PWC_COUNT
 };
-extern const char *const pollwin_counter_names[PWC_COUNT];
-extern const bool pollwin_counter_gauge[PWC_COUNT];
 
 /* One polling thread's window. Written by that thread only; the counters are read by the stats. */
 struct pollwin {
@@ -382,10 +381,19 @@ static inline void pollwin_busy(struct pollwin *w)
 		w->idle_from = 0;
 	}
 }
-/* Snapshot of the window's counters into out[PWC_COUNT]. */
+/* Snapshot of the window's counters into out[PWC_COUNT] (its owner publishes them with its own). */
 void pollwin_counters_read(const struct pollwin *w, uint64_t *out);
 
 /* ---- emulation contexts and the hand-off (emu.c) --------------------------------------------- */
+
+/* An emulation context's own counters, by name (its idle window's follow them). */
+#define EMU_CTX_COUNTERS(X) X(wakeups) /* times it slept and was woken */
+enum emu_ctx_counter {
+#define X(name) ECC_##name,
+	EMU_CTX_COUNTERS(X)
+#undef X
+	ECC_COUNT
+};
 
 /* One emulation context: a thread, a device process or (inline) the IOCore itself, serving some
  * queues of one device. In MAP_SHARED memory (emu_ctx_create). */
@@ -398,7 +406,7 @@ struct emu_ctx {
 	_Atomic int sleeping;      /* blocked (or about to block) on wake_fd */
 	_Atomic int stop;
 	_Atomic int rt_ok;         /* got SCHED_FIFO */
-	_Atomic uint64_t wakeups;  /* times it slept and was woken */
+	_Atomic uint64_t n[ECC_COUNT];
 	int wake_fd;               /* eventfd: wakes the context */
 	pthread_t thread;
 	pid_t pid;                 /* device process */
@@ -410,6 +418,8 @@ struct emu_ctx {
 	void *priv;                /* the device's per-context state (virtio-blk: the backend) */
 };
 
+/* Context c's counters by name: EMU_CTX_COUNTERS, then its idle window's (POLLWIN_COUNTERS). */
+struct counter_set emu_ctx_counters(const struct emu_ctx *c);
 /* Creates an emulation context serving queues q[0..nq) of their device, in `mode`. Returns NULL (err_set). */
 struct emu_ctx *emu_ctx_create(int index, const struct emu_mode *mode, struct vqueue **q, int nq);
 /* Starts it (thread, process, or nothing for inline) after ctx_open where it runs in this process.
@@ -451,7 +461,6 @@ enum iocore_counter {
 #undef X
 	IOC_COUNT
 };
-extern const char *const iocore_counter_names[IOC_COUNT];
 
 /* What the IOCore serves and how: the request mode, the queues it pops (none with request=exit), the
  * contexts it runs inline, when it sleeps (--poll-us), its CPU and whether an emulation context may need
@@ -474,10 +483,10 @@ bool iocore_initial_notify(void);
 /* Starts the IOCore thread. Returns 0 or -1 (err_set). */
 int iocore_start(const struct iocore_config *cfg);
 void iocore_stop(void);
-/* Snapshot of its counters into out[IOC_COUNT]; its thread id (0 when none was started). */
-void iocore_counters_read(uint64_t *out);
-/* Snapshot of its idle window's counters into out[PWC_COUNT] (zeros when no IOCore runs). */
-void iocore_window_read(uint64_t *out);
+/* The IOCore's counters by name: IOCORE_COUNTERS, then its idle window's (POLLWIN_COUNTERS); zeros when
+ * none was started. */
+struct counter_set iocore_counters(void);
+/* Its thread id (0 when none was started). */
 pid_t iocore_tid(void);
 
 /* ---- least privilege (sandbox.c) ------------------------------------------------------------- */

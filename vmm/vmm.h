@@ -297,7 +297,30 @@ struct vmm_config {
 	const char *stats;    /* --stats FILE */
 };
 
-/* Counts of userspace exits by reason, kept by each vCPU thread; by name for the stats JSON. */
+/* ---- counters by name ------------------------------------------------------------------------- */
+
+/* What an object counts, as it publishes it (cloud-hypervisor's counters()): a table of names, one entry of
+ * the object's X-macro list each, and a snapshot of the values in table order. The stats take the snapshot at
+ * both ends of the measured window and write each value under its name: a counter's change over the window,
+ * a gauge's (a value now, not a running count) value at the end, null when it is UINT64_MAX (none). They never
+ * look inside the object. */
+#define COUNTERS_MAX 24 /* values in one set */
+struct counter_table {
+	const char *const *names;
+	const bool *gauge; /* per name; NULL: none is a gauge */
+	int n;
+};
+struct counter_set {
+	const struct counter_table *table;
+	void (*read)(const void *obj, uint64_t *out); /* out[table->n]; any thread, while the object exists */
+	const void *obj;
+};
+/* For the X-macro lists of counters (C) and gauges (G): their names, and which are gauges. */
+#define COUNTER_NAME(name) #name,
+#define COUNTER_NOT_GAUGE(name) false,
+#define COUNTER_GAUGE(name) true,
+
+/* Counts of userspace exits by reason, kept by each vCPU thread. */
 #define EXIT_REASONS(X) X(io) X(mmio) X(hlt) X(intr) X(shutdown) X(other)
 struct exit_counts {
 #define X(name) _Atomic uint64_t name;
@@ -357,7 +380,10 @@ void machine_teardown(struct vmm *v);
  * interrupt line in *gsi. Returns the slot, or -1 (err_set) when every window is taken. */
 int layout_mmio_slot(struct vmm *v, unsigned *gsi);
 
-/* ---- accounting (stats.c) and host threads (thread.c) ----------------------------------------- */
+/* vCPU c's counters by name: its userspace exits by reason (EXIT_REASONS). */
+struct counter_set vcpu_counters(const struct vmm *v, int c);
+
+/* ---- accounting (stats*.c) and host threads (thread.c) ---------------------------------------- */
 
 /* Opens every vCPU's KVM statistics and each host thread's CPU-time counter and takes the opening
  * snapshot (the window starts at boot unless the guest marks it). Returns 0 or -1. */
