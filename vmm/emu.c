@@ -48,7 +48,8 @@ static void drain_fd(int fd)
 }
 
 static const char *const ctx_names[] = { EMU_CTX_COUNTERS(COUNTER_NAME) POLLWIN_COUNTERS(COUNTER_NAME, COUNTER_NAME) };
-static const bool ctx_gauge[] = { EMU_CTX_COUNTERS(COUNTER_NOT_GAUGE) POLLWIN_COUNTERS(COUNTER_NOT_GAUGE, COUNTER_GAUGE) };
+static const bool ctx_gauge[] = { EMU_CTX_COUNTERS(COUNTER_NOT_GAUGE)
+				  POLLWIN_COUNTERS(COUNTER_NOT_GAUGE, COUNTER_GAUGE) };
 static const struct counter_table ctx_table = { ctx_names, ctx_gauge, ECC_COUNT + PWC_COUNT };
 
 static void ctx_read(const void *obj, uint64_t *out)

@@ -5,8 +5,9 @@
  * request=exitless: the driver's notifications stay suppressed and the IOCore polls the rings.
  * With --poll-us N (or adaptive, a window moved by the traffic: pollwin.c) it goes to sleep after that
  * long without work, in the order spin -> enable notifications -> fence -> re-check the rings -> block
- * on the ioeventfds, so a request published just before notifications came back on is never missed. request=ioeventfd: the IOCore blocks on
- * the ioeventfds (KVM signals them in-kernel on a QueueNotify write) and drains the rings. With
+ * on the ioeventfds, so a request published just before notifications came back on is never missed.
+ * request=ioeventfd: the IOCore blocks on the ioeventfds (KVM signals them in-kernel on a QueueNotify
+ * write) and drains the rings. With
  * request=exit the vCPU thread pops the rings, and the IOCore exists only to run inline contexts. */
 #include <errno.h>
 #include <sched.h>
@@ -18,7 +19,6 @@
 #include "virtio.h"
 
 #define MAX_WATCH (VMM_MAX_DISKS * VIRTIO_MAX_QUEUES * 2 + 1)
-
 
 /* What an epoll event stands for: a queue's notify eventfd, or any other fd to drain. */
 struct watch {
@@ -269,7 +269,8 @@ void iocore_stop(void)
 	close(io.stop_fd);
 }
 
-static const char *const iocore_names[] = { IOCORE_COUNTERS(COUNTER_NAME) POLLWIN_COUNTERS(COUNTER_NAME, COUNTER_NAME) };
+static const char *const iocore_names[] = { IOCORE_COUNTERS(COUNTER_NAME)
+					    POLLWIN_COUNTERS(COUNTER_NAME, COUNTER_NAME) };
 static const bool iocore_gauge[] = { IOCORE_COUNTERS(COUNTER_NOT_GAUGE)
 				     POLLWIN_COUNTERS(COUNTER_NOT_GAUGE, COUNTER_GAUGE) };
 static const struct counter_table iocore_table = { iocore_names, iocore_gauge, IOC_COUNT + PWC_COUNT };
