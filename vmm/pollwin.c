@@ -11,8 +11,8 @@
  *
  * The rule here: the window comes from the measured idle periods themselves. A histogram of the recent ones
  * (log2 buckets from 1 µs, halved every POLLWIN_DECAY = 32 periods: a period's weight halves with every 32
- * that follow it) gives the window
- * that would have caught 7 of 8 of them (the upper edge of the bucket holding that quantile). When it is at
+ * that follow it) gives the window that would have caught 7 of 8 of them (the upper edge of the bucket
+ * holding that quantile). When it is at
  * most the maximum the thread polls that long: at a high rate (short periods) it practically never sleeps,
  * as with a fixed window. When it is longer (a low rate: most gaps outlast the maximum) it sleeps at once:
  * one wake-up per idle period, without first burning the maximum on a poll that would fail 7 times in 8.
