@@ -153,11 +153,12 @@ static bool vcpus_dedicated(const struct vmm_config *c)
  * polling IOCore's CPU runs at SCHED_FIFO 1 so a wake-up preempts the IOCore at once. */
 static void place_context(const struct vmm_config *c, struct emu_ctx *x)
 {
+	static const struct poll_policy at_once = { POLL_FIXED, 0 };
 	int cpu = cpu_for(&c->pin.dev, x->index), io = cpu_for(&c->pin.iocore, 0);
 	bool shared = cpu < 0 || cpu == io || on_vcpu_cpu(c, cpu);
 
 	x->cpu = cpu;
-	x->spin_ns = x->mode->always_wake || shared ? 0 : c->poll_us ? c->poll_us * 1000 : UINT64_MAX;
+	pollwin_init(&x->win, x->mode->always_wake || shared ? &at_once : &c->poll);
 	x->realtime = shared && c->request->ioeventfd && !x->mode->on_iocore;
 }
 
@@ -263,7 +264,7 @@ static void start_iocore(struct vmm *v)
 	static struct vqueue *queues[VMM_MAX_DISKS * VIRTIO_MAX_QUEUES];
 	static struct emu_ctx *inl[VMM_MAX_DISKS * VIRTIO_MAX_QUEUES];
 	const struct vmm_config *c = &v->cfg;
-	struct iocore_config io = { .req = c->request, .idle_ns = c->poll_us * 1000, .queues = queues,
+	struct iocore_config io = { .req = c->request, .poll = c->poll, .queues = queues,
 				    .inline_ctx = inl, .cpu = cpu_for(&c->pin.iocore, 0) };
 
 	if (!v->ndisks || !iocore_needed(c->request, c->emulation))

@@ -179,9 +179,28 @@ static void set_contexts(struct vmm_config *c, const char *v, const char *name)
 		die(VMM_EXIT_USAGE, "--%s: '%s' is not one of device|queue", name, v);
 }
 
+#define POLL_US_MAX 10000000 /* 10 s */
+
+/* --poll-us N (0: never sleep) | adaptive[:MAX] (a window moved by the traffic, at most MAX µs). */
 static void set_poll_us(struct vmm_config *c, const char *v, const char *name)
 {
-	c->poll_us = parse_number(v, name, 0, 10000000);
+	const char *max;
+
+	if (strncmp(v, "adaptive", 8) != 0) {
+		uint64_t us;
+
+		if (v[0] < '0' || v[0] > '9')
+			die(VMM_EXIT_USAGE, "--%s: '%s' is not N or adaptive[:MAX] (N, MAX in µs)", name, v);
+		us = parse_number(v, name, 0, POLL_US_MAX);
+
+		c->poll = (struct poll_policy){ us ? POLL_FIXED : POLL_NEVER_SLEEP, us * 1000 };
+		return;
+	}
+	max = v[8] == ':' ? v + 9 : NULL;
+	if (v[8] && (!max || !*max))
+		die(VMM_EXIT_USAGE, "--%s: '%s' is not N or adaptive[:MAX] (N, MAX in µs)", name, v);
+	c->poll = (struct poll_policy){ POLL_ADAPTIVE,
+		(max ? parse_number(max, "poll-us adaptive:MAX", 1, POLL_US_MAX) : POLL_ADAPTIVE_MAX_US) * 1000 };
 }
 
 /* --disk PATH[,backend=uring|sync|null|ram][,ro][,rw-device][,queues=Q][,latency=US][,transport=MODE] */
@@ -300,7 +319,8 @@ static const struct option_def option_defs[] = {
 				"queues=Q (default one per vCPU), ro, rw-device (allow writes to a block device), "
 				"latency=US (backend=null: each request completes US µs after it started), transport=MODE", set_disk },
 	{ "request", "MODE", "how requests reach the device (default exitless; modes below)", set_request },
-	{ "poll-us", "N", "the IOCore sleeps after N µs without work (0: never sleeps; default 0)", set_poll_us },
+	{ "poll-us", "N|adaptive[:MAX]", "the IOCore sleeps after N µs without work (0: never sleeps; default 0), or "
+					 "after a window adapted to the traffic, at most MAX µs (default 200)", set_poll_us },
 	{ "emulation", "MODE", "where the device runs (default auto; modes below)", set_emulation },
 	{ "emulation-contexts", "device|queue", "one emulation context per device (default) or per queue",
 	  set_contexts },

@@ -285,6 +285,19 @@ enum ctx_layout { CTX_PER_DEVICE, CTX_PER_QUEUE };
 
 /* ---- the machine ---------------------------------------------------------------------------- */
 
+/* --poll-us: how long a polling thread (the IOCore, an emulation thread with a CPU of its own) spins without
+ * work before it sleeps (vmm/pollwin.c). */
+enum poll_kind {
+	POLL_NEVER_SLEEP, /* --poll-us 0 */
+	POLL_FIXED,       /* --poll-us N; also a context that must sleep as soon as it is idle (ns 0) */
+	POLL_ADAPTIVE,    /* --poll-us adaptive[:MAX] */
+};
+struct poll_policy {
+	enum poll_kind kind;
+	uint64_t ns; /* POLL_FIXED: the window (0: sleep at once); POLL_ADAPTIVE: its maximum */
+};
+#define POLL_ADAPTIVE_MAX_US 200 /* --poll-us adaptive: Linux's guest halt polling maximum (guest_halt_poll_ns) */
+
 struct vmm_config {
 	uint64_t mem_mib;
 	enum mem_backing mem_backing;
@@ -306,14 +319,37 @@ struct vmm_config {
 	const struct transport_mode *transport;
 	const struct hlt_mode *hlt_exits;
 	enum ctx_layout contexts;
-	uint64_t poll_us;     /* --poll-us: the IOCore (and an emulation thread with a CPU of its own) sleeps
-			       * after this long without work; 0: never sleeps */
+	struct poll_policy poll; /* --poll-us: when the IOCore (and an emulation thread with a CPU of its own)
+				  * sleeps: never, after a fixed time without work, or an adapted one */
 	struct pin_config pin;
 	bool pin_given;
 	const char *stats;    /* --stats FILE */
 };
 
-/* Counts of userspace exits by reason, kept by each vCPU thread; by name for the stats JSON. */
+/* ---- counters by name ------------------------------------------------------------------------- */
+
+/* What an object counts, as it publishes it (cloud-hypervisor's counters()): a table of names, one entry of
+ * the object's X-macro list each, and a snapshot of the values in table order. The stats take the snapshot at
+ * both ends of the measured window and write each value under its name: a counter's change over the window,
+ * a gauge's (a value now, not a running count) value at the end, null when it is UINT64_MAX (none). They never
+ * look inside the object. */
+#define COUNTERS_MAX 24 /* values in one set */
+struct counter_table {
+	const char *const *names;
+	const bool *gauge; /* per name; NULL: none is a gauge */
+	int n;
+};
+struct counter_set {
+	const struct counter_table *table;
+	void (*read)(const void *obj, uint64_t *out); /* out[table->n]; any thread, while the object exists */
+	const void *obj;
+};
+/* For the X-macro lists of counters (C) and gauges (G): their names, and which are gauges. */
+#define COUNTER_NAME(name) #name,
+#define COUNTER_NOT_GAUGE(name) false,
+#define COUNTER_GAUGE(name) true,
+
+/* Counts of userspace exits by reason, kept by each vCPU thread. */
 #define EXIT_REASONS(X) X(io) X(mmio) X(hlt) X(intr) X(shutdown) X(other)
 struct exit_counts {
 #define X(name) _Atomic uint64_t name;
@@ -382,7 +418,10 @@ int layout_pci_slot(struct vmm *v);
 #define LAYOUT_MAX_MSI (VMM_MAX_DISKS * 17)
 int layout_msi_gsi(struct vmm *v);
 
-/* ---- accounting (stats.c) and host threads (thread.c) ----------------------------------------- */
+/* vCPU c's counters by name: its userspace exits by reason (EXIT_REASONS). */
+struct counter_set vcpu_counters(const struct vmm *v, int c);
+
+/* ---- accounting (stats*.c) and host threads (thread.c) ---------------------------------------- */
 
 /* The window's delta of KVM statistic `name` on vCPU c (c < 0: summed over the vCPUs). False when KVM has no such
  * statistic (then *out is 0). */

@@ -13,12 +13,20 @@ BEGIN {
 		if (split(line, f, "\t") == 4) { host[f[1], f[2]] = f[3]; hkind[f[1], f[2]] = f[4] }
 }
 
+# cells.tsv is read by the names of its header row, not by position.
 FNR == NR {
-	if (FNR > 1) {
-		ncell++; cells[ncell] = $1; config[$1] = $2; kind[$1] = $3; job[$1] = $4
-		rw[$1] = $5; bs[$1] = $6; qd[$1] = $7
-	}
+	if (FNR == 1) { header("cell config kind job rw bs iodepth"); next }
+	c = $col["cell"]
+	ncell++; cells[ncell] = c; config[c] = $col["config"]; kind[c] = $col["kind"]; job[c] = $col["job"]
+	rw[c] = $col["rw"]; bs[c] = $col["bs"]; qd[c] = $col["iodepth"]
 	next
+}
+
+function header(need,   i, n, f) {
+	for (i = 1; i <= NF; i++) col[$i] = i
+	n = split(need, f, " ")
+	for (i = 1; i <= n; i++)
+		if (!(f[i] in col)) { print "summary.awk: " FILENAME " has no column " f[i] > "/dev/stderr"; bad = 1; exit 2 }
 }
 
 {
@@ -138,6 +146,7 @@ function write_summary(   i, j, c, ok, bad, pct, mb, mc, cpu, src, n) {
 }
 
 END {
+	if (bad) exit 2
 	nlat = split("clat_mean clat_p50 clat_p90 clat_p99 clat_p99.9 lat_mean lat_p50 lat_p99", lat, " ")
 	mixed_jobs()
 	for (i = 1; i <= ncell; i++) {

@@ -259,6 +259,71 @@ refused() {
 	[ "$(stat_of .iocore.wakeups)" -ge 100 ]
 }
 
+@test "--poll-us adaptive: bursts and 2 ms pauses on a 20 us device lose no request, inline and with a thread" {
+	local emu
+	for emu in inline thread; do
+		DISKOPT=,backend=null,latency=20 vmm_job workloads/jobs/pause-resume.fio --emulation "$emu" --poll-us adaptive
+		[ "$status" -eq 0 ] || { echo "$emu: $output"; false; }
+		echo "$emu: $(stat_of '[.ios, .iocore.sleeps, .notifies, .iocore.window_mean_ns] | @csv')"
+		[ "$(stat_of .ios)" -eq 600 ]
+		[ "$(jq '[.jobs[].read.io_bytes] | add' "$RES")" -eq $((600 * 4096)) ]
+		# every pause (2 ms) outlasts any window (at most 200 us): the IOCore sleeps and the kick wakes it
+		[ "$(stat_of .iocore.sleeps)" -ge 250 ]
+		[ "$(stat_of .notifies)" -ge 250 ]
+	done
+}
+
+# paused_job PAUSE N: N random 4k reads at queue depth 1, each followed by a pause of PAUSE us (0: back to back).
+# (A pause, not rate_iops: a guest preempted on a busy host would catch up on its schedule with a burst.)
+paused_job() {
+	printf '[paused]\nrw=randread\nbs=4k\nnumber_ios=%s\nthinktime=%s\n' "$2" "$1" >"$BATS_TEST_TMPDIR/paused.fio"
+	echo "$BATS_TEST_TMPDIR/paused.fio"
+}
+
+# adaptive_counts WHO PAUSE N [VMM FLAGS...]: runs paused_job PAUSE N on the null device (20 us a request) with
+# --poll-us adaptive; WIN gets WHO's (a jq path: .iocore, .contexts[0]) window now and mean (ns) and its sleeps
+# (a context: wake-ups) per I/O.
+adaptive_counts() {
+	local who=$1 pause=$2 n=$3
+	shift 3
+	STATS="$BATS_TEST_TMPDIR/stats.json"
+	"$VMM" --timeout 120 --disk "$IMG,backend=null,latency=20" --module "$(paused_job "$pause" "$n")" \
+		--stats "$STATS" --poll-us adaptive "$@" "$GUEST" >"$BATS_TEST_TMPDIR/console" 2>&1 ||
+		{ cat "$BATS_TEST_TMPDIR/console"; return 1; }
+	read -r -a WIN <<<"$(stat_of "[$who.window_now_ns, $who.window_mean_ns, ($who.sleeps // $who.wakeups) / .ios] | @tsv")"
+	echo "pause $pause us: window now ${WIN[0]} ns, mean ${WIN[1]} ns, sleeps per I/O ${WIN[2]}"
+}
+
+# on_hardware_timing: skips where time is emulated (the SVM rig's TCG), where an idle period lasts what TCG
+# makes of it.
+on_hardware_timing() {
+	[ "$("$VMM" --platform | jq .emulated)" = false ] || skip "timings are TCG's here: the window follows them"
+}
+
+# window_apart WHO FLAGS...: with a 2 ms pause after each read (about 500 IOPS) the idle periods (2 ms, and the
+# device's 20 us) mostly outlast the maximum (200 us): the window closes and WHO sleeps in every gap (twice per
+# I/O). Back to back they are 20 us and about 1 us: the window covers them and WHO hardly ever sleeps. Means over
+# the run: a busy host lengthens some periods, which moves the last window more than the mean.
+window_apart() {
+	local who=$1
+	shift
+	adaptive_counts "$who" 2000 300 "$@"
+	awk -v m="${WIN[1]}" -v s="${WIN[2]}" 'BEGIN { exit !(m < 16000 && s >= 0.9) }'
+	adaptive_counts "$who" 0 20000 "$@"
+	awk -v m="${WIN[1]}" -v s="${WIN[2]}" 'BEGIN { exit !(m >= 16000 && m <= 200000 && s < 0.5) }'
+}
+
+@test "--poll-us adaptive: the IOCore's window closes at about 500 IOPS and opens for back-to-back requests" {
+	on_hardware_timing
+	window_apart .iocore
+}
+
+@test "--poll-us adaptive: so does an emulation thread's on a CPU of its own" {
+	on_hardware_timing
+	[ "$(nproc)" -ge 2 ] || skip "one CPU"
+	window_apart '.contexts[0]' --request exit --emulation thread --pin "vcpu=0,iocore=0,dev=1"
+}
+
 @test "--poll-us 0: the IOCore never sleeps and the guest never kicks, even across pauses" {
 	vmm_job workloads/jobs/pause-resume.fio --request exitless --emulation thread --poll-us 0
 	[ "$status" -eq 0 ] || { echo "$output"; false; }

@@ -93,6 +93,28 @@ teardown() {
 	[ "$output" = "vmm: --mem: '5' is not a number in [16, 3072]" ]
 }
 
+@test "--poll-us takes N or adaptive[:MAX]; anything else is named, status 2" {
+	local bad good
+	for bad in adaptive: adaptivex fast -1; do
+		run "$VMM" --poll-us "$bad" "$MINI"
+		[ "$status" -eq 2 ]
+		[ "$output" = "vmm: --poll-us: '$bad' is not N or adaptive[:MAX] (N, MAX in µs)" ]
+	done
+	run "$VMM" --poll-us adaptive:0 "$MINI"
+	[ "$status" -eq 2 ]
+	[ "$output" = "vmm: --poll-us adaptive:MAX: '0' is not a number in [1, 10000000]" ]
+	run "$VMM" --poll-us 10000001 "$MINI"
+	[ "$status" -eq 2 ]
+	[ "$output" = "vmm: --poll-us: '10000001' is not a number in [0, 10000000]" ]
+	for good in 0 50 adaptive adaptive:64; do
+		run "$VMM" --poll-us "$good" --stats "$TMP/s.json" --cmdline 0 "$MINI"
+		[ "$status" -eq 0 ]
+	done
+	[ "$(jq -c '.config | [.poll_us, .poll_adaptive]' "$TMP/s.json")" = "[64,true]" ]
+	run "$VMM" --help
+	[[ "$output" == *"--poll-us N|adaptive[:MAX]"* ]]
+}
+
 @test "a module that does not fit in guest RAM is one clear line and status 2" {
 	truncate -s 20M "$TMP/big"
 	run "$VMM" --mem 16 --module "$TMP/big" --cmdline 0 "$MINI"
