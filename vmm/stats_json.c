@@ -247,8 +247,11 @@ static void write_vcpus(struct json *w, const struct vmm *v)
 			json_null(w, "kvm");
 		} else {
 			json_obj(w, "kvm");
-			for (int i = 0; i < N_VCPU_KVM; i++)
-				u64_or_null(w, vcpu_kvm_names[i], kvm_stats_delta(&st->kvm, v->kvm.nvcpus, vcpu_kvm_names[i], c, &n), n);
+			for (int i = 0; i < N_VCPU_KVM; i++) {
+				bool ok = kvm_stats_delta(&st->kvm, v->kvm.nvcpus, vcpu_kvm_names[i], c, &n);
+
+				u64_or_null(w, vcpu_kvm_names[i], ok, n); /* n read after the call, not beside it */
+			}
 			json_obj_end(w);
 		}
 		json_obj_end(w);
