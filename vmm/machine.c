@@ -178,6 +178,12 @@ static void resolve_emulation(struct vmm_config *c)
 			c->emulation = &emu_modes[i];
 }
 
+void machine_plan(struct vmm_config *c)
+{
+	default_pin(c);
+	resolve_emulation(c);
+}
+
 /* ---- devices and their contexts ------------------------------------------------------------- */
 
 static int disk_count(const struct vmm *v)
@@ -192,20 +198,29 @@ static bool linux_poll_queues(const struct vmm_config *c)
 	return c->initrd && strcmp(c->completion->m.name, "poll") == 0;
 }
 
-/* A disk from --disk i: one request queue per vCPU unless it says (as QEMU does); a Linux guest polls on a
- * queue of its own. */
+int machine_disk_queues(const struct vmm_config *c, int i)
+{
+	if (c->disks[i].queues)
+		return c->disks[i].queues;
+	return c->cpus + (linux_poll_queues(c) && c->cpus == 1);
+}
+
+const struct transport_mode *machine_disk_transport(const struct vmm_config *c, int i)
+{
+	return c->disks[i].transport ? c->disks[i].transport : c->transport;
+}
+
 static struct virtio_dev *disk_create(struct vmm *v, int i)
 {
 	struct disk_config dc = v->cfg.disks[i];
 
-	if (!dc.queues)
-		dc.queues = v->cfg.cpus + (linux_poll_queues(&v->cfg) && v->cfg.cpus == 1);
+	dc.queues = machine_disk_queues(&v->cfg, i);
 	return blk_create(i, &dc, &v->mem);
 }
 
 static const struct transport_mode *disk_transport(const struct vmm *v, int i)
 {
-	return v->cfg.disks[i].transport ? v->cfg.disks[i].transport : v->cfg.transport;
+	return machine_disk_transport(&v->cfg, i);
 }
 
 /* Every kind of device the machine can have: how many the configuration asks for, how to make one, which
@@ -321,27 +336,38 @@ static void start_threads_masked(struct vmm *v)
  * panic (without reboot=acpi a hardware-reduced machine is reset through EFI, which it lacks), the modes (its init reads
  * completion=) and, for polled completions, a virtio_blk poll queue (and a second possible CPU for it on one
  * vCPU). */
+size_t machine_cmdline_words(const struct vmm_config *c, bool head, char *s, size_t len)
+{
+	size_t n;
+
+	if (head)
+		return (size_t)snprintf(s, len, "%s%s%s", c->initrd ? "console=ttyS0 reboot=acpi panic=-1" : "",
+					c->initrd && c->cmdline ? " " : "", c->cmdline ? c->cmdline : "");
+	n = (size_t)snprintf(s, len, " request=%s emulation=%s completion=%s", c->request->m.name,
+			     c->emulation->m.name, c->completion->m.name);
+	if (linux_poll_queues(c) && n < len)
+		n += (size_t)snprintf(s + n, len - n, " virtio_blk.poll_queues=1%s", c->cpus == 1 ? " possible_cpus=2" : "");
+	return n;
+}
+
 static char *guest_cmdline(struct vmm *v)
 {
-	const char *user = v->cfg.cmdline ? v->cfg.cmdline : "";
-	size_t len = strlen(user) + 256 + 64 * (size_t)v->ndisks, n;
+	size_t len = (v->cfg.cmdline ? strlen(v->cfg.cmdline) : 0) + 256 + 64 * (size_t)v->ndisks, n;
 	char *s = malloc(len);
 
 	if (!s)
 		die(VMM_EXIT_FAILURE, "out of memory");
-	n = (size_t)snprintf(s, len, "%s%s", v->cfg.initrd ? "console=ttyS0 reboot=acpi panic=-1 " : "", user);
+	n = machine_cmdline_words(&v->cfg, true, s, len);
 	for (int i = 0; i < v->ndisks && !v->cfg.initrd; i++) {
 		const struct virtio_dev *d = v->disks[i];
 
 		if (d->transport->cmdline && n < len)
 			n += (size_t)d->transport->cmdline(d, s + n, len - n);
 	}
-	n += (size_t)snprintf(s + n, len - n, " request=%s emulation=%s completion=%s", v->cfg.request->m.name,
-			      v->cfg.emulation->m.name, v->cfg.completion->m.name);
-	if (!v->cfg.initrd)
+	if (n < len)
+		n += machine_cmdline_words(&v->cfg, false, s + n, len - n);
+	if (!v->cfg.initrd && n < len)
 		snprintf(s + n, len - n, " tsc_khz=%u", v->kvm.tsc_khz);
-	else if (linux_poll_queues(&v->cfg))
-		snprintf(s + n, len - n, " virtio_blk.poll_queues=1%s", v->cfg.cpus == 1 ? " possible_cpus=2" : "");
 	if (s[0] == ' ') /* no user words: no leading blank */
 		memmove(s, s + 1, strlen(s));
 	return s;
@@ -406,14 +432,13 @@ void machine_setup(struct vmm *v)
 	if (gmem_init(&v->mem, v->cfg.mem_mib << 20, v->cfg.mem_backing) < 0)
 		die(VMM_EXIT_USAGE, "%s", err_msg());
 	load_guest(v, &img);
-	default_pin(&v->cfg);
+	machine_plan(&v->cfg);
 	kopts = (struct kvm_opts){ .hints_realtime = strcmp(v->cfg.completion->m.name, "hybrid") == 0 && vcpus_dedicated(&v->cfg),
 				  .disable_hlt_exits = !v->cfg.hlt_exits->exits };
 	if (kvm_vm_create(&v->kvm, &v->mem, v->cfg.cpus, &kopts) < 0)
 		die(VMM_EXIT_FAILURE, "%s", err_msg());
 	if (kopts.disable_hlt_exits && !v->kvm.hlt_exits_off)
 		fprintf(stderr, "vmm: warning: --hlt-exits off: KVM refused KVM_CAP_X86_DISABLE_EXITS (HLT); halts exit as usual\n");
-	resolve_emulation(&v->cfg);
 	setup_devices(v);
 	setup_contexts(v);
 	if (build_acpi(v, &rsdp) < 0)

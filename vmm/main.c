@@ -18,6 +18,10 @@ int main(int argc, char **argv)
 	int status;
 
 	options_parse(&v.cfg, argc, argv);
+	if (v.cfg.dry_run) {
+		machine_describe(&v);
+		return 0;
+	}
 	machine_setup(&v);
 	status = vcpu_run_all(&v);
 	machine_teardown(&v);

@@ -1,6 +1,7 @@
 /* options.c - the command line of build/vmm: one table drives parsing, --help and the errors; the
  * switches' choices come from the mode tables (modes.c). */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "blk.h"
+#include "json.h"
 
 #define MEM_MIN_MIB 16
 #define MEM_MAX_MIB 3072 /* RAM stays below the 32-bit MMIO window (virtio-mmio, IOAPIC, LAPIC) */
@@ -19,20 +21,24 @@ struct option_def {
 	void (*set)(struct vmm_config *c, const char *value, const char *name);
 };
 
-/* A switch and its table of modes (each entry starts with a struct mode). */
+/* A switch: its flag, its table of modes (each entry starts with a struct mode), the default, and the field of
+ * struct vmm_config that holds the chosen mode. A new switch is one entry here and one in option_defs. */
 struct switch_def {
 	const char *flag;
 	const void *table;
 	size_t stride;
 	const int *n;
+	const char *def;
+	size_t field; /* offsetof(struct vmm_config, ...): a const pointer to the mode */
 };
 
+#define SWITCH(flag, table, def, field) { flag, table, sizeof(table[0]), &n_##table, def, offsetof(struct vmm_config, field) }
 static const struct switch_def switches[] = {
-	{ "request", request_modes, sizeof(request_modes[0]), &n_request_modes },
-	{ "emulation", emu_modes, sizeof(emu_modes[0]), &n_emu_modes },
-	{ "completion", completion_modes, sizeof(completion_modes[0]), &n_completion_modes },
-	{ "transport", transport_modes, sizeof(transport_modes[0]), &n_transport_modes },
-	{ "hlt-exits", hlt_modes, sizeof(hlt_modes[0]), &n_hlt_modes },
+	SWITCH("request", request_modes, "exitless", request),
+	SWITCH("emulation", emu_modes, "auto", emulation),
+	SWITCH("completion", completion_modes, "poll", completion),
+	SWITCH("transport", transport_modes, "mmio", transport),
+	SWITCH("hlt-exits", hlt_modes, "on", hlt_exits),
 };
 #define NSWITCHES (sizeof(switches) / sizeof(switches[0]))
 
@@ -144,29 +150,12 @@ static const void *choose_mode(const char *value, const char *flag)
 	die(VMM_EXIT_FAILURE, "no switch --%s", flag);
 }
 
-static void set_request(struct vmm_config *c, const char *v, const char *name)
+/* --request, --emulation, ...: the mode named v of the switch `name`, into its field. */
+static void set_switch(struct vmm_config *c, const char *v, const char *name)
 {
-	c->request = choose_mode(v, name);
-}
-
-static void set_emulation(struct vmm_config *c, const char *v, const char *name)
-{
-	c->emulation = choose_mode(v, name);
-}
-
-static void set_completion(struct vmm_config *c, const char *v, const char *name)
-{
-	c->completion = choose_mode(v, name);
-}
-
-static void set_transport(struct vmm_config *c, const char *v, const char *name)
-{
-	c->transport = choose_mode(v, name);
-}
-
-static void set_hlt_exits(struct vmm_config *c, const char *v, const char *name)
-{
-	c->hlt_exits = choose_mode(v, name);
+	for (size_t k = 0; k < NSWITCHES; k++)
+		if (strcmp(switches[k].flag, name) == 0)
+			*(const void **)((char *)c + switches[k].field) = choose_mode(v, name);
 }
 
 static void set_contexts(struct vmm_config *c, const char *v, const char *name)
@@ -299,7 +288,23 @@ static void show_platform(struct vmm_config *c, const char *v, const char *name)
 	exit(0);
 }
 
+static void set_dry_run(struct vmm_config *c, const char *v, const char *name)
+{
+	(void)v, (void)name;
+	c->dry_run = true;
+}
+
+void cpu_list_format(const struct cpu_list *l, char *s, size_t len)
+{
+	size_t n = 0;
+
+	s[0] = 0;
+	for (int i = 0; i < l->n && n + 8 < len; i++)
+		n += (size_t)snprintf(s + n, len - n, "%s%d", i ? ":" : "", l->cpu[i]);
+}
+
 static void show_help(struct vmm_config *c, const char *v, const char *name);
+static void show_switches(struct vmm_config *c, const char *v, const char *name);
 
 static const struct option_def option_defs[] = {
 	{ "mem", "MiB", "guest RAM in MiB (16..3072, default 256), backed by a memfd", set_mem },
@@ -318,20 +323,23 @@ static const struct option_def option_defs[] = {
 	{ "disk", "PATH[,OPT]", "a virtio-blk disk (repeatable); OPT: backend=uring|sync|null|ram (default uring), "
 				"queues=Q (default one per vCPU), ro, rw-device (allow writes to a block device), "
 				"latency=US (backend=null: each request completes US µs after it started), transport=MODE", set_disk },
-	{ "request", "MODE", "how requests reach the device (default exitless; modes below)", set_request },
+	{ "request", "MODE", "how requests reach the device (default exitless; modes below)", set_switch },
 	{ "poll-us", "N|adaptive[:MAX]", "the IOCore sleeps after N µs without work (0: never sleeps; default 0), or "
 					 "after a window adapted to the traffic, at most MAX µs (default 200)", set_poll_us },
-	{ "emulation", "MODE", "where the device runs (default auto; modes below)", set_emulation },
+	{ "emulation", "MODE", "where the device runs (default auto; modes below)", set_switch },
 	{ "emulation-contexts", "device|queue", "one emulation context per device (default) or per queue",
 	  set_contexts },
-	{ "completion", "MODE", "how completions reach the guest (default poll; modes below)", set_completion },
+	{ "completion", "MODE", "how completions reach the guest (default poll; modes below)", set_switch },
 	{ "transport", "MODE", "how devices reach the guest (default mmio; modes below; per disk: --disk ...,transport=)",
-	  set_transport },
-	{ "hlt-exits", "on|off", "whether a halting vCPU exits (default on; modes below)", set_hlt_exits },
+	  set_switch },
+	{ "hlt-exits", "on|off", "whether a halting vCPU exits (default on; modes below)", set_switch },
 	{ "pin", "LIST", "CPU placement vcpu=L,iocore=C,dev=L, L a CPU, A-B or A:B:C (default: vCPUs first, "
 			 "then the IOCore, then emulation; vcpu=0,iocore=1,dev=1 on 2 CPUs)", set_pin },
 	{ "stats", "FILE", "write exit and cost accounting of the measured window as JSON", set_stats },
 	{ "platform", NULL, "print this host's KVM flavor, whether it is emulated, and posted interrupts, as JSON", show_platform },
+	{ "dry-run", NULL, "print the machine the other options ask for (the switches resolved, each disk's transport and "
+			   "queues, the guest command line) as JSON and exit 0, without KVM", set_dry_run },
+	{ "switches", NULL, "print every option, switch, mode and default, and the disk backends, as JSON", show_switches },
 	{ "help", NULL, "show this help and exit", show_help },
 };
 #define NOPTIONS (sizeof(option_defs) / sizeof(option_defs[0]))
@@ -369,11 +377,8 @@ void options_parse(struct vmm_config *c, int argc, char **argv)
 	memset(c, 0, sizeof(*c));
 	c->mem_mib = 256;
 	c->cpus = 1;
-	c->request = choose_mode("exitless", "request");
-	c->emulation = choose_mode("auto", "emulation");
-	c->completion = choose_mode("poll", "completion");
-	c->transport = choose_mode("mmio", "transport");
-	c->hlt_exits = choose_mode("on", "hlt-exits");
+	for (size_t k = 0; k < NSWITCHES; k++)
+		set_switch(c, switches[k].def, switches[k].flag);
 	c->contexts = CTX_PER_DEVICE;
 	for (size_t i = 0; i < NOPTIONS; i++)
 		longopts[i] = (struct option){ option_defs[i].name,
@@ -396,4 +401,55 @@ void options_parse(struct vmm_config *c, int argc, char **argv)
 		die(VMM_EXIT_USAGE, "%s (usage: vmm [options] GUEST.elf, see --help)",
 		    optind == argc ? "no guest ELF given" : "more than one guest ELF given");
 	c->guest = argv[optind];
+}
+
+static void to_stdout(void *ctx, const char *text, size_t len)
+{
+	(void)ctx;
+	fwrite(text, 1, len, stdout);
+}
+
+/* --switches: the vocabulary the kit builds its command lines from (option_defs, switches, the backends). */
+static void show_switches(struct vmm_config *c, const char *v, const char *name)
+{
+	char backends[128], *save = NULL;
+	struct json w;
+
+	(void)c, (void)v, (void)name;
+	json_begin(&w, to_stdout, NULL);
+	json_arr(&w, "options");
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		json_obj(&w, NULL);
+		json_str(&w, "name", option_defs[i].name);
+		if (option_defs[i].arg)
+			json_str(&w, "arg", option_defs[i].arg);
+		else
+			json_null(&w, "arg");
+		json_str(&w, "help", option_defs[i].help);
+		json_obj_end(&w);
+	}
+	json_arr_end(&w);
+	json_arr(&w, "switches");
+	for (size_t k = 0; k < NSWITCHES; k++) {
+		json_obj(&w, NULL);
+		json_str(&w, "flag", switches[k].flag);
+		json_str(&w, "default", switches[k].def);
+		json_arr(&w, "modes");
+		for (int i = 0; i < *switches[k].n; i++) {
+			json_obj(&w, NULL);
+			json_str(&w, "name", mode_at(&switches[k], i)->name);
+			json_str(&w, "help", mode_at(&switches[k], i)->help);
+			json_obj_end(&w);
+		}
+		json_arr_end(&w);
+		json_obj_end(&w);
+	}
+	json_arr_end(&w);
+	json_arr(&w, "backends");
+	snprintf(backends, sizeof(backends), "%s", backend_names);
+	for (char *b = strtok_r(backends, "|", &save); b; b = strtok_r(NULL, "|", &save))
+		json_str(&w, NULL, b);
+	json_arr_end(&w);
+	json_end(&w);
+	exit(0);
 }

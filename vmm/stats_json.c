@@ -108,16 +108,13 @@ static const struct source *find_source(const struct stats *st, enum source_kind
 
 static void write_cpu_list(struct json *w, const char *key, const struct cpu_list *l)
 {
-	char s[3 * 64 + 8] = "";
-	size_t n = 0;
+	char s[3 * 64 + 8];
 
-	if (!l->n) {
+	cpu_list_format(l, s, sizeof(s));
+	if (l->n)
+		json_str(w, key, s);
+	else
 		json_null(w, key);
-		return;
-	}
-	for (int i = 0; i < l->n && n + 8 < sizeof(s); i++)
-		n += (size_t)snprintf(s + n, sizeof(s) - n, "%s%d", i ? ":" : "", l->cpu[i]);
-	json_str(w, key, s);
 }
 
 static void write_affinity(struct json *w, const struct vmm *v)

@@ -324,7 +324,11 @@ struct vmm_config {
 	struct pin_config pin;
 	bool pin_given;
 	const char *stats;    /* --stats FILE */
+	bool dry_run;         /* --dry-run: describe the machine (describe.c) instead of running it */
 };
+
+/* "A:B:C" of a CPU list into s (len bytes); "" when not pinned. */
+void cpu_list_format(const struct cpu_list *l, char *s, size_t len);
 
 /* ---- counters by name ------------------------------------------------------------------------- */
 
@@ -396,6 +400,18 @@ void options_parse(struct vmm_config *cfg, int argc, char **argv);
  * VMM_EXIT_USAGE on bad input (unreadable or malformed ELF, a module that does not fit) and
  * VMM_EXIT_FAILURE on host failures, each with one line. */
 void machine_setup(struct vmm *v);
+/* What needs no KVM: the default placement (--pin), --emulation auto resolved. */
+void machine_plan(struct vmm_config *c);
+/* Disk i's request queues (its queues=, else one per vCPU and a Linux guest's poll queue) and transport. */
+int machine_disk_queues(const struct vmm_config *c, int i);
+const struct transport_mode *machine_disk_transport(const struct vmm_config *c, int i);
+/* The guest command line's words that come from the configuration: head, the Linux guest's console, reset and
+ * panic words and the user's (--cmdline); else the tail, the modes and a Linux guest's poll queue. The tiny
+ * guest gets each device's words between them and tsc_khz= after. Returns the length as snprintf does. */
+size_t machine_cmdline_words(const struct vmm_config *c, bool head, char *s, size_t len);
+/* --dry-run: the machine as it would run (switches resolved, disks and their queues, the guest command line)
+ * as JSON on stdout. */
+void machine_describe(struct vmm *v);
 /* Installs the run's signal handlers and starts a thread for every vCPU but 0 (the application processors
  * wait in KVM_RUN for their INIT/SIPI). Call with the main-thread-only signals blocked. Returns 0 or -1. */
 int vcpu_start_aps(struct vmm *v);

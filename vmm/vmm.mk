@@ -18,7 +18,7 @@ VMM_LIB_SRCS := vmm/err.c vmm/guest_mem.c vmm/pvh.c vmm/bus.c vmm/serial.c vmm/k
 		vmm/machine.c vmm/options.c vmm/modes.c vmm/thread.c vmm/stats.c vmm/stats_kvm.c vmm/stats_json.c \
 		vmm/virtio_dev.c lib/json.c \
 		vmm/virtio_mmio.c vmm/virtqueue.c vmm/blk.c vmm/backend.c vmm/backend_uring.c vmm/emu.c \
-		vmm/iocore.c vmm/pollwin.c vmm/sandbox.c vmm/acpi.c vmm/aml.c vmm/layout.c vmm/virtio_transport.c \
+		vmm/iocore.c vmm/pollwin.c vmm/describe.c vmm/sandbox.c vmm/acpi.c vmm/aml.c vmm/layout.c vmm/virtio_transport.c \
 		vmm/pci.c vmm/msix.c vmm/irq.c vmm/virtio_pci.c
 VMM_LIB_OBJS := $(VMM_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 VMM_TEST_SRCS := $(wildcard vmm/tests/unit-*.c)

@@ -129,3 +129,48 @@ teardown() {
 		[[ "$output" == *"--$f"* ]]
 	done
 }
+
+@test "--switches lists every option, switch, mode, default and backend that --help shows, as JSON" {
+	local help sw
+	help=$("$VMM" --help)
+	sw=$("$VMM" --switches)
+	# every "--flag mode" line of --help's modes, and nothing else, in the same order
+	diff <(sed -n '/^modes:/,$p' <<<"$help" | awk 'NF > 1 { print $1, $2 }') \
+		<(jq -r '.switches[] | .flag as $f | .modes[] | "--\($f) \(.name)"' <<<"$sw")
+	diff <(grep -o '^  --[a-z-]*' <<<"$(sed '/^modes:/,$d' <<<"$help")" | sed 's/^  --//') <(jq -r '.options[].name' <<<"$sw")
+	# each default is one of its switch's modes, and what a run without the flag takes
+	jq -e '[.switches[] | .default as $d | [.modes[].name] | index($d)] | all' <<<"$sw"
+	[ "$(jq -r '[.switches[] | "\(.flag)=\(.default)"] | join(" ")' <<<"$sw")" = \
+		"request=exitless emulation=auto completion=poll transport=mmio hlt-exits=on" ]
+	[ "$(jq -r '.backends | join("|")' <<<"$sw")" = "uring|sync|null|ram" ]
+}
+
+@test "--dry-run: the switches resolved, each disk's transport and queues, the guest command line; what a run takes" {
+	local d args guest=build/guest.elf
+	# a Linux guest polling on one vCPU gets a poll queue and a second possible CPU; on two, a queue per vCPU
+	run "$VMM" --dry-run --initrd /dev/null --completion poll --cpus 1 --disk a.img --disk b.img,queues=3,transport=pci vmlinux
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '[.guest_kind, .cmdline_complete, [.disks[] | "\(.transport)/\(.queues)"]]' <<<"$output")" = \
+		'["linux",true,["mmio/2","pci/3"]]' ]
+	[ "$(jq -r .cmdline <<<"$output")" = \
+		"console=ttyS0 reboot=acpi panic=-1 request=exitless emulation=inline completion=poll virtio_blk.poll_queues=1 possible_cpus=2" ]
+	run "$VMM" --dry-run --initrd /dev/null --completion irq --cpus 2 --cmdline quiet --disk a.img vmlinux
+	[ "$(jq -r '"\(.disks[0].queues) \(.cmdline)"' <<<"$output")" = \
+		"2 console=ttyS0 reboot=acpi panic=-1 quiet request=exitless emulation=inline completion=irq" ]
+	# bad input is refused as in a run
+	run "$VMM" --dry-run --request fast x
+	[ "$status" -eq 2 ]
+	# what it says is what a run of the tiny guest takes: the modes as resolved (auto placed by the CPUs given)
+	d="$BATS_TEST_TMPDIR/d.img"
+	truncate -s 16M "$d"
+	printf '[r]\nrw=randread\nbs=4k\nnumber_ios=100\n' >"$BATS_TEST_TMPDIR/r.fio"
+	for args in "--emulation auto" "--emulation auto --pin vcpu=0,iocore=0,dev=1" "--request exit --completion irq --transport pci"; do
+		# shellcheck disable=SC2086
+		run "$VMM" --dry-run $args --disk "$d" "$guest"
+		echo "$output" >"$BATS_TEST_TMPDIR/plan.json"
+		# shellcheck disable=SC2086
+		"$VMM" $args --disk "$d" --module "$BATS_TEST_TMPDIR/r.fio" --stats "$BATS_TEST_TMPDIR/s.json" --console /dev/null "$guest"
+		[ "$(jq -r '"\(.request) \(.emulation) \(.emulation_asked) \(.completion) \(.transport)"' "$BATS_TEST_TMPDIR/plan.json")" = \
+			"$(jq -r '.config | "\(.request) \(.emulation) \(.emulation_asked) \(.completion) \(.transport)"' "$BATS_TEST_TMPDIR/s.json")" ]
+	done
+}
