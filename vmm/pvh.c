@@ -305,6 +305,35 @@ int pvh_load_initrd(struct guest_mem *m, const struct pvh_image *img, const char
 	return 0;
 }
 
+/* What a Linux guest needs to unpack its initramfs, in MiB: the kernel image and the archive stay reserved
+ * while the kernel unpacks the archive into rootfs, a tmpfs limited to half the RAM left (with
+ * rootfstype=ramfs, no limit: the files once), plus the page structures (1/64 of RAM) and INITRD_SLACK_MIB
+ * for the kernel's other early allocations. Calibrated on Debian's 6.1 kernel in the SVM rig (docs/manual.md,
+ * "Linux guests"). */
+#define INITRD_SLACK_MIB 16
+
+static uint64_t initrd_need_mib(const struct pvh_image *img, uint64_t archive, uint64_t ram, bool ramfs)
+{
+	uint64_t fixed = (img->hi - img->lo) + archive + ram / 64 + (INITRD_SLACK_MIB << 20);
+
+	return (fixed + (ramfs ? 1 : 2) * archive + (1 << 20) - 1) >> 20;
+}
+
+int pvh_initrd_fits(const struct guest_mem *m, const struct pvh_image *img, const struct pvh_module *initramfs,
+		    const char *cmdline)
+{
+	bool ramfs = cmdline && strstr(cmdline, "rootfstype=ramfs");
+	uint64_t need = initrd_need_mib(img, initramfs->size, m->size, ramfs);
+
+	if ((m->size >> 20) >= need)
+		return 0;
+	return err_set("the initramfs %s (%llu MiB with the job) needs --mem %llu or more (this kernel takes %llu MiB, "
+		       "and the archive is unpacked into a tmpfs of at most half the RAM left%s)",
+		       initramfs->path, (unsigned long long)(initramfs->size >> 20), (unsigned long long)need,
+		       (unsigned long long)((img->hi - img->lo) >> 20),
+		       ramfs ? "" : "; rootfstype=ramfs on --cmdline needs less");
+}
+
 int pvh_write_start_info(struct guest_mem *m, const char *cmdline, const struct pvh_module *mods,
 			 int n, uint64_t rsdp)
 {
