@@ -222,25 +222,47 @@ run_order() {
 }
 
 @test "no tracing while a cell is timed; --exit-reasons traces each VM cell once more, after the timed ones" {
-	local sys=$BATS_TEST_TMPDIR/sys
-	mkdir -p "$sys/module/kvm_amd" "$BATS_TEST_TMPDIR/bin"
-	ln -s "$FIX/stub-perf" "$BATS_TEST_TMPDIR/bin/perf"
-	export PATH=$BATS_TEST_TMPDIR/bin:$PATH EXITLESS_SYSFS=$sys STUB_PERF_LOG=$BATS_TEST_TMPDIR/perf.log EXITLESS_PERF=1
-	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR" --reps 1 --only 'bare/*,full/*'
+	local sys=$BATS_TEST_TMPDIR/sys bin=$BATS_TEST_TMPDIR/bin log=$BATS_TEST_TMPDIR/perf.log
+	mkdir -p "$sys/module/kvm_amd" "$bin"
+	ln -s "$FIX/stub-perf" "$bin/perf"
+	PATH=$bin:$PATH EXITLESS_SYSFS=$sys STUB_PERF_LOG=$log EXITLESS_PERF=1 \
+		run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR" --reps 1 --only 'bare/*,full/*'
 	[ "$status" -eq 0 ]
-	[ "$(grep -c '^stat$' "$STUB_PERF_LOG")" -ge 2 ]
-	run grep -c '^kvm-record' "$STUB_PERF_LOG"
+	[ "$(grep -c '^stat$' "$log")" -ge 2 ]
+	run grep -c '^kvm-record' "$log"
 	[ "$output" = 0 ]
 	[ ! -e "$OUTDIR/cells/full/randread-4k-qd1/exit-reasons" ]
-	: >"$STUB_PERF_LOG"
-	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR.2" --reps 1 --only 'bare/*,full/*' --exit-reasons
+	: >"$log"
+	PATH=$bin:$PATH EXITLESS_SYSFS=$sys STUB_PERF_LOG=$log EXITLESS_PERF=1 \
+		run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR.2" --reps 1 --only 'bare/*,full/*' --exit-reasons
 	[ "$status" -eq 0 ]
 	# the timed cells (perf stat) all come first, then one traced run of the VM cell only
-	[ "$(grep -v '^stat$' "$STUB_PERF_LOG" | head -n 1 | cut -c1-10)" = kvm-record ]
-	[ "$(sed -n '/^kvm-record/,$p' "$STUB_PERF_LOG" | grep -c '^stat$')" -eq 0 ]
-	[ "$(grep -c '^kvm-record' "$STUB_PERF_LOG")" -eq 1 ]
-	grep -q -- '--request exitless' <(grep '^kvm-record' "$STUB_PERF_LOG")
+	[ "$(grep -v '^stat$' "$log" | head -n 1 | cut -c1-10)" = kvm-record ]
+	[ "$(sed -n '/^kvm-record/,$p' "$log" | grep -c '^stat$')" -eq 0 ]
+	[ "$(grep -c '^kvm-record' "$log")" -eq 1 ]
+	grep -q -- '--request exitless' <(grep '^kvm-record' "$log")
 	grep -qx 'stub exits by reason' "$OUTDIR.2/cells/full/randread-4k-qd1/exit-reasons/perf-kvm.txt"
 	jq -e '.perf.exit_reasons_pass == true and .perf.kvm_stat == true' "$OUTDIR.2/meta.json"
 	[ -s "$OUTDIR.2/cells/full/randread-4k-qd1/rep1/perf.csv" ]
+}
+
+@test "where perf stat counts nothing, the run says why and so does every cell's summary row" {
+	local bin=$BATS_TEST_TMPDIR/bin
+	mkdir -p "$bin"
+	ln -s "$FIX/stub-perf" "$bin/perf"
+	PATH=$bin:$PATH EXITLESS_PERF=1 STUB_PERF_BROKEN=1 \
+		run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR" --reps 1 --only 'bare/*,full/*'
+	[ "$status" -eq 0 ]
+	jq -e '.perf.stat_events == "" and .perf.missing == "perf stat does not count task-clock here: <not supported>,,task-clock,0,100.00,,"' "$OUTDIR/meta.json"
+	"$ROOT/experiments/collect" "$OUTDIR" >/dev/null
+	[ "$(csv_get "$OUTDIR/summary.csv" bare/randread-4k-qd1 cpu_missing)" = "perf stat does not count task-clock here: <not supported>;;task-clock;0;100.00;;" ]
+}
+
+@test "status 2 of a VM cell says whether the VMM refused its input or the guest refused its job" {
+	printf '%s\n' '[study]' 'jobs = randread-4k-qd1' 'configs = flag job' 'reps = 1' 'runtime = 1' 'image_size = 16M' \
+		'[config flag]' 'guest_cmdline = badflag' '[config job]' 'guest_cmdline = badjob' >"$BATS_TEST_TMPDIR/two.ini"
+	run "$ROOT/experiments/run" "$BATS_TEST_TMPDIR/two.ini" --out "$OUTDIR"
+	[ "$status" -eq 1 ]
+	grep -qx "failed rc=2 .*reason=build/vmm refused its input: --mem-backing: 'huge' is not one of auto|hugetlb|thp|4k" "$OUTDIR/cells/flag/randread-4k-qd1/rep1/status"
+	grep -qx 'failed rc=2 .*reason=the guest refused its job file or command line (see console.log)' "$OUTDIR/cells/job/randread-4k-qd1/rep1/status"
 }

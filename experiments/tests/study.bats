@@ -141,3 +141,16 @@ bad_study() {
 	[ "$(head -n 6 <<<"$a" | grep -c 'rep 1$')" -eq 6 ]
 	[ "$(head -n 6 <<<"$a" | sed 's/ .*//')" != "$(tail -n 6 <<<"$a" | sed 's/ .*//')" ]
 }
+
+@test "--cost counts cells and runs and estimates minutes: ramp_time + runtime + start-up of each run" {
+	fixture_jobs
+	# 10 repetitions of bare (1 s + 1 s start-up) and of two VMM configurations (1 s + 2 s): 20 + 60 s
+	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --cost --reps 10
+	[ "$status" -eq 0 ]
+	[ "$output" = "stub: 3 cells, 30 runs, about 2 minutes" ]
+	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --cost --reps 10 --runtime 20
+	# 10 x (20 + 1) + 20 x (20 + 2) = 650 s
+	[ "$output" = "stub: 3 cells, 30 runs, about 11 minutes" ]
+	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --list --reps 10 --out /x
+	[ "${#lines[@]}" -eq 30 ]
+}
