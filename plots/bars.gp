@@ -8,6 +8,7 @@
 #   colours  the RGB colour of each series ("#RRGGBB" words: a configuration keeps its colour everywhere)
 #   caption  the caption (lines separated by "\n");  W, H  size in inches;  cols  panels per row
 #   legend_h, cap_h  heights of the legend and the caption, inches;  legend_cols  legend entries a row
+#   bmarg    the panels' bottom margin, character heights (room for the cluster labels)
 #   pymin, pymax  each panel's y range (words; "-" = automatic);  ref  y of a dashed reference line ("" = none);
 #   reflabel  its text
 # And from the figure script: ylab (the y-axis label), logy (1: log scale), values (1: each bar's value
@@ -52,12 +53,13 @@ set multiplot
 do for [p = 1:np] {
 	set origin ((p - 1) % cols) * pw, cap_h / H + (rows - 1 - (p - 1) / cols) * ph
 	set size pw, ph
-	set bmargin 3.2
+	set bmargin bmarg
 	set title word(ptitles, p) offset 0, -0.6
 	yl = word(pylabels, p)
 	if ((p - 1) % cols == 0 || yl ne "") { set ylabel (yl ne "" ? yl : ylab) } else { unset ylabel }
-	# the x label of the bottom row (none for workloads: their two-line names say what they are)
-	if ((p - 1) / cols == rows - 1 && word(pxlabels, p) ne "workload") { set xlabel word(pxlabels, p) } else { unset xlabel }
+	# the x label of the bottom row (none for workloads, whose two-line names say what they are, nor under
+	# turned labels, which say it too)
+	if ((p - 1) / cols == rows - 1 && word(pxlabels, p) ne "workload" && xrot == 0) { set xlabel word(pxlabels, p) } else { unset xlabel }
 	f = word(panels, p)
 	if (word(pymin, p) ne "-") { set yrange [word(pymin, p) + 0 : word(pymax, p) + 0] } else { set yrange [*:*] }
 	ybase = logy ? word(pymin, p) + 0 : 0

@@ -180,7 +180,7 @@ function delta(x, y, j,   r, n, d, i, k, t) {
 function fig_b(   B, F, i, c, out, row, j, lab, n, s, sws) {
 	B = find_cfg("baseline", "exit", "process", "irq"); F = find_cfg("full", "exitless", "thread", "poll")
 	nser = nkey; nsolid = nkey; colours = wcolours(nkey)
-	out = panel("b", "b-technique", "each technique: on alone from the baseline, off alone from full")
+	out = panel("b", "b-technique", "on alone in the baseline, off alone in full")
 	print job_header("technique") > out
 	# rows grouped by switch, each switch first turned on in the baseline, then off in full
 	for (s = 1; s <= split("request emulation completion poll_us", sws, " "); s++) for (n = 1; n <= 2; n++) for (i = 1; i <= ncfg; i++) {
