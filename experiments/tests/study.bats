@@ -144,12 +144,12 @@ bad_study() {
 
 @test "--cost counts cells and runs and estimates minutes: ramp_time + runtime + start-up of each run" {
 	fixture_jobs
-	# 10 repetitions of bare (1 s + 1 s start-up) and of two VMM configurations (1 s + 2 s): 20 + 60 s
+	# 10 repetitions of bare (1 s + 0.4 s start-up) and of two VMM configurations (1 s + 1 s): 14 + 40 s
 	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --cost --reps 10
 	[ "$status" -eq 0 ]
-	[ "$output" = "stub: 3 cells, 30 runs, about 2 minutes" ]
+	[ "$output" = "stub: 3 cells, 30 runs, about 1 minute" ]
 	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --cost --reps 10 --runtime 20
-	# 10 x (20 + 1) + 20 x (20 + 2) = 650 s
+	# 10 x 20.4 + 20 x 21 = 624 s
 	[ "$output" = "stub: 3 cells, 30 runs, about 11 minutes" ]
 	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --list --reps 10 --out /x
 	[ "${#lines[@]}" -eq 30 ]
