@@ -36,6 +36,7 @@ static const struct target {
 } targets[] = {
 	{ "fuzz-vq", fuzz_vq },
 	{ "fuzz-mmio", fuzz_mmio },
+	{ "fuzz-pci", fuzz_pci },
 	{ "fuzz-elf", fuzz_elf },
 	{ "fuzz-job", fuzz_job },
 };

@@ -13,6 +13,7 @@
  * calls these, as libFuzzer's entry or as the regression tests' replay driver. */
 int fuzz_vq(const uint8_t *data, size_t size);
 int fuzz_mmio(const uint8_t *data, size_t size);
+int fuzz_pci(const uint8_t *data, size_t size);
 int fuzz_elf(const uint8_t *data, size_t size);
 int fuzz_job(const uint8_t *data, size_t size);
 

@@ -13,16 +13,16 @@ WERROR       ?= 1
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 
-FUZZ_TARGETS := fuzz-vq fuzz-mmio fuzz-elf fuzz-job
-FUZZ_SRCS    := fuzz/fuzz_dev.c fuzz/fuzz_vq.c fuzz/fuzz_mmio.c fuzz/fuzz_files.c
+FUZZ_TARGETS := fuzz-vq fuzz-mmio fuzz-pci fuzz-elf fuzz-job
+FUZZ_SRCS    := fuzz/fuzz_dev.c fuzz/fuzz_vq.c fuzz/fuzz_mmio.c fuzz/fuzz_pci.c fuzz/fuzz_files.c
 # The code under test: the VMM's sources (from the archive the link takes only what the targets reach:
 # no KVM) and the engine built hosted. A device reset waits for the emulation context, which the targets
 # run by hand: emu_quiesce is wrapped (fuzz_dev.c).
-FUZZ_UUT_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c)) $(wildcard workloads/engine/*.c)
+FUZZ_UUT_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c)) $(wildcard workloads/engine/*.c) lib/json.c
 FUZZ_LDLIBS  := -Wl,--wrap=emu_quiesce -luring -lpthread
 
 FUZZ_BASE  := -std=gnu11 -g -O1 -D_GNU_SOURCE -MMD -MP -fno-omit-frame-pointer -Wall -Wextra \
-	      -Ivmm -Iinclude -Itests -Iworkloads/engine
+	      -Ivmm -Iinclude -Itests -Iworkloads/engine -Ilib
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_WERR  := $(if $(filter 1,$(WERROR)),-Werror)
 FUZZ_RT    := $(wildcard $(shell $(FUZZ_CC) --print-runtime-dir 2>/dev/null)/libclang_rt.fuzzer-x86_64.a)
@@ -89,7 +89,7 @@ $(BUILD)/tests/unit-fuzz-regress: $(FUZZ_ROBJ)/fuzz/entry.o $(FUZZ_RLIB) $(FUZZ_
 # Seeds: the generated ring and register sequences, the mini guest, the shipped job files.
 $(BUILD)/fuzz/fuzz-seeds: fuzz/seeds.c fuzz/fuzz.h
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O1 -g -D_GNU_SOURCE -Wall -Wextra $(FUZZ_WERR) $< -o $@
+	$(CC) -std=gnu11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Ivmm -Iinclude -Itests $(FUZZ_WERR) $< -o $@
 
 fuzz-seeds: $(BUILD)/fuzz/fuzz-seeds $(BUILD)/tests/mini-guest.elf
 	$(BUILD)/fuzz/fuzz-seeds fuzz/corpus

@@ -87,7 +87,7 @@ int fuzz_elf(const uint8_t *data, size_t size)
 		mods[i] = (struct pvh_module){ "module", ELF_RAM - (uint64_t)(i + 1) * 4096, 4096 };
 	memset(cmdline, 'x', cl);
 	cmdline[cl] = 0;
-	rc = pvh_write_start_info(&m, cmdline, mods, nmods, 0);
+	rc = pvh_write_start_info(&m, cmdline, mods, nmods, 0, NULL, 0);
 	FUZZ_ASSERT((rc == 0) == (cl <= PVH_CMDLINE_MAX - 1));
 	if (rc == 0)
 		check_start_info(&m, cl, nmods);

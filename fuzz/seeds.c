@@ -1,11 +1,12 @@
 /* seeds.c - writes the generated seed inputs of fuzz/corpus/: good request chains, a driver's register sequence, a tiny PVH ELF.
- * Usage: fuzz-seeds DIR   (writes into DIR/fuzz-vq, DIR/fuzz-mmio and DIR/fuzz-elf) */
+ * Usage: fuzz-seeds DIR   (writes into DIR/fuzz-vq, DIR/fuzz-mmio, DIR/fuzz-pci and DIR/fuzz-elf) */
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
+#include "pci_spec.h"
 
 struct seed {
 	uint8_t b[1 << 17];
@@ -49,7 +50,7 @@ static void ram_image(uint8_t *ram, const uint32_t *types, int count, uint32_t l
 	uint16_t *avail = (uint16_t *)(ram + AVAIL);
 
 	for (int i = 0; i < count; i++) {
-		struct virtio_blk_req_hdr h = { types[i], 0, (uint64_t)i * 8 };
+		struct virtio_blk_outhdr h = { types[i], 0, (uint64_t)i * 8 };
 		uint16_t w = types[i] == VIRTIO_BLK_T_OUT ? 0 : VRING_DESC_F_WRITE;
 		struct vring_desc d[3] = {
 			{ HDR + i * 16, 16, VRING_DESC_F_NEXT, (uint16_t)(3 * i + 1) },
@@ -114,7 +115,7 @@ static void mmio_seed(const char *dir, const char *name, uint8_t setup, uint32_t
 	for (int pass = 0; pass <= reset; pass++) {
 		reg(&s, 0, VIRTIO_MMIO_MAGIC_VALUE, 0), reg(&s, 0, VIRTIO_MMIO_VERSION, 0);
 		reg(&s, 1, VIRTIO_MMIO_STATUS, 0);
-		reg(&s, 1, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+		reg(&s, 1, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 		reg(&s, 1, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1), reg(&s, 0, VIRTIO_MMIO_DEVICE_FEATURES, 0);
 		reg(&s, 1, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1), reg(&s, 1, VIRTIO_MMIO_DRIVER_FEATURES, 1);
 		reg(&s, 1, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0), reg(&s, 1, VIRTIO_MMIO_DRIVER_FEATURES, features_lo);
@@ -142,6 +143,58 @@ static void mmio_seed(const char *dir, const char *name, uint8_t setup, uint32_t
 		u8(&s, 1), u16(&s, VIRTIO_MMIO_CONFIG), u8(&s, 3);
 	}
 	save(dir, "fuzz-mmio", name, &s);
+}
+
+/* fuzz-pci: a config write (0), a BAR write (2) or read (3) of 32 bits. */
+static void cfg(struct seed *s, uint16_t reg, uint8_t size_log2, uint32_t v) { u8(s, 0), u16(s, reg), u8(s, size_log2), u32(s, v); }
+static void bar(struct seed *s, uint16_t off, uint8_t size_log2, uint32_t v) { u8(s, 2), u16(s, off), u8(s, size_log2), u32(s, v); }
+static void bar_rd(struct seed *s, uint16_t off) { u8(s, 3), u16(s, off), u8(s, 2); }
+
+/* fuzz-pci: memory decoding and bus mastering on, MSI-X with vectors 0 and 1 aimed at a LAPIC, a driver's
+ * initialisation through the common configuration, requests, the IOCore, the device, interrupts, the PBA. */
+static void pci_seed(const char *dir, const char *name, uint8_t setup, uint32_t features_lo)
+{
+	static struct seed s;
+	static uint8_t ram[IMAGE];
+	const uint32_t types[] = { VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_GET_ID };
+	const uint16_t msix = 0xac; /* after the five virtio capabilities (virtio_pci.c) */
+
+	memset(ram, 0, sizeof(ram));
+	ram_image(ram, types, 3, 512);
+	s.n = 0;
+	u8(&s, setup);
+	cfg(&s, PCI_COMMAND, 1, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	cfg(&s, msix + PCI_MSIX_FLAGS, 1, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	for (uint16_t v = 0; v < 2; v++) {
+		bar(&s, 0x4000 + 16 * v, 2, MSI_ADDR_BASE), bar(&s, 0x4000 + 16 * v + 4, 2, 0);
+		bar(&s, 0x4000 + 16 * v + 8, 2, 0x40 + v), bar(&s, 0x4000 + 16 * v + 12, 2, 0);
+	}
+	cfg(&s, msix + PCI_MSIX_FLAGS, 1, PCI_MSIX_FLAGS_ENABLE);
+	bar(&s, VIRTIO_PCI_COMMON_STATUS, 0, 0);
+	bar(&s, VIRTIO_PCI_COMMON_STATUS, 0, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	bar(&s, VIRTIO_PCI_COMMON_GFSELECT, 2, 1), bar(&s, VIRTIO_PCI_COMMON_GF, 2, 1);
+	bar(&s, VIRTIO_PCI_COMMON_GFSELECT, 2, 0), bar(&s, VIRTIO_PCI_COMMON_GF, 2, features_lo);
+	bar(&s, VIRTIO_PCI_COMMON_STATUS, 0, 11);
+	bar(&s, VIRTIO_PCI_COMMON_Q_SELECT, 1, 0), bar(&s, VIRTIO_PCI_COMMON_Q_SIZE, 1, 16);
+	bar(&s, VIRTIO_PCI_COMMON_Q_MSIX, 1, 1), bar(&s, VIRTIO_PCI_COMMON_MSIX, 1, 0);
+	bar(&s, VIRTIO_PCI_COMMON_Q_DESCLO, 2, DESC), bar(&s, VIRTIO_PCI_COMMON_Q_AVAILLO, 2, AVAIL);
+	bar(&s, VIRTIO_PCI_COMMON_Q_USEDLO, 2, USED), bar(&s, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 1);
+	for (unsigned off = 0; off < sizeof(ram); off += 255) {
+		unsigned n = sizeof(ram) - off < 255 ? sizeof(ram) - off : 255;
+
+		if (memcmp(ram + off, (uint8_t[255]){ 0 }, n) == 0)
+			continue;
+		u8(&s, 4), u16(&s, (uint16_t)off), u8(&s, (uint8_t)n), put(&s, ram + off, n);
+	}
+	bar(&s, VIRTIO_PCI_COMMON_STATUS, 0, 15);
+	u8(&s, 6), u8(&s, 1);  /* the IOCore polls, notifications off */
+	u8(&s, 5);             /* the emulation context serves */
+	u8(&s, 7), u8(&s, 0);  /* queue 0's vector */
+	cfg(&s, msix + PCI_MSIX_FLAGS, 1, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	u8(&s, 7), u8(&s, 1);  /* a configuration change, masked: pending */
+	bar_rd(&s, 0x5000), bar_rd(&s, 0x1000);
+	cfg(&s, msix + PCI_MSIX_FLAGS, 1, PCI_MSIX_FLAGS_ENABLE);
+	save(dir, "fuzz-pci", name, &s);
 }
 
 /* fuzz-elf: the smallest PVH kernel: one PT_LOAD at 1 MiB holding a hlt, and the entry note. */
@@ -188,6 +241,8 @@ int main(int argc, char **argv)
 	mmio_seed(argv[1], "init-exit", 0, 0, 0);
 	mmio_seed(argv[1], "init-exitless-ram-event-idx", 2 | 4, 1u << VIRTIO_RING_F_EVENT_IDX, 0);
 	mmio_seed(argv[1], "init-reset-init", 4, 0, 1);
+	pci_seed(argv[1], "init-msix", 0, 0);
+	pci_seed(argv[1], "init-msix-ram-event-idx", 4, 1u << VIRTIO_RING_F_EVENT_IDX);
 	elf_seed(argv[1]);
 	return 0;
 }

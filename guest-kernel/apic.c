@@ -75,7 +75,8 @@ static void lapic_enable(void)
 	*mmio32(XAPIC_BASE + XAPIC_LINT0) = LVT_MASKED;
 }
 
-/* eoi_mode: IRQ_EOI_* or -1 for the default (x2APIC when CPUID has it). x2APIC cannot be left again
+/* eoi_mode: IRQ_EOI_* or -1 for the default: KVM's PV EOI when CPUID offers it (as Linux takes it), on the x2APIC
+ * when CPUID has one. x2APIC cannot be left again
  * without a reset, so after the first call the APIC mode is fixed; later calls only report it.
  * Returns the mode in effect. */
 long apic_setup(int eoi_mode)
@@ -87,7 +88,7 @@ long apic_setup(int eoi_mode)
 	x2 = cpu_has_x2apic();
 	apic_x2apic = x2 && eoi_mode != IRQ_EOI_XAPIC;
 	lapic_enable();
-	if (eoi_mode == IRQ_EOI_PV && cpu_has_pv_eoi()) {
+	if ((eoi_mode == IRQ_EOI_PV || eoi_mode < 0) && cpu_has_pv_eoi()) {
 		apic_pv_eoi_word = 0;
 		wrmsr(MSR_KVM_PV_EOI_EN, (uint64_t)(uintptr_t)&apic_pv_eoi_word | 1);
 		apic_pv_eoi = 1;

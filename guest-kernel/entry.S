@@ -212,12 +212,12 @@ idt:
 	.endr
 	.fill (IRQ_VECTOR_BASE - 32) * 16, 1, 0
 	.set v, 0
-	.rept IRQ_MAX_GSI		/* IOAPIC pin n -> vector IRQ_VECTOR_BASE + n -> slot 32 + n */
+	.rept IRQ_MAX_LINES		/* line n (an IOAPIC pin or an MSI) -> vector IRQ_VECTOR_BASE + n -> slot 32 + n */
 	gate 32 + v
 	.set v, v + 1
 	.endr
-	.fill (255 - IRQ_VECTOR_BASE - IRQ_MAX_GSI) * 16, 1, 0
-	gate 32 + IRQ_MAX_GSI		/* 0xff: LAPIC spurious vector */
+	.fill (255 - IRQ_VECTOR_BASE - IRQ_MAX_LINES) * 16, 1, 0
+	gate 32 + IRQ_MAX_LINES		/* 0xff: LAPIC spurious vector */
 idt_end:
 
 /* The TSSs: per CPU rsp0 (CPL3 -> CPL0 transitions) and IST1 (#DF); then the I/O permission bitmap they

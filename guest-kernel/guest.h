@@ -55,6 +55,8 @@ struct pvh_mem_range {
 int pvh_module(unsigned n, const void **addr, size_t *size);
 unsigned pvh_module_count(void);
 int pvh_memmap(unsigned n, struct pvh_mem_range *out);
+/* The RSDP address the loader gave (0: none; then ACPI is found by scanning the BIOS area). */
+uint64_t pvh_rsdp(void);
 
 /* clock.c - TSC time. The frequency comes from `tsc_khz=` (build/vmm passes KVM_GET_TSC_KHZ), else CPUID
  * 0x40000010, else 0x15/0x16, else KVM's pvclock scale; clock_tsc_khz() is 0 when none of them told it (clock_ns then assumes 1 GHz). */

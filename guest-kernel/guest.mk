@@ -28,7 +28,7 @@ guest_objs = $(patsubst %,$(BUILD)/guest/%.o,$(basename $(GUEST_SRCS) $(sort $(f
 guest_test_objs = $(patsubst %,$(BUILD)/guest/%.o,$(basename $(sort $(GUEST_TEST_SRCS))))
 
 .PHONY: all guest
-all: $(BUILD)/guest.elf $(BUILD)/guest-hostile.elf $(BUILD)/tests/unit-klib $(BUILD)/tests/unit-kcmd
+all: $(BUILD)/guest.elf $(BUILD)/guest-hostile.elf $(BUILD)/tests/unit-klib $(BUILD)/tests/unit-kcmd $(BUILD)/tests/unit-json
 guest: $(BUILD)/guest.elf
 
 .SECONDEXPANSION:
@@ -52,6 +52,12 @@ $(BUILD)/tests/unit-klib: lib/tests/unit-klib.c lib/string.c lib/fmt.c lib/klib.
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Wno-format-truncation $(if $(filter 1,$(WERROR)),-Werror) \
 		-DKLIB_RENAME -Ilib -Itests -o $@ lib/tests/unit-klib.c lib/string.c lib/fmt.c tests/tap.c
+
+# The JSON writer (shared by the guest engine and the VMM) on the host: TAP on stdout.
+$(BUILD)/tests/unit-json: lib/tests/unit-json.c lib/json.c lib/json.h tests/tap.c tests/tap.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -Ilib -Itests -o $@ \
+		lib/tests/unit-json.c lib/json.c tests/tap.c
 
 # The command-line parser on the host, with the renamed mini libc.
 $(BUILD)/tests/unit-kcmd: guest-kernel/tests/unit-kcmd.c guest-kernel/cmdline.c lib/string.c lib/fmt.c lib/klib.h \

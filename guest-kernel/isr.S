@@ -1,7 +1,8 @@
 /* isr.S - CPL0 entry stubs: exceptions (crash report), the int3 system-call gate, IOAPIC interrupts. */
 /*
  * Every stub sits at isr_stubs + 16 * slot so the IDT in entry.S can be built at link time:
- * slots 0-31 are exception vectors, 32 + n is IOAPIC pin n, 32 + IRQ_MAX_GSI the spurious vector.
+ * slots 0-31 are exception vectors, 32 + n is line n (IOAPIC pin n, or an MSI line), 32 + IRQ_MAX_LINES the
+ * spurious vector.
  * Each instruction here is emulated under PVM (~0.55 us): the interrupt path is kept to ~20 of them.
  */
 #include "syscall.h"
@@ -36,14 +37,14 @@ isr_stubs:
 	.endr
 
 	.set v, 0
-	.rept IRQ_MAX_GSI
+	.rept IRQ_MAX_LINES
 	stub 32 + v
 	pushq $v
 	jmp irq_entry
 	.set v, v + 1
 	.endr
 
-	stub 32 + IRQ_MAX_GSI
+	stub 32 + IRQ_MAX_LINES
 	iretq				/* spurious: no EOI by definition */
 	.balign 16
 isr_stubs_end:
@@ -84,7 +85,8 @@ syscall_entry:
 	addq $8, %rsp
 	iretq
 
-/* IOAPIC pin n (pushed by the stub): ack the device through its status/ack MMIO pair, count, EOI. */
+/* Line n (pushed by the stub): ack the device through its status/ack MMIO pair if it has one (virtio-mmio; an
+ * MSI line has none), count, EOI. */
 irq_entry:
 	pushq %rax
 	pushq %rcx

@@ -27,7 +27,7 @@ struct irq_line {
 	volatile uint64_t count;
 	uint64_t attached;
 };
-extern struct irq_line irq_lines[IRQ_MAX_GSI];
+extern struct irq_line irq_lines[IRQ_MAX_LINES];
 extern volatile uint64_t irq_total;
 
 /* EOI state read by irq_entry: apic_x2apic selects wrmsr vs MMIO, apic_pv_eoi enables the PV EOI test. */
@@ -43,6 +43,7 @@ uint32_t apic_id(void);
 long irq_attach(long gsi, uint64_t status_mmio, uint64_t ack_mmio);
 long irq_wait(long gsi, uint64_t seen);
 long irq_raise(long gsi);
+long irq_msi(uint64_t out);
 void apic_self_ipi(uint8_t vector);
 long apic_start_cpu(uint32_t apic_id, uint32_t vector, int init);
 

@@ -98,3 +98,8 @@ int pvh_boot_range(unsigned n, uint64_t *addr, uint64_t *size)
 	*size = m->size;
 	return 0;
 }
+
+uint64_t pvh_rsdp(void)
+{
+	return pvh ? pvh->rsdp_paddr : 0;
+}

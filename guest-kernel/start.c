@@ -3,7 +3,8 @@
 
 int main(void);
 
-/* `eoi=x2apic|xapic|pv`; absent: -1, the kernel's default (x2APIC when CPUID has it). */
+/* `eoi=x2apic|xapic|pv`; absent: -1, the kernel's default (PV EOI when KVM offers it, on the x2APIC when CPUID has
+ * one). */
 static int eoi_mode_from_cmdline(void)
 {
 	const char *v = kcmd_get("eoi");

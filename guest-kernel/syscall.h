@@ -17,11 +17,14 @@
  *   8   irq_raise   gsi                                    0: a self-IPI on gsi's vector, as if the pin fired (tests)
  *   9   hold        -                                      does not return: halts with interrupts off (hold=1)
  *  10   cpu_start   cpu, SIPI vector, with INIT (1) or not (0) 0, or -EINVAL: INIT (then) STARTUP IPIs to CPU cpu
+ *  11   irq_msi     uint32_t out[2]                        a free MSI line (>= IRQ_MAX_GSI), or -EBUSY: out = its vector and
+ *                                                          this CPU's APIC ID, what a device's MSI message names
  *
  * irq_attach routes IOAPIC pin gsi (edge-triggered, active high, fixed delivery to this CPU) to vector
  * IRQ_VECTOR_BASE + gsi. Its CPL0 handler reads 32 bits at status_mmio_addr, writes that value to
  * ack_mmio_addr (virtio-mmio InterruptStatus / InterruptACK; status 0 skips both), counts the interrupt and
- * EOIs the LAPIC. irq_wait returns at once when the count already differs, otherwise halts (sti; hlt, whose
+ * EOIs the LAPIC. irq_msi hands out a line that no pin raises: a device's MSI (address 0xfee00000 | APIC ID << 12,
+ * data = the vector) raises it, and its handler touches no device register, only counts and EOIs. * EOIs the LAPIC. irq_wait returns at once when the count already differs, otherwise halts (sti; hlt, whose
  * interrupt shadow closes the lost-wake-up window) until an interrupt changes it.
  */
 #ifndef EXITLESS_GUEST_SYSCALL_H
@@ -38,14 +41,17 @@
 #define SYS_IRQ_RAISE  8
 #define SYS_HOLD       9
 #define SYS_CPU_START  10
-#define SYS_COUNT      11
+#define SYS_IRQ_MSI    11
+#define SYS_COUNT      12
 
 #define IRQ_EOI_XAPIC  0	/* MMIO write to the LAPIC EOI register */
 #define IRQ_EOI_X2APIC 1	/* wrmsr 0x80b */
 #define IRQ_EOI_PV     2	/* KVM PV EOI (MSR 0x4b564d04): skips the EOI write when KVM marked it unneeded */
 
 #define IRQ_VECTOR_BASE 0x30
-#define IRQ_MAX_GSI     24	/* IOAPIC pins */
+#define IRQ_MAX_GSI     24	/* IOAPIC pins: lines 0 .. 23 */
+#define IRQ_MAX_MSI     32	/* message-signalled lines: IRQ_MAX_GSI .. IRQ_MAX_LINES - 1 */
+#define IRQ_MAX_LINES   (IRQ_MAX_GSI + IRQ_MAX_MSI)
 #define IRQ_ANY         (-1L)	/* irq_wait / irq_count: the sum over all pins */
 
 #ifndef __ASSEMBLER__
@@ -87,6 +93,8 @@ static inline long sys_irq_attach(int gsi, uintptr_t status_mmio, uintptr_t ack_
 static inline long sys_kvmclock(uintptr_t paddr) { return syscall3(SYS_KVMCLOCK, (long)paddr, 0, 0); }
 
 static inline long sys_irq_raise(long gsi) { return syscall3(SYS_IRQ_RAISE, gsi, 0, 0); }
+
+static inline long sys_irq_msi(uint32_t out[2]) { return syscall3(SYS_IRQ_MSI, (long)out, 0, 0); }
 
 static inline long sys_cpu_start(unsigned cpu, unsigned vector, int init)
 {

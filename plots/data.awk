@@ -14,18 +14,29 @@ BEGIN {
 FNR == 1 { file++ }
 file == 1 { cells_row(); next }
 file == 2 { if (FNR > 1) summary_row(); else header(); next }
-file == 3 { if (FNR > 1) result_row(); next }
+file == 3 { if (FNR > 1) result_row(); else columns(rcol, ",", "config job rep metric value"); next }
 
-function cells_row(   f) {
-	if (FNR == 1) return
+# cells.tsv, summary.csv and results.csv are read by the names of their header rows, not by position.
+function cells_row(   f, c, j, k, i) {
+	if (FNR == 1) { columns(tcol, "\t", "config kind label request emulation completion poll_us job rw bs iodepth"); return }
 	split($0, f, "\t")
-	if (!(f[2] in cidx)) { ncfg++; cfg[ncfg] = f[2]; cidx[f[2]] = ncfg; ckind[f[2]] = f[3]; clabel[f[2]] = f[13]
-		ccol[f[2]] = (f[14] ~ /^#/) ? f[14] : pal[(ncfg - 1) % npal + 1]
-		sw[f[2], "request"] = f[8]; sw[f[2], "emulation"] = f[9]; sw[f[2], "completion"] = f[10]; sw[f[2], "poll_us"] = f[11] }
-	if (!(f[4] in jidx)) { njob++; jobs[njob] = f[4]; jidx[f[4]] = njob; jrw[f[4]] = f[5]; jbs[f[4]] = f[6]; jqd[f[4]] = f[7] }
+	c = f[tcol["config"]]; j = f[tcol["job"]]
+	if (!(c in cidx)) { ncfg++; cfg[ncfg] = c; cidx[c] = ncfg; ckind[c] = f[tcol["kind"]]; clabel[c] = f[tcol["label"]]
+		split("request emulation completion poll_us", k, " ")
+		for (i = 1; i <= 4; i++) sw[c, k[i]] = f[tcol[k[i]]]
+		# colour: optional (runs made before the column take the palette, as "-" does)
+		ccol[c] = ("colour" in tcol && f[tcol["colour"]] ~ /^#/) ? f[tcol["colour"]] : pal[(ncfg - 1) % npal + 1] }
+	if (!(j in jidx)) { njob++; jobs[njob] = j; jidx[j] = njob; jrw[j] = f[tcol["rw"]]; jbs[j] = f[tcol["bs"]]; jqd[j] = f[tcol["iodepth"]] }
 }
 
-function header(   f, i, n) { n = split($0, f, ","); for (i = 1; i <= n; i++) col[f[i]] = i }
+# columns(a, sep, need): a[name] = the column of each name in this header row; every name in need must be there.
+function columns(a, sep, need,   f, i, n) {
+	n = split($0, f, sep); for (i = 1; i <= n; i++) a[f[i]] = i
+	n = split(need, f, " ")
+	for (i = 1; i <= n; i++) if (!(f[i] in a)) { print "data.awk: " FILENAME " has no column " f[i] > "/dev/stderr"; bad = 1; exit 2 }
+}
+
+function header() { columns(col, ",", "config job reps_ok") }
 
 function summary_row(   f, c, j, m) {
 	split($0, f, ",")
@@ -44,14 +55,15 @@ function compact(   i, n) {
 	njob = n
 }
 
-function result_row(   f, p) {
+function result_row(   f, c, j, r, m, p) {
 	split($0, f, ",")
-	if (f[6] == "pct_of_bare") { P[f[3], f[4], f[5]] = f[7]; prep[f[4], f[5]] = 1 }
+	c = f[rcol["config"]]; j = f[rcol["job"]]; r = f[rcol["rep"]]; m = f[rcol["metric"]]
+	if (m == "pct_of_bare") { P[c, j, r] = f[rcol["value"]]; prep[j, r] = 1 }
 	# lat percentiles (ns) of each repetition, for figure d
-	if (f[6] ~ /^lat_p[0-9.]+_ns$/) {
-		p = substr(f[6], 6, length(f[6]) - 8)
+	if (m ~ /^lat_p[0-9.]+_ns$/) {
+		p = substr(m, 6, length(m) - 8)
 		if (!(p in pseen)) { pseen[p] = 1; pl[++npl] = p }
-		nL[f[3], f[4], p]++; L[f[3], f[4], p, nL[f[3], f[4], p]] = f[7] / 1000
+		nL[c, j, p]++; L[c, j, p, nL[c, j, p]] = f[rcol["value"]] / 1000
 	}
 }
 
@@ -314,6 +326,7 @@ function gv(c, j, m) { return c == "" ? "NaN\tNaN\tNaN" : v(S[c, j, m]) "\t" v(S
 function ns(iops) { return iops == "" || iops + 0 <= 0 ? "NaN" : sprintf("%.1f", 1e9 / iops) }
 
 END {
+	if (bad) exit 2
 	printf "" > (dir "/panels.tsv")
 	compact()
 	keyjobs()

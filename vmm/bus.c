@@ -33,3 +33,13 @@ void bus_access(struct bus *b, uint64_t addr, uint8_t *data, uint32_t size, bool
 	if (!is_write)
 		memset(data, 0xff, size);
 }
+
+int bus_unregister(struct bus *b, uint64_t base)
+{
+	for (int i = 0; i < b->n; i++)
+		if (b->r[i].base == base) {
+			b->r[i] = b->r[--b->n];
+			return 0;
+		}
+	return err_set("no device region at %#llx", (unsigned long long)base);
+}

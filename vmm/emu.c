@@ -47,6 +47,25 @@ static void drain_fd(int fd)
 		return;
 }
 
+static const char *const ctx_names[] = { EMU_CTX_COUNTERS(COUNTER_NAME) POLLWIN_COUNTERS(COUNTER_NAME, COUNTER_NAME) };
+static const bool ctx_gauge[] = { EMU_CTX_COUNTERS(COUNTER_NOT_GAUGE)
+				  POLLWIN_COUNTERS(COUNTER_NOT_GAUGE, COUNTER_GAUGE) };
+static const struct counter_table ctx_table = { ctx_names, ctx_gauge, ECC_COUNT + PWC_COUNT };
+
+static void ctx_read(const void *obj, uint64_t *out)
+{
+	const struct emu_ctx *c = obj;
+
+	for (int i = 0; i < ECC_COUNT; i++)
+		out[i] = atomic_load_explicit(&c->n[i], memory_order_relaxed);
+	pollwin_counters_read(&c->win, out + ECC_COUNT);
+}
+
+struct counter_set emu_ctx_counters(const struct emu_ctx *c)
+{
+	return (struct counter_set){ &ctx_table, ctx_read, c };
+}
+
 struct emu_ctx *emu_ctx_create(int index, const struct emu_mode *mode, struct vqueue **q, int nq)
 {
 	struct emu_ctx *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -118,30 +137,26 @@ static void emu_idle(struct emu_ctx *c)
 	smp_mb();
 	if (rings_empty(c) && !atomic_load(&c->stop)) {
 		poll(p, p[1].fd >= 0 ? 2 : 1, -1);
-		atomic_fetch_add(&c->wakeups, 1);
+		atomic_fetch_add(&c->n[ECC_wakeups], 1);
 	}
 	atomic_store(&c->sleeping, 0);
 	drain_fd(c->wake_fd);
 	drain_fd(p[1].fd);
 }
 
-/* Serves until stopped. With spin_ns set (an emulation thread on a CPU of its own) it polls its rings
- * and its backend for spin_ns after the last work (forever for UINT64_MAX), then sleeps; otherwise (a
- * device process, or a CPU shared with the IOCore) it sleeps at once. */
+/* Serves until stopped. An emulation thread on a CPU of its own polls its rings and its backend for its
+ * window (--poll-us: fixed, adaptive, or never ending) after the last work, then sleeps; a device process,
+ * or a context sharing the IOCore's CPU, has a window of 0: it sleeps at once. The clock is read only where
+ * an idle period starts and ends, and never when the window never ends. */
 static void emu_loop(struct emu_ctx *c)
 {
-	uint64_t last = mono_ns();
-
 	while (!atomic_load(&c->stop)) {
-		if (emu_ctx_service(c)) {
-			if (c->spin_ns)
-				last = mono_ns();
-		} else if (c->spin_ns && mono_ns() - last < c->spin_ns) {
+		if (emu_ctx_service(c))
+			pollwin_busy(&c->win);
+		else if (!pollwin_expired(&c->win))
 			__builtin_ia32_pause();
-		} else {
-			emu_idle(c);
-			last = mono_ns();
-		}
+		else
+			emu_idle(c); /* the next round takes what woke it, and ends the idle period */
 	}
 }
 

@@ -3,10 +3,11 @@
  * contexts itself, submitting to the backend and reaping its completions between passes.
  *
  * request=exitless: the driver's notifications stay suppressed and the IOCore polls the rings.
- * With --poll-us N it goes to sleep after N µs without work, in the order spin -> enable
- * notifications -> fence -> re-check the rings -> block on the ioeventfds, so a request published
- * just before notifications came back on is never missed. request=ioeventfd: the IOCore blocks on
- * the ioeventfds (KVM signals them in-kernel on a QueueNotify write) and drains the rings. With
+ * With --poll-us N (or adaptive, a window moved by the traffic: pollwin.c) it goes to sleep after that
+ * long without work, in the order spin -> enable notifications -> fence -> re-check the rings -> block
+ * on the ioeventfds, so a request published just before notifications came back on is never missed.
+ * request=ioeventfd: the IOCore blocks on the ioeventfds (KVM signals them in-kernel on a QueueNotify
+ * write) and drains the rings. With
  * request=exit the vCPU thread pops the rings, and the IOCore exists only to run inline contexts. */
 #include <errno.h>
 #include <sched.h>
@@ -18,12 +19,6 @@
 #include "virtio.h"
 
 #define MAX_WATCH (VMM_MAX_DISKS * VIRTIO_MAX_QUEUES * 2 + 1)
-
-const char *const iocore_counter_names[IOC_COUNT] = {
-#define X(name) #name,
-	IOCORE_COUNTERS(X)
-#undef X
-};
 
 /* What an epoll event stands for: a queue's notify eventfd, or any other fd to drain. */
 struct watch {
@@ -40,6 +35,7 @@ static struct {
 	struct watch w[MAX_WATCH];
 	int nw;
 	_Atomic uint64_t n[IOC_COUNT];
+	struct pollwin win; /* the poll loop's idle window */
 } io = { .epfd = -1, .stop_fd = -1 };
 
 #define COUNT(name, k) atomic_fetch_add_explicit(&io.n[IOC_##name], (k), memory_order_relaxed)
@@ -54,7 +50,7 @@ bool iocore_initial_notify(void)
 	/* Notifications start on, except with an IOCore that never sleeps (request=exitless,
 	 * --poll-us 0): an IOCore that may be asleep turns them off when it next polls, and until
 	 * then the driver's first kick (an ioeventfd) is what wakes it. */
-	return !(io.cfg.req && io.cfg.req->polls && io.cfg.idle_ns == 0);
+	return !(io.cfg.req && io.cfg.req->polls && io.cfg.poll.kind == POLL_NEVER_SLEEP);
 }
 
 static bool queue_active(struct vqueue *q)
@@ -131,16 +127,21 @@ static void set_sleeping(int on)
 		atomic_store(&io.cfg.inline_ctx[i]->sleeping, on);
 }
 
-/* Idle: tell the producers of inline contexts we may sleep, fence, re-check everything, then block. */
-static void iocore_idle(void)
+/* Idle: tell the producers of inline contexts we may sleep, fence, re-check everything, then block.
+ * Returns the work the re-check found (then it did not sleep). */
+static int iocore_idle(void)
 {
+	int work;
+
 	set_sleeping(1);
 	smp_mb();
-	if (iocore_pass(false) == 0 && !atomic_load(&io.stop)) {
+	work = iocore_pass(false);
+	if (work == 0 && !atomic_load(&io.stop)) {
 		COUNT(sleeps, 1);
 		iocore_wait();
 	}
 	set_sleeping(0);
+	return work;
 }
 
 static void set_notify_all(bool enable)
@@ -150,26 +151,32 @@ static void set_notify_all(bool enable)
 			vq_set_notify(&io.cfg.queues[i]->vq, enable);
 }
 
+/* Nothing to do and the window not over: spin on, unless an emulation context woken by its backend may
+ * be waiting for this CPU (spinning would starve it until the scheduler preempts us: ms). */
+static void iocore_spin(void)
+{
+	if (io.cfg.share_cpu && !contexts_preempt())
+		sched_yield();
+	else
+		__builtin_ia32_pause();
+}
+
+/* Polls the rings; with a window (--poll-us N or adaptive) an idle period that outlasts it ends in a
+ * sleep: spin -> arm (notifications on) -> re-check (iocore_idle, after a fence) -> block. The clock is
+ * read only where an idle period starts and ends, and never with --poll-us 0. */
 static void iocore_poll_loop(void)
 {
-	uint64_t idle_since = mono_ns();
-
 	while (!atomic_load(&io.stop)) {
 		COUNT(polls, 1);
 		if (iocore_pass(true)) {
 			COUNT(busy_polls, 1);
-			if (io.cfg.idle_ns)
-				idle_since = mono_ns();
-		} else if (io.cfg.idle_ns && mono_ns() - idle_since >= io.cfg.idle_ns) {
-			set_notify_all(true); /* spin -> arm -> re-check (iocore_idle) -> block */
-			iocore_idle();
-			idle_since = mono_ns();
-		} else if (io.cfg.share_cpu && !contexts_preempt()) {
-			/* An emulation context woken by its backend may be waiting for this CPU:
-			 * spinning on would starve it until the scheduler preempts us (ms). */
-			sched_yield();
+			pollwin_busy(&io.win);
+		} else if (!pollwin_expired(&io.win)) {
+			iocore_spin();
 		} else {
-			__builtin_ia32_pause();
+			set_notify_all(true);
+			if (iocore_idle()) /* the re-check found work: the idle period ends there */
+				pollwin_busy(&io.win);
 		}
 	}
 }
@@ -231,6 +238,7 @@ static int watch_all(void)
 int iocore_start(const struct iocore_config *cfg)
 {
 	io.cfg = *cfg;
+	pollwin_init(&io.win, &cfg->poll);
 	io.epfd = epoll_create1(EPOLL_CLOEXEC);
 	io.stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (io.epfd < 0 || io.stop_fd < 0)
@@ -261,10 +269,23 @@ void iocore_stop(void)
 	close(io.stop_fd);
 }
 
-void iocore_counters_read(uint64_t *out)
+static const char *const iocore_names[] = { IOCORE_COUNTERS(COUNTER_NAME)
+					    POLLWIN_COUNTERS(COUNTER_NAME, COUNTER_NAME) };
+static const bool iocore_gauge[] = { IOCORE_COUNTERS(COUNTER_NOT_GAUGE)
+				     POLLWIN_COUNTERS(COUNTER_NOT_GAUGE, COUNTER_GAUGE) };
+static const struct counter_table iocore_table = { iocore_names, iocore_gauge, IOC_COUNT + PWC_COUNT };
+
+static void iocore_read(const void *obj, uint64_t *out)
 {
+	(void)obj;
 	for (int i = 0; i < IOC_COUNT; i++)
 		out[i] = atomic_load_explicit(&io.n[i], memory_order_relaxed);
+	pollwin_counters_read(&io.win, out + IOC_COUNT);
+}
+
+struct counter_set iocore_counters(void)
+{
+	return (struct counter_set){ &iocore_table, iocore_read, NULL };
 }
 
 pid_t iocore_tid(void)

@@ -39,8 +39,9 @@ const char *kvm_flavor(void)
 	return "unknown";
 }
 
-/* The hypervisor this VMM itself runs under (CPUID 0x40000000), "" on bare metal. */
-void host_hypervisor(char sig[13])
+/* The CPUID signature of the hypervisor this process runs under (leaf 0x40000000), "" without the
+ * hypervisor bit. */
+static void cpuid_signature(char sig[13])
 {
 	unsigned a, b, c, d;
 
@@ -55,9 +56,46 @@ void host_hypervisor(char sig[13])
 	sig[12] = 0;
 }
 
-bool host_emulated(const char *sig)
+/* The first line of a DMI attribute (/sys/class/dmi/id/NAME), "" when there is none. */
+static void dmi_read(const char *name, char *buf, size_t n)
 {
-	return strcmp(sig, "TCGTCGTCGTCG") == 0; /* QEMU without KVM: the SVM it offers is an emulation */
+	char path[128];
+	FILE *f;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "/sys/class/dmi/id/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (!fgets(buf, (int)n, f))
+		buf[0] = 0;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+void host_identify(const char *sig, const char *bios_vendor, const char *bios_version, char *name, size_t n)
+{
+	/* Bochs sets no hypervisor bit, but its BIOS says what it is: the VMX or SVM it offers is an emulation. */
+	if (!sig[0] && strstr(bios_vendor, "Bochs") && strstr(bios_version, "Bochs"))
+		snprintf(name, n, "%s", bios_version);
+	else
+		snprintf(name, n, "%s", sig);
+}
+
+void host_hypervisor(char *name, size_t n)
+{
+	char sig[13], vendor[64], version[64];
+
+	cpuid_signature(sig);
+	dmi_read("bios_vendor", vendor, sizeof(vendor));
+	dmi_read("bios_version", version, sizeof(version));
+	host_identify(sig, vendor, version, name, n);
+}
+
+bool host_emulated(const char *name)
+{
+	/* QEMU without KVM (TCG) and Bochs emulate the CPU: timings there are no performance */
+	return strcmp(name, "TCGTCGTCGTCG") == 0 || strncmp(name, "Bochs", 5) == 0;
 }
 
 /* Bits needed to number n things (the APIC-id field width of one topology level). */
@@ -70,9 +108,9 @@ static unsigned id_bits(unsigned n)
 	return b;
 }
 
-/* One vCPU's view of the topology: n cores of one thread in one package, APIC id = vCPU index. Linux
- * reads it from leaf 1 and the extended topology leaves (0xb, 0x1f; AMD: 0x80000008, 0x8000001e). */
-static void cpuid_topology(struct kvm_cpuid2 *cpuid, unsigned id, unsigned n)
+/* One vCPU's CPUID: the topology of n cores of one thread in one package, APIC id = vCPU index (Linux reads it
+ * from leaf 1 and the extended topology leaves 0xb, 0x1f; AMD: 0x80000008, 0x8000001e), and KVM's leaves. */
+static void cpuid_topology(struct kvm_cpuid2 *cpuid, unsigned id, unsigned n, uint32_t hints)
 {
 	for (uint32_t i = 0; i < cpuid->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
@@ -107,7 +145,11 @@ static void cpuid_topology(struct kvm_cpuid2 *cpuid, unsigned id, unsigned n)
 			/* No PV spinlocks: their waiter halts with interrupts off until the holder's kick hypercall; with
 			 * vCPUs on CPUs of their own (the default placement) native spinning is what a lock wants, and a
 			 * stopped guest then shows where it spins. kvmclock, PV EOI, PV TLB flush stay. */
+			/* EDX: KVM_HINTS_REALTIME when the machine gives every vCPU a CPU of its own and the guest should poll
+			 * before it halts (completion=hybrid): Linux then takes cpuidle-haltpoll, and with
+			 * KVM_FEATURE_POLL_CONTROL turns the host's own halt polling off. */
 			e->eax &= ~(1u << KVM_FEATURE_PV_UNHALT);
+			e->edx = hints;
 			break;
 		}
 	}
@@ -122,7 +164,7 @@ static int kvm_set_cpuid(struct kvm_vm *vm, const struct kvm_cpuid2 *supported, 
 	if (!cpuid)
 		return err_set("out of memory");
 	memcpy(cpuid, supported, sz);
-	cpuid_topology(cpuid, (unsigned)c->index, (unsigned)vm->nvcpus);
+	cpuid_topology(cpuid, (unsigned)c->index, (unsigned)vm->nvcpus, vm->hints_realtime ? 1u << KVM_HINTS_REALTIME : 0);
 	if (ioctl(c->fd, KVM_SET_CPUID2, cpuid) < 0)
 		rc = err_set("KVM_SET_CPUID2: %s", strerror(errno));
 	free(cpuid);
@@ -210,19 +252,42 @@ static int kvm_open_vcpu(struct kvm_vm *vm, struct kvm_vcpu *c, int index)
 	return 0;
 }
 
-int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m, int nvcpus)
+/* KVM_CAP_X86_DISABLE_EXITS (HLT), which must come before the first vCPU: whether KVM took it. PVM takes it and
+ * changes nothing; the stats' halt_exits tell. */
+static bool disable_hlt_exits(struct kvm_vm *vm)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_DISABLE_EXITS, .args = { KVM_X86_DISABLE_EXITS_HLT } };
+	int can = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_DISABLE_EXITS);
+
+	return can > 0 && (can & KVM_X86_DISABLE_EXITS_HLT) && ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0;
+}
+
+/* What the guest is offered in KVM's leaf: PV EOI, and poll control (the guest turns host halt polling off). */
+static void pv_offered(struct kvm_vm *vm, const struct kvm_cpuid2 *cpuid)
+{
+	for (uint32_t i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == KVM_CPUID_FEATURES) {
+			vm->pv_eoi = cpuid->entries[i].eax & (1u << KVM_FEATURE_PV_EOI);
+			vm->poll_control = cpuid->entries[i].eax & (1u << KVM_FEATURE_POLL_CONTROL);
+		}
+}
+
+int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m, int nvcpus, const struct kvm_opts *o)
 {
 	struct kvm_cpuid2 *cpuid;
 	int khz, rc = 0;
 
 	*vm = (struct kvm_vm){ .kvm_fd = -1, .vm_fd = -1, .nvcpus = nvcpus, .flavor = kvm_flavor(),
-			       .posted_interrupts = host_posted_interrupts() };
-	host_hypervisor(vm->host_hv);
+			       .posted_interrupts = host_posted_interrupts(), .hints_realtime = o->hints_realtime };
+	host_hypervisor(vm->host_hv, sizeof(vm->host_hv));
 	vm->emulated = host_emulated(vm->host_hv);
+	vm->avic_inhibitors = kvm_avic_inhibitors(); /* read now: the threads' allowlists open no files later */
 	for (int i = 0; i < VMM_MAX_VCPUS; i++)
 		vm->vcpu[i].fd = vm->vcpu[i].stats_fd = -1;
 	if (kvm_open_vm(vm) < 0 || kvm_add_ram(vm, m) < 0 || !(cpuid = supported_cpuid(vm)))
 		return -1;
+	pv_offered(vm, cpuid);
+	vm->hlt_exits_off = o->disable_hlt_exits && disable_hlt_exits(vm);
 	for (int i = 0; i < nvcpus && rc == 0; i++)
 		rc = kvm_open_vcpu(vm, &vm->vcpu[i], i) < 0 || kvm_set_cpuid(vm, cpuid, &vm->vcpu[i]) < 0 ? -1 : 0;
 	free(cpuid);
@@ -334,4 +399,26 @@ bool host_posted_interrupts(void)
 {
 	return param_on("/sys/module/kvm_intel/parameters/enable_apicv") ||
 	       param_on("/sys/module/kvm_amd/parameters/avic");
+}
+
+/* What would keep AVIC off for this VM on an AMD host (it inhibits posted interrupts for the whole VM): AVIC
+ * disabled in kvm_amd, or x2APIC in the guest's CPUID (which this VMM offers) on a CPU without x2AVIC. The
+ * VMM creates no PIT, the other common inhibitor. "" when nothing does, or on a host that is not SVM. */
+const char *kvm_avic_inhibitors(void)
+{
+	static char flags[4096];
+	FILE *f;
+	size_t n = 0;
+
+	if (strcmp(kvm_flavor(), "svm") != 0)
+		return "";
+	if (!param_on("/sys/module/kvm_amd/parameters/avic"))
+		return "avic off in kvm_amd";
+	f = fopen("/proc/cpuinfo", "r");
+	if (f) {
+		n = fread(flags, 1, sizeof(flags) - 1, f);
+		fclose(f);
+	}
+	flags[n] = 0;
+	return strstr(flags, " x2avic") ? "" : "x2apic in the guest's CPUID without x2avic";
 }

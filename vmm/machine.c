@@ -1,5 +1,6 @@
 /* machine.c - assembles the machine: RAM, guest image and modules, KVM, the platform devices. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "blk.h"
+#include "pci.h"
 
 /* isa-debug-exit: the written value becomes the exit status (clamped to 255 so that no value
  * can wrap around to 0 = success). */
@@ -126,17 +128,37 @@ static bool on_vcpu_cpu(const struct vmm_config *c, int cpu)
 	return false;
 }
 
+/* Whether every vCPU has a CPU of its own: pinned, each to another CPU, and no other thread of the VMM pinned
+ * there. Only then may the guest be told so (KVM_HINTS_REALTIME) and halt-poll. */
+static bool vcpus_dedicated(const struct vmm_config *c)
+{
+	for (int i = 0; i < c->cpus; i++) {
+		int cpu = cpu_for(&c->pin.vcpu, i);
+
+		if (cpu < 0 || cpu == cpu_for(&c->pin.iocore, 0))
+			return false;
+		for (int k = 0; k < i; k++)
+			if (cpu_for(&c->pin.vcpu, k) == cpu)
+				return false;
+		for (int k = 0; k < c->pin.dev.n; k++)
+			if (c->pin.dev.cpu[k] == cpu)
+				return false;
+	}
+	return true;
+}
+
 /* Where each context runs and how it waits. An emulation thread polls only on a CPU of its own: on a
  * CPU it shares with the IOCore (or a vCPU) polling would only take turns with it, and a context switch
  * per turn costs more than the wake-up it saves. A device process never polls. A context sharing the
  * polling IOCore's CPU runs at SCHED_FIFO 1 so a wake-up preempts the IOCore at once. */
 static void place_context(const struct vmm_config *c, struct emu_ctx *x)
 {
+	static const struct poll_policy at_once = { POLL_FIXED, 0 };
 	int cpu = cpu_for(&c->pin.dev, x->index), io = cpu_for(&c->pin.iocore, 0);
 	bool shared = cpu < 0 || cpu == io || on_vcpu_cpu(c, cpu);
 
 	x->cpu = cpu;
-	x->spin_ns = x->mode->always_wake || shared ? 0 : c->poll_us ? c->poll_us * 1000 : UINT64_MAX;
+	pollwin_init(&x->win, x->mode->always_wake || shared ? &at_once : &c->poll);
 	x->realtime = shared && c->request->ioeventfd && !x->mode->on_iocore;
 }
 
@@ -242,7 +264,7 @@ static void start_iocore(struct vmm *v)
 	static struct vqueue *queues[VMM_MAX_DISKS * VIRTIO_MAX_QUEUES];
 	static struct emu_ctx *inl[VMM_MAX_DISKS * VIRTIO_MAX_QUEUES];
 	const struct vmm_config *c = &v->cfg;
-	struct iocore_config io = { .req = c->request, .idle_ns = c->poll_us * 1000, .queues = queues,
+	struct iocore_config io = { .req = c->request, .poll = c->poll, .queues = queues,
 				    .inline_ctx = inl, .cpu = cpu_for(&c->pin.iocore, 0) };
 
 	if (!v->ndisks || !iocore_needed(c->request, c->emulation))
@@ -333,6 +355,8 @@ static int build_acpi(struct vmm *v, uint64_t *rsdp)
 
 	for (int i = 0; i < v->ndisks && n < ACPI_MAX_PARTS; i++)
 		parts[n++] = virtio_dev_acpi_part(v->disks[i]);
+	if (pci_present(v))
+		parts[n++] = pci_acpi_part(v);
 	return acpi_build(&v->mem, v->cfg.cpus, parts, n, rsdp);
 }
 
@@ -371,6 +395,8 @@ static void check_pins(struct vmm *v)
 void machine_setup(struct vmm *v)
 {
 	struct pvh_image img;
+	const struct pvh_range ecam = { PCI_ECAM_BASE, PCI_ECAM_SIZE }; /* reserved, as Linux wants MMCONFIG */
+	struct kvm_opts kopts;
 	uint64_t rsdp;
 	char *cmdline;
 
@@ -383,9 +409,13 @@ void machine_setup(struct vmm *v)
 	if (gmem_init(&v->mem, v->cfg.mem_mib << 20, v->cfg.mem_backing, strcmp(v->cfg.emulation->kind, "process") == 0) < 0)
 		die(VMM_EXIT_USAGE, "%s", err_msg());
 	load_guest(v, &img);
-	if (kvm_vm_create(&v->kvm, &v->mem, v->cfg.cpus) < 0)
-		die(VMM_EXIT_FAILURE, "%s", err_msg());
 	default_pin(&v->cfg);
+	kopts = (struct kvm_opts){ .hints_realtime = strcmp(v->cfg.completion->m.name, "hybrid") == 0 && vcpus_dedicated(&v->cfg),
+				  .disable_hlt_exits = !v->cfg.hlt_exits->exits };
+	if (kvm_vm_create(&v->kvm, &v->mem, v->cfg.cpus, &kopts) < 0)
+		die(VMM_EXIT_FAILURE, "%s", err_msg());
+	if (kopts.disable_hlt_exits && !v->kvm.hlt_exits_off)
+		fprintf(stderr, "vmm: warning: --hlt-exits off: KVM refused KVM_CAP_X86_DISABLE_EXITS (HLT); halts exit as usual\n");
 	resolve_emulation(&v->cfg);
 	setup_devices(v);
 	setup_contexts(v);
@@ -394,7 +424,7 @@ void machine_setup(struct vmm *v)
 	cmdline = guest_cmdline(v);
 	/* a Linux guest gets one module, the initramfs with the job appended; the tiny guest the modules */
 	if (pvh_write_start_info(&v->mem, cmdline, v->cfg.initrd ? &v->initramfs : v->cfg.modules,
-				 v->cfg.initrd ? 1 : v->cfg.nmodules, rsdp) < 0)
+				 v->cfg.initrd ? 1 : v->cfg.nmodules, rsdp, &ecam, pci_present(v)) < 0)
 		die(VMM_EXIT_USAGE, "%s", err_msg());
 	free(cmdline);
 	if (kvm_vcpu_pvh_entry(&v->kvm, img.entry32, (uint32_t)PVH_START_INFO_GPA) < 0)
@@ -412,7 +442,12 @@ void machine_setup(struct vmm *v)
 
 void machine_teardown(struct vmm *v)
 {
+	uint64_t halts;
+
 	stats_close_window(v);
+	if (v->kvm.hlt_exits_off && stats_kvm_delta(v, "halt_exits", -1, &halts) && halts)
+		fprintf(stderr, "vmm: warning: --hlt-exits off: KVM took it, yet counted %" PRIu64 " halt exits in the window: this "
+				"host ignores KVM_CAP_X86_DISABLE_EXITS\n", halts);
 	iocore_stop();
 	for (int i = 0; i < v->nctx; i++)
 		emu_ctx_stop(v->ctx[i]);

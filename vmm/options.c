@@ -32,6 +32,7 @@ static const struct switch_def switches[] = {
 	{ "emulation", emu_modes, sizeof(emu_modes[0]), &n_emu_modes },
 	{ "completion", completion_modes, sizeof(completion_modes[0]), &n_completion_modes },
 	{ "transport", transport_modes, sizeof(transport_modes[0]), &n_transport_modes },
+	{ "hlt-exits", hlt_modes, sizeof(hlt_modes[0]), &n_hlt_modes },
 };
 #define NSWITCHES (sizeof(switches) / sizeof(switches[0]))
 
@@ -163,6 +164,11 @@ static void set_transport(struct vmm_config *c, const char *v, const char *name)
 	c->transport = choose_mode(v, name);
 }
 
+static void set_hlt_exits(struct vmm_config *c, const char *v, const char *name)
+{
+	c->hlt_exits = choose_mode(v, name);
+}
+
 static void set_contexts(struct vmm_config *c, const char *v, const char *name)
 {
 	if (strcmp(v, "device") == 0)
@@ -173,9 +179,28 @@ static void set_contexts(struct vmm_config *c, const char *v, const char *name)
 		die(VMM_EXIT_USAGE, "--%s: '%s' is not one of device|queue", name, v);
 }
 
+#define POLL_US_MAX 10000000 /* 10 s */
+
+/* --poll-us N (0: never sleep) | adaptive[:MAX] (a window moved by the traffic, at most MAX µs). */
 static void set_poll_us(struct vmm_config *c, const char *v, const char *name)
 {
-	c->poll_us = parse_number(v, name, 0, 10000000);
+	const char *max;
+
+	if (strncmp(v, "adaptive", 8) != 0) {
+		uint64_t us;
+
+		if (v[0] < '0' || v[0] > '9')
+			die(VMM_EXIT_USAGE, "--%s: '%s' is not N or adaptive[:MAX] (N, MAX in µs)", name, v);
+		us = parse_number(v, name, 0, POLL_US_MAX);
+
+		c->poll = (struct poll_policy){ us ? POLL_FIXED : POLL_NEVER_SLEEP, us * 1000 };
+		return;
+	}
+	max = v[8] == ':' ? v + 9 : NULL;
+	if (v[8] && (!max || !*max))
+		die(VMM_EXIT_USAGE, "--%s: '%s' is not N or adaptive[:MAX] (N, MAX in µs)", name, v);
+	c->poll = (struct poll_policy){ POLL_ADAPTIVE,
+		(max ? parse_number(max, "poll-us adaptive:MAX", 1, POLL_US_MAX) : POLL_ADAPTIVE_MAX_US) * 1000 };
 }
 
 /* --disk PATH[,backend=uring|sync|null|ram][,ro][,rw-device][,queues=Q][,latency=US][,transport=MODE] */
@@ -264,10 +289,10 @@ static void set_pin(struct vmm_config *c, const char *v, const char *name)
 /* --platform: the facts of this host a result must carry, as JSON on stdout (the kit's meta.json). */
 static void show_platform(struct vmm_config *c, const char *v, const char *name)
 {
-	char hv[13];
+	char hv[64];
 
 	(void)c, (void)v, (void)name;
-	host_hypervisor(hv);
+	host_hypervisor(hv, sizeof(hv));
 	printf("{\"kvm_flavor\": \"%s\", \"emulated\": %s, \"host_hypervisor\": \"%s\", \"posted_interrupts\": %s}\n",
 	       kvm_flavor(), host_emulated(hv) ? "true" : "false", hv,
 	       host_posted_interrupts() ? "true" : "false");
@@ -294,13 +319,15 @@ static const struct option_def option_defs[] = {
 				"queues=Q (default one per vCPU), ro, rw-device (allow writes to a block device), "
 				"latency=US (backend=null: each request completes US µs after it started), transport=MODE", set_disk },
 	{ "request", "MODE", "how requests reach the device (default exitless; modes below)", set_request },
-	{ "poll-us", "N", "the IOCore sleeps after N µs without work (0: never sleeps; default 0)", set_poll_us },
+	{ "poll-us", "N|adaptive[:MAX]", "the IOCore sleeps after N µs without work (0: never sleeps; default 0), or "
+					 "after a window adapted to the traffic, at most MAX µs (default 200)", set_poll_us },
 	{ "emulation", "MODE", "where the device runs (default auto; modes below)", set_emulation },
 	{ "emulation-contexts", "device|queue", "one emulation context per device (default) or per queue",
 	  set_contexts },
 	{ "completion", "MODE", "how completions reach the guest (default poll; modes below)", set_completion },
 	{ "transport", "MODE", "how devices reach the guest (default mmio; modes below; per disk: --disk ...,transport=)",
 	  set_transport },
+	{ "hlt-exits", "on|off", "whether a halting vCPU exits (default on; modes below)", set_hlt_exits },
 	{ "pin", "LIST", "CPU placement vcpu=L,iocore=C,dev=L, L a CPU, A-B or A:B:C (default: vCPUs first, "
 			 "then the IOCore, then emulation; vcpu=0,iocore=1,dev=1 on 2 CPUs)", set_pin },
 	{ "stats", "FILE", "write exit and cost accounting of the measured window as JSON", set_stats },
@@ -346,6 +373,7 @@ void options_parse(struct vmm_config *c, int argc, char **argv)
 	c->emulation = choose_mode("auto", "emulation");
 	c->completion = choose_mode("poll", "completion");
 	c->transport = choose_mode("mmio", "transport");
+	c->hlt_exits = choose_mode("on", "hlt-exits");
 	c->contexts = CTX_PER_DEVICE;
 	for (size_t i = 0; i < NOPTIONS; i++)
 		longopts[i] = (struct option){ option_defs[i].name,

@@ -339,14 +339,14 @@ int pvh_initrd_fits(const struct guest_mem *m, const struct pvh_image *img, cons
 }
 
 int pvh_write_start_info(struct guest_mem *m, const char *cmdline, const struct pvh_module *mods,
-			 int n, uint64_t rsdp)
+			 int n, uint64_t rsdp, const struct pvh_range *reserved, int nreserved)
 {
 	size_t cl = strlen(cmdline) + 1;
 	struct hvm_start_info *si = gmem_ptr(m, PVH_START_INFO_GPA, sizeof(*si));
-	struct hvm_memmap_table_entry *mm = gmem_ptr(m, PVH_MEMMAP_GPA, 3 * sizeof(*mm));
+	struct hvm_memmap_table_entry *mm = gmem_ptr(m, PVH_MEMMAP_GPA, (3 + PVH_MAX_RESERVED) * sizeof(*mm));
 	struct hvm_modlist_entry *ml = gmem_ptr(m, PVH_MODLIST_GPA, PVH_MAX_MODULES * sizeof(*ml));
 
-	BUG_ON(!si || !mm || !ml || n > PVH_MAX_MODULES);
+	BUG_ON(!si || !mm || !ml || n > PVH_MAX_MODULES || nreserved > PVH_MAX_RESERVED);
 	if (cl > PVH_CMDLINE_MAX)
 		return err_set("command line too long (%zu bytes, max %llu)", cl - 1,
 			       (unsigned long long)PVH_CMDLINE_MAX - 1);
@@ -355,6 +355,8 @@ int pvh_write_start_info(struct guest_mem *m, const char *cmdline, const struct 
 	mm[1] = (struct hvm_memmap_table_entry){ PVH_LOW_RAM_END, PVH_KERNEL_MIN - PVH_LOW_RAM_END,
 						 E820_RESERVED, 0 };
 	mm[2] = (struct hvm_memmap_table_entry){ PVH_KERNEL_MIN, m->size - PVH_KERNEL_MIN, E820_RAM, 0 };
+	for (int i = 0; i < nreserved; i++) /* device ranges firmware would reserve (PCI ECAM) */
+		mm[3 + i] = (struct hvm_memmap_table_entry){ reserved[i].base, reserved[i].size, E820_RESERVED, 0 };
 	for (int i = 0; i < n; i++)
 		ml[i] = (struct hvm_modlist_entry){ mods[i].gpa, mods[i].size, 0, 0 };
 	*si = (struct hvm_start_info){
@@ -365,7 +367,7 @@ int pvh_write_start_info(struct guest_mem *m, const char *cmdline, const struct 
 		.cmdline_paddr = PVH_CMDLINE_GPA,
 		.rsdp_paddr = rsdp,
 		.memmap_paddr = PVH_MEMMAP_GPA,
-		.memmap_entries = 3,
+		.memmap_entries = 3 + (uint32_t)nreserved,
 	};
 	return 0;
 }

@@ -73,8 +73,10 @@ static const int sanitizer_calls[] = { SYS_sigaltstack, SYS_readlink, SYS_open, 
 static const int sanitizer_calls[] = { -1 };
 #endif
 
-/* The only ioctls a vCPU thread makes after set-up. */
-static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE, TCGETS };
+/* The only ioctls a vCPU thread makes after set-up: virtio-pci adds the MSI routes the guest programs
+ * (KVM_SET_GSI_ROUTING) and moves the notify ioeventfds with a BAR (KVM_IOEVENTFD). */
+static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE, TCGETS,
+					     KVM_SET_GSI_ROUTING, KVM_IOEVENTFD };
 
 static const struct {
 	const char *name;

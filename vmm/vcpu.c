@@ -280,3 +280,21 @@ int vcpu_run_all(struct vmm *v)
 	signals_off();
 	return atomic_load(&v->exit_code);
 }
+
+static const char *const exit_names[] = { EXIT_REASONS(COUNTER_NAME) };
+static const struct counter_table exit_table = { exit_names, NULL, sizeof(exit_names) / sizeof(exit_names[0]) };
+
+static void exits_read(const void *obj, uint64_t *out)
+{
+	const struct exit_counts *e = obj;
+	int i = 0;
+
+#define X(name) out[i++] = atomic_load_explicit(&e->name, memory_order_relaxed);
+	EXIT_REASONS(X)
+#undef X
+}
+
+struct counter_set vcpu_counters(const struct vmm *v, int c)
+{
+	return (struct counter_set){ &exit_table, exits_read, &v->exits[c] };
+}

@@ -116,9 +116,7 @@ struct queue_counters {
 #undef X
 };
 
-/* The counters' names in enum order, and a snapshot of them into out[QC_COUNT]. */
-extern const char *const queue_counter_names[QC_COUNT];
-void queue_counters_read(const struct queue_counters *c, uint64_t *out);
+
 
 /* ---- a device's queue and its hand-off: the unit the IOCore and the emulation contexts see --- */
 
@@ -136,6 +134,9 @@ struct vqueue {
 	struct queue_counters c;
 	void *priv;               /* the device's per-queue state (virtio-blk: its requests) */
 };
+
+/* Queue q's counters by name (QUEUE_COUNTERS); with q NULL, only the table (nothing to read). */
+struct counter_set vqueue_counters(const struct vqueue *q);
 
 /* ---- a virtio device and what the transport and the emulation contexts call it for ---------- */
 
@@ -292,6 +293,8 @@ struct virtio_mmio {
  * drive the registers through this). Returns 0 or -1 (err_set). */
 int virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d, int slot, unsigned gsi);
 extern const struct virtio_transport virtio_mmio_transport;
+/* The virtio-pci transport (virtio_pci.c): a PCI function per device, MSI-X vectors per queue. */
+extern const struct virtio_transport virtio_pci_transport;
 /* The MMIO bus handler (opaque = struct virtio_mmio *). */
 void virtio_mmio_access(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write);
 
@@ -318,6 +321,12 @@ struct completion_mode {
 	struct mode m;
 };
 
+/* --hlt-exits: whether a halting vCPU exits to KVM (on), or halts inside the guest (off: KVM_CAP_X86_DISABLE_EXITS). */
+struct hlt_mode {
+	struct mode m;
+	bool exits;
+};
+
 /* --transport: which transport a device is attached to (per disk: --disk ...,transport=). */
 struct transport_mode {
 	struct mode m;
@@ -328,9 +337,72 @@ extern const struct request_mode request_modes[];
 extern const struct emu_mode emu_modes[];
 extern const struct completion_mode completion_modes[];
 extern const struct transport_mode transport_modes[];
-extern const int n_request_modes, n_emu_modes, n_completion_modes, n_transport_modes;
+extern const struct hlt_mode hlt_modes[];
+extern const int n_request_modes, n_emu_modes, n_completion_modes, n_transport_modes, n_hlt_modes;
+
+/* ---- the idle window of a polling thread (pollwin.c) ----------------------------------------- */
+
+#define POLLWIN_BUCKETS 20          /* log2 buckets of idle periods, from 1 µs; the last is open */
+#define POLLWIN_NEVER   UINT64_MAX  /* a window that never ends: the thread never sleeps */
+
+/* The window's numbers, by name: X a counter (the stats report its change over the measured window), G a gauge
+ * (its value at the end). Counted where the thread may sleep (not with --poll-us 0: no clock is read there). */
+#define POLLWIN_COUNTERS(X, G)                                                                     \
+	X(idles)         /* idle periods that ended with work */                                  \
+	X(idle_ns)       /* their total length, sleeps included */                                \
+	X(window_ns)     /* sum of the window in force in each: / idles = the mean window */       \
+	G(window_now_ns) /* the window now (POLLWIN_NEVER: never sleeps) */
+enum pollwin_counter {
+#define X(name) PWC_##name,
+	POLLWIN_COUNTERS(X, X)
+#undef X
+	PWC_COUNT
+};
+
+/* One polling thread's window. Written by that thread only; the counters are read by the stats. */
+struct pollwin {
+	struct poll_policy policy;
+	uint64_t window_ns;              /* poll this long without work, then sleep (0: at once) */
+	uint32_t hist[POLLWIN_BUCKETS];  /* adaptive: recent idle periods by length */
+	uint32_t periods;
+	uint64_t idle_from;              /* mono_ns() of the first pass without work of this idle period, 0: busy */
+	_Atomic uint64_t n[PWC_COUNT];
+};
+
+/* Starts a window with policy p (never sleep, fixed, adaptive up to p->ns). */
+void pollwin_init(struct pollwin *w, const struct poll_policy *p);
+/* An idle period of idle_ns (from the first pass without work to the pass that found work, sleeps
+ * included) has ended: counts it and, adaptive, moves the window. */
+void pollwin_idle_end(struct pollwin *w, uint64_t idle_ns);
+/* How long to poll without work before sleeping, now. */
+static inline uint64_t pollwin_window(const struct pollwin *w)
+{
+	return w->window_ns;
+}
+/* The thread's pass found no work: starts an idle period or goes on with it. True when the window is over
+ * (sleep now); never for a window that never ends, and then without reading the clock. */
+bool pollwin_expired(struct pollwin *w);
+/* The thread's pass found work: ends the idle period in progress, if any (pollwin_idle_end). */
+static inline void pollwin_busy(struct pollwin *w)
+{
+	if (w->idle_from) {
+		pollwin_idle_end(w, mono_ns() - w->idle_from);
+		w->idle_from = 0;
+	}
+}
+/* Snapshot of the window's counters into out[PWC_COUNT] (its owner publishes them with its own). */
+void pollwin_counters_read(const struct pollwin *w, uint64_t *out);
 
 /* ---- emulation contexts and the hand-off (emu.c) --------------------------------------------- */
+
+/* An emulation context's own counters, by name (its idle window's follow them). */
+#define EMU_CTX_COUNTERS(X) X(wakeups) /* times it slept and was woken */
+enum emu_ctx_counter {
+#define X(name) ECC_##name,
+	EMU_CTX_COUNTERS(X)
+#undef X
+	ECC_COUNT
+};
 
 /* One emulation context: a thread, a device process or (inline) the IOCore itself, serving some
  * queues of one device. In MAP_SHARED memory (emu_ctx_create). */
@@ -343,18 +415,20 @@ struct emu_ctx {
 	_Atomic int sleeping;      /* blocked (or about to block) on wake_fd */
 	_Atomic int stop;
 	_Atomic int rt_ok;         /* got SCHED_FIFO */
-	_Atomic uint64_t wakeups;  /* times it slept and was woken */
+	_Atomic uint64_t n[ECC_COUNT];
 	int wake_fd;               /* eventfd: wakes the context */
 	pthread_t thread;
 	pid_t pid;                 /* device process */
 	_Atomic pid_t tid;         /* the thread or process, for CPU accounting */
 	int cpu;                   /* pinned CPU, -1 none */
-	uint64_t spin_ns;          /* poll this long after work before sleeping; UINT64_MAX: never sleep */
+	struct pollwin win;        /* how long it polls without work before sleeping (0: at once) */
 	bool realtime;             /* shares a CPU with the IOCore: SCHED_FIFO 1, so a wake-up preempts it */
 	char info[48];             /* what its backend uses (written where it runs), for the stats */
 	void *priv;                /* the device's per-context state (virtio-blk: the backend) */
 };
 
+/* Context c's counters by name: EMU_CTX_COUNTERS, then its idle window's (POLLWIN_COUNTERS). */
+struct counter_set emu_ctx_counters(const struct emu_ctx *c);
 /* Creates an emulation context serving queues q[0..nq) of their device, in `mode`. Returns NULL (err_set). */
 struct emu_ctx *emu_ctx_create(int index, const struct emu_mode *mode, struct vqueue **q, int nq);
 /* Starts it (thread, process, or nothing for inline) after ctx_open where it runs in this process.
@@ -396,14 +470,13 @@ enum iocore_counter {
 #undef X
 	IOC_COUNT
 };
-extern const char *const iocore_counter_names[IOC_COUNT];
 
 /* What the IOCore serves and how: the request mode, the queues it pops (none with request=exit), the
- * contexts it runs inline, the idle time before it sleeps (0: never), its CPU and whether an emulation
- * context may need that CPU. */
+ * contexts it runs inline, when it sleeps (--poll-us), its CPU and whether an emulation context may need
+ * that CPU. */
 struct iocore_config {
 	const struct request_mode *req;
-	uint64_t idle_ns;
+	struct poll_policy poll;
 	struct vqueue **queues;
 	int nqueues;
 	struct emu_ctx **inline_ctx;
@@ -419,8 +492,10 @@ bool iocore_initial_notify(void);
 /* Starts the IOCore thread. Returns 0 or -1 (err_set). */
 int iocore_start(const struct iocore_config *cfg);
 void iocore_stop(void);
-/* Snapshot of its counters into out[IOC_COUNT]; its thread id (0 when none was started). */
-void iocore_counters_read(uint64_t *out);
+/* The IOCore's counters by name: IOCORE_COUNTERS, then its idle window's (POLLWIN_COUNTERS); zeros when
+ * none was started. */
+struct counter_set iocore_counters(void);
+/* Its thread id (0 when none was started). */
 pid_t iocore_tid(void);
 
 /* ---- least privilege (sandbox.c) ------------------------------------------------------------- */

@@ -8,17 +8,21 @@
 
 #include "virtio.h"
 
-const char *const queue_counter_names[QC_COUNT] = {
-#define X(name) #name,
-	QUEUE_COUNTERS(X)
-#undef X
-};
+static const char *const queue_names[QC_COUNT] = { QUEUE_COUNTERS(COUNTER_NAME) };
+static const struct counter_table queue_table = { queue_names, NULL, QC_COUNT };
 
-void queue_counters_read(const struct queue_counters *c, uint64_t *out)
+static void queue_read(const void *obj, uint64_t *out)
 {
+	const struct queue_counters *c = obj;
+
 #define X(name) out[QC_##name] = atomic_load_explicit(&c->name, memory_order_relaxed);
 	QUEUE_COUNTERS(X)
 #undef X
+}
+
+struct counter_set vqueue_counters(const struct vqueue *q)
+{
+	return (struct counter_set){ &queue_table, queue_read, q ? &q->c : NULL };
 }
 
 static size_t round64(size_t n)

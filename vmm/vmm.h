@@ -103,10 +103,17 @@ int pvh_load_initrd(struct guest_mem *m, const struct pvh_image *img, const char
  * needed). */
 int pvh_initrd_fits(const struct guest_mem *m, const struct pvh_image *img, const struct pvh_module *initramfs,
 		    const char *cmdline);
-/* Writes hvm_start_info (version 1) with the RSDP address (0: none), the memory map, the module list and
- * the command line. Returns 0 or -1 (err_set) when the command line is too long. */
+/* A guest-physical range the memory map marks reserved (a device window firmware would reserve). */
+struct pvh_range {
+	uint64_t base, size;
+};
+#define PVH_MAX_RESERVED 4
+
+/* Writes hvm_start_info (version 1) with the RSDP address (0: none), the memory map (RAM, the legacy hole and the
+ * reserved ranges), the module list and the command line. Returns 0 or -1 (err_set) when the command line is
+ * too long. */
 int pvh_write_start_info(struct guest_mem *m, const char *cmdline, const struct pvh_module *mods,
-			 int n, uint64_t rsdp);
+			 int n, uint64_t rsdp, const struct pvh_range *reserved, int nreserved);
 
 /* ---- ACPI tables (acpi.c) -------------------------------------------------------------------- */
 
@@ -152,6 +159,8 @@ struct bus {
 
 /* Adds a region; regions must not overlap. Returns 0 or -1 (err_set). */
 int bus_register(struct bus *b, const struct bus_region *r);
+/* Removes the region that starts at base (a BAR the guest moved or stopped decoding). Returns 0 or -1. */
+int bus_unregister(struct bus *b, uint64_t base);
 /* Dispatches one access; an address in no region reads as all-ones and ignores writes. */
 void bus_access(struct bus *b, uint64_t addr, uint8_t *data, uint32_t size, bool is_write);
 
@@ -198,16 +207,26 @@ struct kvm_vm {
 	size_t run_size;
 	uint32_t tsc_khz;
 	const char *flavor;  /* "vmx", "svm" or "pvm" */
-	bool emulated;       /* the host's hardware virtualization is itself emulated (QEMU TCG) */
+	bool emulated;       /* the host's hardware virtualization is itself emulated (QEMU TCG, Bochs) */
 	bool posted_interrupts; /* APICv / AVIC on */
-	char host_hv[13];    /* the signature of the hypervisor this process runs under, "" on bare metal */
+	char host_hv[64];    /* the hypervisor or emulator this process runs under (host_hypervisor), "" on bare metal */
+	bool hints_realtime;  /* CPUID tells the guest its vCPUs have CPUs of their own (KVM_HINTS_REALTIME) */
+	bool hlt_exits_off;   /* KVM took KVM_CAP_X86_DISABLE_EXITS (HLT): a halt stays in the guest */
+	bool pv_eoi, poll_control; /* offered to the guest in KVM's CPUID leaf */
+	const char *avic_inhibitors; /* what keeps AVIC off for this VM (kvm_avic_inhibitors), read at set-up */
 };
 
-/* Opens /dev/kvm, creates the VM with an in-kernel irqchip (PIC, IOAPIC, LAPIC) and what VT-x needs
- * before the first vCPU (TSS and identity-map pages), registers guest RAM, creates nvcpus vCPUs with
- * CPUID from KVM_GET_SUPPORTED_CPUID (topology and APIC ids per vCPU) and reads the TSC frequency.
- * Returns 0 or -1 (err_set). */
-int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m, int nvcpus);
+/* What the machine asks of KVM before the first vCPU: the realtime hint in CPUID, no HLT exits. */
+struct kvm_opts {
+	bool hints_realtime;
+	bool disable_hlt_exits;
+};
+
+/* Opens /dev/kvm, creates the VM with an in-kernel irqchip (PIC, IOAPIC, LAPIC; no PIT) and what VT-x needs
+ * before the first vCPU (TSS and identity-map pages), registers guest RAM, applies o, creates nvcpus vCPUs
+ * with CPUID from KVM_GET_SUPPORTED_CPUID (topology and APIC ids per vCPU, KVM's leaf) and reads the TSC
+ * frequency. Returns 0 or -1 (err_set). */
+int kvm_vm_create(struct kvm_vm *vm, const struct guest_mem *m, int nvcpus, const struct kvm_opts *o);
 /* Puts vCPU 0 in the PVH entry state: 32-bit flat protected mode, paging off,
  * eip = entry, ebx = start_info. Returns 0 or -1 (err_set). */
 int kvm_vcpu_pvh_entry(struct kvm_vm *vm, uint32_t entry, uint32_t start_info);
@@ -217,12 +236,20 @@ void kvm_dump_regs(const struct kvm_vcpu *c);
 void kvm_vm_destroy(struct kvm_vm *vm);
 /* Whether KVM on this host delivers interrupts as posted interrupts (APICv / AVIC). */
 bool host_posted_interrupts(void);
-/* The signature of the hypervisor this process runs under (CPUID 0x40000000; "" on bare metal). */
-void host_hypervisor(char sig[13]);
-/* Whether the hypervisor with signature sig emulates the CPU (QEMU TCG): timings there are no performance. */
-bool host_emulated(const char *sig);
+/* The hypervisor or emulator this process runs under, in name (n bytes): the CPUID signature of leaf
+ * 0x40000000 when the hypervisor bit is set (QEMU TCG: "TCGTCGTCGTCG", KVM: "KVMKVMKVM"), else the BIOS
+ * version from DMI when the BIOS is Bochs's ("Bochs 2.7": Bochs sets no hypervisor bit); "" on bare metal. */
+void host_hypervisor(char *name, size_t n);
+/* host_hypervisor's rule on given facts: the CPUID signature sig ("" without the hypervisor bit) and DMI's
+ * bios_vendor and bios_version. */
+void host_identify(const char *sig, const char *bios_vendor, const char *bios_version, char *name, size_t n);
+/* Whether the hypervisor or emulator named so (host_hypervisor) emulates the CPU (QEMU TCG, Bochs): timings
+ * there are no performance. */
+bool host_emulated(const char *name);
 /* The KVM module loaded: "vmx", "svm", "pvm" or "unknown". */
 const char *kvm_flavor(void);
+/* What would keep AVIC (posted interrupts) off for this VM on an SVM host, "" when nothing or not SVM. */
+const char *kvm_avic_inhibitors(void);
 
 /* ---- the experiment switches and disks ------------------------------------------------------- */
 
@@ -235,6 +262,7 @@ struct request_mode;
 struct emu_mode;
 struct completion_mode;
 struct transport_mode;
+struct hlt_mode;
 
 struct disk_config {
 	const char *path;
@@ -264,6 +292,19 @@ enum ctx_layout { CTX_PER_DEVICE, CTX_PER_QUEUE };
 
 /* ---- the machine ---------------------------------------------------------------------------- */
 
+/* --poll-us: how long a polling thread (the IOCore, an emulation thread with a CPU of its own) spins without
+ * work before it sleeps (vmm/pollwin.c). */
+enum poll_kind {
+	POLL_NEVER_SLEEP, /* --poll-us 0 */
+	POLL_FIXED,       /* --poll-us N; also a context that must sleep as soon as it is idle (ns 0) */
+	POLL_ADAPTIVE,    /* --poll-us adaptive[:MAX] */
+};
+struct poll_policy {
+	enum poll_kind kind;
+	uint64_t ns; /* POLL_FIXED: the window (0: sleep at once); POLL_ADAPTIVE: its maximum */
+};
+#define POLL_ADAPTIVE_MAX_US 200 /* --poll-us adaptive: Linux's guest halt polling maximum (guest_halt_poll_ns) */
+
 struct vmm_config {
 	uint64_t mem_mib;
 	enum mem_backing mem_backing;
@@ -283,15 +324,39 @@ struct vmm_config {
 	const struct emu_mode *emulation_asked; /* what --emulation said (auto resolves into emulation) */
 	const struct completion_mode *completion;
 	const struct transport_mode *transport;
+	const struct hlt_mode *hlt_exits;
 	enum ctx_layout contexts;
-	uint64_t poll_us;     /* --poll-us: the IOCore (and an emulation thread with a CPU of its own) sleeps
-			       * after this long without work; 0: never sleeps */
+	struct poll_policy poll; /* --poll-us: when the IOCore (and an emulation thread with a CPU of its own)
+				  * sleeps: never, after a fixed time without work, or an adapted one */
 	struct pin_config pin;
 	bool pin_given;
 	const char *stats;    /* --stats FILE */
 };
 
-/* Counts of userspace exits by reason, kept by each vCPU thread; by name for the stats JSON. */
+/* ---- counters by name ------------------------------------------------------------------------- */
+
+/* What an object counts, as it publishes it (cloud-hypervisor's counters()): a table of names, one entry of
+ * the object's X-macro list each, and a snapshot of the values in table order. The stats take the snapshot at
+ * both ends of the measured window and write each value under its name: a counter's change over the window,
+ * a gauge's (a value now, not a running count) value at the end, null when it is UINT64_MAX (none). They never
+ * look inside the object. */
+#define COUNTERS_MAX 24 /* values in one set */
+struct counter_table {
+	const char *const *names;
+	const bool *gauge; /* per name; NULL: none is a gauge */
+	int n;
+};
+struct counter_set {
+	const struct counter_table *table;
+	void (*read)(const void *obj, uint64_t *out); /* out[table->n]; any thread, while the object exists */
+	const void *obj;
+};
+/* For the X-macro lists of counters (C) and gauges (G): their names, and which are gauges. */
+#define COUNTER_NAME(name) #name,
+#define COUNTER_NOT_GAUGE(name) false,
+#define COUNTER_GAUGE(name) true,
+
+/* Counts of userspace exits by reason, kept by each vCPU thread. */
 #define EXIT_REASONS(X) X(io) X(mmio) X(hlt) X(intr) X(shutdown) X(other)
 struct exit_counts {
 #define X(name) _Atomic uint64_t name;
@@ -321,6 +386,8 @@ struct vmm {
 	int ndisks;
 	struct {
 		int mmio_slots;    /* virtio-mmio windows handed out (layout.c) */
+		int pci_devs;      /* PCI device numbers handed out */
+		int msi_gsis;      /* GSIs handed out for MSI routes */
 	} layout;
 	struct emu_ctx *ctx[VMM_MAX_DISKS * 16];
 	int nctx;
@@ -350,8 +417,22 @@ void machine_teardown(struct vmm *v);
 /* The next virtio-mmio window: its slot (window ABI_VIRTIO_MMIO_BASE + slot * ABI_VIRTIO_MMIO_SIZE) and its
  * interrupt line in *gsi. Returns the slot, or -1 (err_set) when every window is taken. */
 int layout_mmio_slot(struct vmm *v, unsigned *gsi);
+/* The next PCI device number on bus 0 (1 ..), or -1 (err_set). */
+#define PCI_LAYOUT_DEVS 32
+int layout_pci_slot(struct vmm *v);
+/* A GSI for an MSI route, from LAYOUT_MSI_GSI_BASE (above the 24 IOAPIC pins), or -1 (err_set). */
+#define LAYOUT_MSI_GSI_BASE 24
+#define LAYOUT_MAX_MSI (VMM_MAX_DISKS * 17)
+int layout_msi_gsi(struct vmm *v);
 
-/* ---- accounting (stats.c) and host threads (thread.c) ----------------------------------------- */
+/* vCPU c's counters by name: its userspace exits by reason (EXIT_REASONS). */
+struct counter_set vcpu_counters(const struct vmm *v, int c);
+
+/* ---- accounting (stats*.c) and host threads (thread.c) ---------------------------------------- */
+
+/* The window's delta of KVM statistic `name` on vCPU c (c < 0: summed over the vCPUs). False when KVM has no such
+ * statistic (then *out is 0). */
+bool stats_kvm_delta(const struct vmm *v, const char *name, int c, uint64_t *out);
 
 /* Opens every vCPU's KVM statistics and each host thread's CPU-time counter and takes the opening
  * snapshot (the window starts at boot unless the guest marks it). Returns 0 or -1. */

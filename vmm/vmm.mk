@@ -1,6 +1,6 @@
 # vmm/vmm.mk - builds build/vmm and the VMM's unit tests.
 
-VMM_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -MMD -MP -D_GNU_SOURCE -Ivmm -Iinclude -Itests
+VMM_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -MMD -MP -D_GNU_SOURCE -Ivmm -Ilib -Iinclude -Itests
 ifeq ($(WERROR),1)
 VMM_CFLAGS += -Werror
 endif
@@ -15,9 +15,11 @@ VMM_FLAGS_STAMP := $(BUILD)/obj/vmm/.flags
 $(shell mkdir -p $(BUILD)/obj/vmm; echo '$(VMM_CFLAGS) $(VMM_LDFLAGS)' | cmp -s - $(VMM_FLAGS_STAMP) || echo '$(VMM_CFLAGS) $(VMM_LDFLAGS)' >$(VMM_FLAGS_STAMP))
 
 VMM_LIB_SRCS := vmm/err.c vmm/guest_mem.c vmm/pvh.c vmm/bus.c vmm/serial.c vmm/kvm.c vmm/vcpu.c \
-		vmm/machine.c vmm/options.c vmm/modes.c vmm/thread.c vmm/stats.c vmm/virtio_dev.c \
+		vmm/machine.c vmm/options.c vmm/modes.c vmm/thread.c vmm/stats.c vmm/stats_kvm.c vmm/stats_json.c \
+		vmm/virtio_dev.c lib/json.c \
 		vmm/virtio_mmio.c vmm/virtqueue.c vmm/blk.c vmm/backend.c vmm/backend_uring.c vmm/emu.c \
-		vmm/iocore.c vmm/sandbox.c vmm/acpi.c vmm/aml.c vmm/layout.c vmm/virtio_transport.c
+		vmm/iocore.c vmm/pollwin.c vmm/sandbox.c vmm/acpi.c vmm/aml.c vmm/layout.c vmm/virtio_transport.c \
+		vmm/pci.c vmm/msix.c vmm/irq.c vmm/virtio_pci.c
 VMM_LIB_OBJS := $(VMM_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 VMM_TEST_SRCS := $(wildcard vmm/tests/unit-*.c)
 VMM_TESTS := $(VMM_TEST_SRCS:vmm/tests/%.c=$(BUILD)/tests/%)
@@ -25,6 +27,10 @@ VMM_TESTS := $(VMM_TEST_SRCS:vmm/tests/%.c=$(BUILD)/tests/%)
 all: $(BUILD)/vmm $(VMM_TESTS)
 
 $(BUILD)/obj/vmm/%.o: vmm/%.c $(VMM_FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(VMM_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/lib/%.o: lib/%.c $(VMM_FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(VMM_CFLAGS) -c $< -o $@
 
@@ -39,7 +45,7 @@ $(BUILD)/tests/unit-%: $(BUILD)/obj/vmm/tests/unit-%.o $(VMM_LIB_OBJS) $(TAP_OBJ
 	@mkdir -p $(dir $@)
 	$(CC) $(VMM_LDFLAGS) $^ -o $@ $(VMM_LDLIBS)
 
--include $(wildcard $(BUILD)/obj/vmm/*.d $(BUILD)/obj/vmm/tests/*.d)
+-include $(wildcard $(BUILD)/obj/vmm/*.d $(BUILD)/obj/vmm/tests/*.d $(BUILD)/obj/lib/*.d)
 
 # A minimal PVH guest for the VMM's own tests.
 all: $(BUILD)/tests/mini-guest.elf

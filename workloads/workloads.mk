@@ -6,12 +6,12 @@ BUILD  ?= build
 CC     ?= gcc
 WERROR ?= 1
 
-ENGINE_SRCS := $(addprefix workloads/engine/,options.c jobfile.c offsets.c stats.c verify.c json.c report.c \
-	ioloop.c engine.c)
+ENGINE_SRCS := $(addprefix workloads/engine/,options.c jobfile.c offsets.c rate.c stats.c verify.c report.c \
+	ioloop.c engine.c) lib/json.c
 export ENGINE_SRCS
 
 WL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -MMD -MP -D_GNU_SOURCE \
-	-Iworkloads/engine -Itests -Iinclude
+	-Iworkloads/engine -Ilib -Itests -Iinclude
 ifeq ($(SANITIZE),1)
 WL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 WL_LDFLAGS += -fsanitize=address,undefined
@@ -39,7 +39,11 @@ $(BUILD)/host/workloads/%.o: workloads/%.c $(WL_FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(WL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/host/freestanding/workloads/%.o: workloads/%.c
+$(BUILD)/host/lib/%.o: lib/%.c $(WL_FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(WL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/host/freestanding/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(WL_FREE_CFLAGS) -MMD -MP -c -o $@ $<
 

@@ -152,6 +152,9 @@ cell_vmm() {
 	[ -z "$v" ] || CMD+=(--cmdline "$v")
 	read -r -a extra <<<"${CONF[$c.vmm_args]:-}"
 	CMD+=("${extra[@]}")
+	# EXITLESS_VMM_ARGS (ci/perf-ab --a-args/--b-args): placed last, so they override the configuration's
+	read -r -a extra <<<"${EXITLESS_VMM_ARGS:-}"
+	CMD+=("${extra[@]}")
 	# the Linux guest: Debian's kernel with the initramfs, the VMM appends the job to it (exitless/job.fio)
 	if [ -n "$linux" ]; then CMD+=(--initrd "$LINUX_INITRD" "$LINUX_KERNEL"); else CMD+=("$GUEST"); fi
 }

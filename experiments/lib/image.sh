@@ -21,15 +21,15 @@ image_full() {
 	[ "$(image_allocated "$1")" -ge "$2" ]
 }
 
-# image_create FILE BYTES: writes FILE in full from /dev/urandom (through FILE.partial, so an interrupted
+# image_create FILE BYTES: writes FILE in full from /dev/urandom (through FILE.partial.PID, so an interrupted
 # write is never mistaken for an image).
 image_create() {
 	local file=$1 bytes=$2 mib=$(($2 / 1048576))
 	mkdir -p "$(dirname "$file")"
 	echo "preparing $file: $mib MiB from /dev/urandom, written in full" >&2
-	dd if=/dev/urandom of="$file.partial" bs=1M count="$mib" iflag=fullblock oflag=direct conv=fsync status=none ||
+	dd if=/dev/urandom of="$file.partial.$$" bs=1M count="$mib" iflag=fullblock oflag=direct conv=fsync status=none ||
 		die "could not write $file (free space in $(dirname "$file")?)"
-	mv -f "$file.partial" "$file"
+	mv -f "$file.partial.$$" "$file"
 }
 
 # image_use_disk PATH: takes a given image file or block device as it is (a file must be fully written).

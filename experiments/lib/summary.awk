@@ -3,17 +3,31 @@
 # Variables: run (run id), results and summary (output paths), emulated (1: the run was made on an emulated
 # platform, whose throughput and latency are no performance figures: summary.csv keeps only the counts),
 # perf_missing (why the run has no perf figures, from meta.json; empty when perf ran).
+# hostmap: a file of "cell rep host kind" lines: a repetition is divided only by bare metal measured on the same host,
+# and a job whose repetitions ran on hosts of more than one kind gets no ratio to bare metal (a warning says so).
 # The 100 % line of a job is its bare-metal cell with the highest median IOPS (bare metal at its best).
 # POSIX awk (mawk): no asort, no gensub.
 
-BEGIN { FS = "\t" }
+BEGIN {
+	FS = "\t"
+	while (hostmap != "" && (getline line < hostmap) > 0)
+		if (split(line, f, "\t") == 4) { host[f[1], f[2]] = f[3]; hkind[f[1], f[2]] = f[4] }
+}
 
+# cells.tsv is read by the names of its header row, not by position.
 FNR == NR {
-	if (FNR > 1) {
-		ncell++; cells[ncell] = $1; config[$1] = $2; kind[$1] = $3; job[$1] = $4
-		rw[$1] = $5; bs[$1] = $6; qd[$1] = $7
-	}
+	if (FNR == 1) { header("cell config kind job rw bs iodepth"); next }
+	c = $col["cell"]
+	ncell++; cells[ncell] = c; config[c] = $col["config"]; kind[c] = $col["kind"]; job[c] = $col["job"]
+	rw[c] = $col["rw"]; bs[c] = $col["bs"]; qd[c] = $col["iodepth"]
 	next
+}
+
+function header(need,   i, n, f) {
+	for (i = 1; i <= NF; i++) col[$i] = i
+	n = split(need, f, " ")
+	for (i = 1; i <= n; i++)
+		if (!(f[i] in col)) { print "summary.awk: " FILENAME " has no column " f[i] > "/dev/stderr"; bad = 1; exit 2 }
 }
 
 {
@@ -72,7 +86,8 @@ function derive(c,   i, k, b, bk) {
 		k = c SUBSEP reps[c, i]
 		if (state[k] != "ok") continue
 		bk = b SUBSEP reps[c, i]
-		if (!emulated && b != "" && ((k, "iops") in val) && state[bk] == "ok" && ((bk, "iops") in val) && val[bk, "iops"] > 0)
+		if (!emulated && b != "" && ((k, "iops") in val) && state[bk] == "ok" && ((bk, "iops") in val) && val[bk, "iops"] > 0 &&
+		    host[k] == host[bk])
 			put(k, "pct_of_bare", fmt(100 * val[k, "iops"] / val[bk, "iops"]))
 		host_cpu(k)
 		# neighbour=1: a CPU-bound loop's rate beside the I/O as % of its rate alone (guest units per ns)
@@ -157,14 +172,32 @@ function write_summary(   i, j, c, ok, bad, pct, mb, mc, cpu, src, n) {
 }
 
 END {
+	if (bad) exit 2
 	nlat = split("clat_mean clat_p50 clat_p90 clat_p99 clat_p99.9 lat_mean lat_p50 lat_p99", lat, " ")
+	mixed_jobs()
 	for (i = 1; i <= ncell; i++) {
 		c = cells[i]
-		if (kind[c] != "bare" || !gather(c, "iops", 1)) continue
+		if (kind[c] != "bare" || (job[c] in mixed) || !gather(c, "iops", 1)) continue
 		m = median(gather(c, "iops", 1))
 		if (!(job[c] in bare) || m > best[job[c]]) { bare[job[c]] = c; best[job[c]] = m }
 	}
 	for (i = 1; i <= ncell; i++) { sort_reps(cells[i]); derive(cells[i]) }
 	write_results()
 	write_summary()
+}
+
+# mixed_jobs: the jobs whose good repetitions ran on hosts of more than one kind (no ratio to bare metal).
+function mixed_jobs(   i, j, c, k) {
+	for (i = 1; i <= ncell; i++) {
+		c = cells[i]
+		for (j = 1; j <= nrep[c]; j++) {
+			k = c SUBSEP reps[c, j]
+			if (state[k] != "ok" || !(k in hkind)) continue
+			if (!(job[c] in first)) first[job[c]] = hkind[k]
+			else if (hkind[k] != first[job[c]] && !(job[c] in mixed)) {
+				mixed[job[c]] = 1
+				printf "collect: warning: job %s ran on hosts of different kinds (%s; %s): no ratio to bare metal for it\n", job[c], first[job[c]], hkind[k] > "/dev/stderr"
+			}
+		}
+	}
 }

@@ -178,3 +178,23 @@ add_bare_best() {
 	run "$ROOT/experiments/summarize" "$RUN"
 	[[ "$output" == *"this run has no bare-metal configuration: no % of bare metal"* ]]
 }
+
+# summary_of CELLS OUT: summary.awk on CELLS and the rows of the fixture's results.csv, into OUT.
+summary_of() {
+	awk -F, -v OFS='\t' 'NR > 1 { print $2, $5, "ok", $6, $7 }' "$RUN/results.csv" >"$BATS_TEST_TMPDIR/rows.tsv"
+	awk -v run=run -v results=/dev/null -v summary="$2" -f "$ROOT/experiments/lib/summary.awk" "$1" "$BATS_TEST_TMPDIR/rows.tsv"
+}
+
+@test "the summary reads cells.tsv by its column names: the same summary.csv from reversed columns" {
+	local cells=$BATS_TEST_TMPDIR/cells.tsv
+	cp "$RUN/cells.tsv" "$cells"
+	summary_of "$cells" "$BATS_TEST_TMPDIR/before.csv"
+	reverse_columns "$cells" "	"
+	summary_of "$cells" "$BATS_TEST_TMPDIR/after.csv"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/after.csv")" -eq 16 ]
+	diff "$BATS_TEST_TMPDIR/before.csv" "$BATS_TEST_TMPDIR/after.csv"
+	sed -i '1s/\tcell$/\tcells/' "$cells" # a cells.tsv without the column "cell": a clear error
+	run summary_of "$cells" "$BATS_TEST_TMPDIR/after.csv"
+	[ "$status" -eq 2 ]
+	[ "$output" = "summary.awk: $cells has no column cell" ]
+}

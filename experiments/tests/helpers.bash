@@ -20,6 +20,12 @@ rep_value() {
 	awk -F, -v c="$2" -v r="$3" -v m="$4" '$2 == c && $5 == r && $6 == m { print $7 }' "$1"
 }
 
+# reverse_columns FILE SEP: FILE with its columns in the opposite order (the header row with them).
+reverse_columns() {
+	awk -F"$2" -v OFS="$2" '{ for (i = NF; i > 1; i--) printf "%s%s", $i, OFS; print $1 }' "$1" >"$1.new"
+	mv "$1.new" "$1"
+}
+
 # fixture_jobs: the runner reads the fixture job files instead of workloads/jobs.
 fixture_jobs() {
 	export EXITLESS_JOBS_DIR=$FIX/jobs

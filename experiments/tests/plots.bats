@@ -126,3 +126,17 @@ setup() {
 	[ ! -e "$RUN/figures/data/a-read-qd1.dat" ]
 	[ -s "$RUN/figures/fig-a-pct-of-bare.png" ]
 }
+
+@test "the figures' data are read by column names: the same data files from reversed columns" {
+	"$ROOT/experiments/collect" "$RUN" >/dev/null
+	mkdir -p "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after"
+	awk -v dir="$BATS_TEST_TMPDIR/before" -f "$ROOT/plots/data.awk" "$RUN/cells.tsv" "$RUN/summary.csv" "$RUN/results.csv"
+	reverse_columns "$RUN/cells.tsv" "	"
+	reverse_columns "$RUN/summary.csv" ,
+	reverse_columns "$RUN/results.csv" ,
+	awk -v dir="$BATS_TEST_TMPDIR/after" -f "$ROOT/plots/data.awk" "$RUN/cells.tsv" "$RUN/summary.csv" "$RUN/results.csv"
+	[ "$(find "$BATS_TEST_TMPDIR/after" -name "*.dat" | wc -l)" -eq 9 ]
+	diff -r -x panels.tsv "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after"
+	diff <(sed "s#/before/#/#" "$BATS_TEST_TMPDIR/before/panels.tsv") <(sed "s#/after/#/#" "$BATS_TEST_TMPDIR/after/panels.tsv")
+	head -1 "$RUN/results.csv" | grep -q '^value,metric,'
+}

@@ -32,6 +32,10 @@ short_run() {
 	short_run fuzz-mmio
 }
 
+@test "fuzz-pci: the virtio-pci function (configuration space, BAR 0, MSI-X) with ring contents holds for a short run" {
+	short_run fuzz-pci
+}
+
 @test "fuzz-elf: the PVH loader holds for a short run" {
 	short_run fuzz-elf
 }

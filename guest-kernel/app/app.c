@@ -179,7 +179,7 @@ static const struct eng_dev_ops app_dev_ops = {
 
 /* ---- start-up ---- */
 
-/* `completion=poll|irq` (the VMM passes its --completion mode; default poll). -1 on a bad value. */
+/* `completion=poll|irq|hybrid` (the VMM passes its --completion mode; default poll). -1 on a bad value. */
 static int completion_from_cmdline(void)
 {
 	const char *v = kcmd_get("completion");
@@ -188,7 +188,9 @@ static int completion_from_cmdline(void)
 		return BLK_POLL;
 	if (!strcmp(v, "irq"))
 		return BLK_IRQ;
-	kprintf("app: bad completion=%s on the command line: use completion=poll or completion=irq\n", v);
+	if (!strcmp(v, "hybrid"))
+		return BLK_HYBRID;
+	kprintf("app: bad completion=%s on the command line: use completion=poll, irq or hybrid\n", v);
 	return -1;
 }
 
@@ -213,8 +215,8 @@ static void print_disk(struct blk_dev *b)
 	char id[VIRTIO_BLK_ID_BYTES + 1];
 	int st = blk_get_id(b, id);
 
-	kprintf("virtio-blk@%#lx: irq %d, transport v%u, %lu sectors (%lu MiB), blk_size %u, queue %u, "
-		"queues %u of %u, cpus %u, features %#lx%s, id \"%s\"%s\n", b->mmio.base, b->mmio.irq, b->mmio.version,
+	kprintf("virtio-blk on %s: transport v%u, %lu sectors (%lu MiB), blk_size %u, queue %u, "
+		"queues %u of %u, cpus %u, features %#lx%s, id \"%s\"%s\n", b->dev.name, b->dev.version,
 		b->capacity, b->capacity >> 11, b->blk_size, b->q[0].vq.num, b->nq, b->dev_queues, smp_cpus(),
 		b->features, b->read_only ? " (read-only)" : "",
 		st == VIRTIO_BLK_S_OK ? id : "", st == VIRTIO_BLK_S_OK ? "" : " (GET_ID unsupported)");
@@ -279,9 +281,10 @@ static int run_job(const void *job, size_t job_len, struct eng_dev *dev)
 
 int app_main(const void *job, size_t job_len)
 {
-	struct vmmio m;
+	struct vdev m;
 	struct eng_dev dev;
 	int mode = completion_from_cmdline(), code;
+	int ok;
 
 	if (!job)
 		return ABI_EXIT_OK;
@@ -289,13 +292,18 @@ int app_main(const void *job, size_t job_len)
 		return ABI_EXIT_BADARG;
 	if ((nb.on = neighbour_from_cmdline()) < 0)
 		return ABI_EXIT_BADARG;
-	if (vmmio_find(VIRTIO_ID_BLOCK, &m) != 0) {
+	if (vdev_find(VIRTIO_ID_BLOCK, &m) != 0) {
 		kprintf("app: a job file was given but there is no virtio-blk device: "
-			"attach a disk (build/vmm --disk IMG, QEMU -device virtio-blk-device)\n");
+			"attach a disk (build/vmm --disk IMG, QEMU -device virtio-blk-device or virtio-blk-pci)\n");
 		return ABI_EXIT_BADARG;
 	}
 	if (blk_open(&app_disk, &m, (enum blk_completion)mode, smp_cpus()) != 0)
 		return ABI_EXIT_FAIL;
+	app_disk.hybrid_max_ns = kcmd_u64("hybrid_poll_us", BLK_HYBRID_MAX_NS / 1000, &ok) * 1000;
+	if (!ok || !app_disk.hybrid_max_ns) {
+		kprintf("app: bad hybrid_poll_us= on the command line: the largest polling window, in microseconds (> 0)\n");
+		return ABI_EXIT_BADARG;
+	}
 	for (unsigned i = 0; i < app_disk.nq; i++)
 		app_queues[i] = &app_disk.q[i];
 	print_disk(&app_disk);

@@ -21,6 +21,7 @@ int h_check(int cond, const char *fmt, ...)
 	return 1;
 }
 
+uint32_t h_status(void) { return H.dev.ops->status(&H.dev); }
 uint32_t h_rd(unsigned off) { return *(volatile uint32_t *)(uintptr_t)(H.mmio.base + off); }
 void h_wr(unsigned off, uint32_t v) { *(volatile uint32_t *)(uintptr_t)(H.mmio.base + off) = v; }
 uint64_t h_deadline(uint64_t ms) { return clock_ns() + ms * 1000000ull; }
@@ -31,8 +32,8 @@ int h_reset(void)
 	uint64_t dl = h_deadline(10000);	/* a reset may wait for requests in flight to drain */
 	uint32_t s;
 
-	h_wr(VIRTIO_MMIO_STATUS, 0);
-	while ((s = h_rd(VIRTIO_MMIO_STATUS)) != 0 && !h_expired(dl))
+	H.dev.ops->set_status(&H.dev, 0);
+	while ((s = h_status()) != 0 && !h_expired(dl))
 		pause();
 	return h_check(s != 0, "Status reads %#x, not 0, 10 s after a reset", s) ? -1 : 0;
 }
@@ -41,7 +42,7 @@ int h_open(void)
 {
 	if (h_reset() != 0)
 		return -1;
-	if (h_check(blk_open(&H.b, &H.mmio, BLK_POLL, BLK_MAX_QUEUES) != 0, "the normal driver could not open the device"))
+	if (h_check(blk_open(&H.b, &H.dev, BLK_POLL, BLK_MAX_QUEUES) != 0, "the normal driver could not open the device"))
 		return -1;
 	return h_check(H.b.nq <= H.qi, "hostile_queue=%u: the device has %u queue(s)", H.qi, H.b.nq) ? -1 : 0;
 }
@@ -51,7 +52,7 @@ int h_wait_status(uint32_t bits)
 	uint64_t dl = h_deadline(H_WAIT_MS);
 	uint32_t s;
 
-	while (((s = h_rd(VIRTIO_MMIO_STATUS)) & bits) != bits && !h_expired(dl))
+	while (((s = h_status()) & bits) != bits && !h_expired(dl))
 		pause();
 	return h_check((s & bits) != bits, "Status %#x still lacks %#x after %u ms", s, bits, H_WAIT_MS) ? -1 : 0;
 }
@@ -76,7 +77,7 @@ int h_io(uint32_t type, uint64_t lba, void *buf, uint32_t len)
 
 int h_responsive(void)
 {
-	uint32_t s = h_rd(VIRTIO_MMIO_STATUS);
+	uint32_t s = h_status();
 	int st;
 
 	if (h_check((s & (VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FAILED)) || !(s & VIRTIO_CONFIG_S_DRIVER_OK),
@@ -174,10 +175,13 @@ static int h_setup(void)
 	H.qi = (unsigned)kcmd_u64("hostile_queue", 0, &ok);
 	if (h_check(!ok || H.qi >= BLK_MAX_QUEUES, "hostile_queue= takes a queue index below %u", BLK_MAX_QUEUES))
 		return -1;
-	if (h_check(vmmio_find(VIRTIO_ID_BLOCK, &H.mmio) != 0, "no virtio-blk device on the command line") ||
-	    h_check(H.mmio.version != 2, "transport version %u: the hostile tests need a modern (v2) transport",
-		    H.mmio.version))
+	if (h_check(vdev_find(VIRTIO_ID_BLOCK, &H.dev) != 0, "no virtio-blk device (virtio-mmio or virtio-pci)") ||
+	    h_check(H.dev.version != 2, "transport version %u: the hostile tests need a modern (v2) transport",
+		    H.dev.version))
 		return -1;
+	H.on_mmio = !strcmp(H.dev.ops->name, "mmio");
+	if (H.on_mmio)
+		H.mmio = H.dev.t.mmio;
 	H.ram_end = ram_end();
 	H.scratch = page_alloc(1);
 	H.data = page_alloc(H_MAX_PROBE);
@@ -196,26 +200,37 @@ static int h_setup(void)
 	return 0;
 }
 
+/* Where a case applies: any transport, or only one (it drives that transport's own registers). */
+enum hwhere { ANY, MMIO, PCI };
+
 struct hcase {
 	const char *name;
 	int (*run)(void);
 	int in_all;	/* part of test=hostile-all */
+	enum hwhere where;
 };
 
 static const struct hcase cases[] = {
-	{ "outside-ram", hc_outside_ram, 1 },	{ "straddle-ram-end", hc_straddle, 1 },
-	{ "chain-loop", hc_chain_loop, 1 },	{ "chain-too-long", hc_chain_too_long, 1 },
-	{ "zero-len", hc_zero_len, 1 },		{ "huge-len", hc_huge_len, 1 },
-	{ "unknown-type", hc_unknown_type, 1 },	{ "past-end", hc_past_end, 1 },
-	{ "bad-head", hc_bad_head, 1 },		{ "queue-regs-running", hc_queue_regs_running, 1 },
-	{ "ro-regs", hc_ro_regs, 1 },		{ "config-write", hc_config_write, 1 },
-	{ "notify-storm", hc_notify_storm, 1 },	{ "ack-storm", hc_ack_storm, 1 },
-	{ "reinit", hc_reinit, 1 },		{ "avail-jump", hc_avail_jump, 1 },
-	{ "framing", hc_framing, 1 },		{ "dup-head", hc_dup_head, 1 },
-	{ "bad-ring-setup", hc_bad_ring_setup, 1 }, { "aliased-rings", hc_aliased_rings, 1 },
-	{ "reset-inflight", hc_reset_inflight, 0 },	{ "queue-restart", hc_queue_restart, 0 },
+	{ "outside-ram", hc_outside_ram, 1, ANY },	{ "straddle-ram-end", hc_straddle, 1, ANY },
+	{ "chain-loop", hc_chain_loop, 1, ANY },	{ "chain-too-long", hc_chain_too_long, 1, ANY },
+	{ "zero-len", hc_zero_len, 1, ANY },		{ "huge-len", hc_huge_len, 1, ANY },
+	{ "unknown-type", hc_unknown_type, 1, ANY },	{ "past-end", hc_past_end, 1, ANY },
+	{ "bad-head", hc_bad_head, 1, ANY },		{ "queue-regs-running", hc_queue_regs_running, 1, MMIO },
+	{ "ro-regs", hc_ro_regs, 1, MMIO },	{ "config-write", hc_config_write, 1, MMIO },
+	{ "notify-storm", hc_notify_storm, 1, MMIO }, { "ack-storm", hc_ack_storm, 1, MMIO },
+	{ "reinit", hc_reinit, 1, ANY },		{ "avail-jump", hc_avail_jump, 1, ANY },
+	{ "framing", hc_framing, 1, ANY },		{ "dup-head", hc_dup_head, 1, ANY },
+	{ "bad-ring-setup", hc_bad_ring_setup, 1, MMIO }, { "aliased-rings", hc_aliased_rings, 1, ANY },
+	{ "reset-inflight", hc_reset_inflight, 0, ANY },	{ "queue-restart", hc_queue_restart, 0, MMIO },
+	{ "pci-config", hc_pci_config, 1, PCI },	{ "pci-bar", hc_pci_bar, 1, PCI },
+	{ "pci-msix", hc_pci_msix, 1, PCI },	{ "pci-master", hc_pci_master, 1, PCI },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
+
+static int applies(const struct hcase *c)
+{
+	return c->where == ANY || (c->where == MMIO) == H.on_mmio;
+}
 
 /* One case: run it, then the device must still serve a normal read. Prints its PASS/FAIL line. */
 static int run_case(const struct hcase *c, int print)
@@ -246,6 +261,11 @@ static int run_named(const char *name)
 	for (unsigned i = 0; i < NCASES; i++) {
 		if (strcmp(cases[i].name, name) != 0)
 			continue;
+		if (!applies(&cases[i])) {
+			kprintf("hostile-%s: this case drives virtio-%s registers; the disk is on virtio-%s\n", name,
+				cases[i].where == MMIO ? "mmio" : "pci", H.dev.ops->name);
+			return 1;
+		}
 		failed = run_case(&cases[i], 0);
 		summary(1, (unsigned)failed);
 		return failed;
@@ -260,7 +280,7 @@ static int t_all(void)
 	if (h_setup() != 0)
 		return 1;
 	for (unsigned i = 0; i < NCASES; i++)
-		if (cases[i].in_all) {
+		if (cases[i].in_all && applies(&cases[i])) {
 			failed += (unsigned)run_case(&cases[i], 1);
 			run++;
 		}
@@ -297,3 +317,7 @@ HOSTILE_TEST("bad-ring-setup", t_bad_ring_setup);
 HOSTILE_TEST("aliased-rings", t_aliased_rings);
 HOSTILE_TEST("reset-inflight", t_reset_inflight);
 HOSTILE_TEST("queue-restart", t_queue_restart);
+HOSTILE_TEST("pci-config", t_pci_config);
+HOSTILE_TEST("pci-bar", t_pci_bar);
+HOSTILE_TEST("pci-msix", t_pci_msix);
+HOSTILE_TEST("pci-master", t_pci_master);

@@ -22,7 +22,9 @@
 #define X_NONE   8	/* completed without a status byte (no valid device-writable byte): used.len 0 */
 
 struct hostile {
-	struct vmmio mmio;
+	struct vmmio mmio;	/* its virtio-mmio transport: the register tests write it directly */
+	struct vdev dev;	/* the device under attack, through its transport's interface */
+	int on_mmio;		/* it is on virtio-mmio (then mmio holds its registers for the register cases) */
 	struct blk_dev b;
 	unsigned qi;		/* the queue under attack: hostile_queue= on the command line (default 0) */
 	uint64_t ram_end;	/* the end of the highest RAM range of the PVH memory map */
@@ -59,7 +61,8 @@ struct probe {
 /* Reporting: a failed check prints "hostile-CASE: ..." and counts. Returns 1 when cond failed. */
 int h_check(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Registers, raw (each access is an exit). */
+/* The device status through its transport; virtio-mmio registers, raw (each access is an exit). */
+uint32_t h_status(void);
 uint32_t h_rd(unsigned off);
 void h_wr(unsigned off, uint32_t v);
 uint64_t h_deadline(uint64_t ms);
@@ -117,5 +120,10 @@ int hc_bad_ring_setup(void);
 int hc_framing(void);
 int hc_dup_head(void);
 int hc_aliased_rings(void);
+/* virtio-pci only (hostile_pci.c). */
+int hc_pci_config(void);
+int hc_pci_bar(void);
+int hc_pci_msix(void);
+int hc_pci_master(void);
 
 #endif

@@ -106,7 +106,7 @@ int hc_dup_head(void)
 	h_restore_desc();
 	for (int i = 0; i < got; i++)
 		h_check(u[i].id != B, "used id %u, only %u was made available", u[i].id, B);
-	if (got < 2 && (h_rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+	if (got < 2 && (h_status() & VIRTIO_CONFIG_S_NEEDS_RESET)) {
 		kprintf("hostile-%s: the device chose DEVICE_NEEDS_RESET: resetting it\n", H.name);
 		H.errors++;
 		return h_open();
@@ -133,21 +133,21 @@ int hc_aliased_rings(void)
 	avail = (volatile uint16_t *)r;
 	if (h_reset() != 0)
 		return -1;
-	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	if (h_check(vmmio_set_features(&H.mmio, 1ull << VIRTIO_F_VERSION_1) != 0, "FEATURES_OK refused"))
+	vdev_add_status(&H.dev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	if (h_check(vdev_set_features(&H.dev, 1ull << VIRTIO_F_VERSION_1) != 0, "FEATURES_OK refused"))
 		return -1;
-	vmmio_queue_set(&H.mmio, H.qi, 256, (uintptr_t)r, (uintptr_t)r, (uintptr_t)r);
-	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_DRIVER_OK);
-	if (h_rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET) {
+	H.dev.ops->queue_set(&H.dev, H.qi, 256, (uintptr_t)r, (uintptr_t)r, (uintptr_t)r);
+	vdev_add_status(&H.dev, VIRTIO_CONFIG_S_DRIVER_OK);
+	if (h_status() & VIRTIO_CONFIG_S_NEEDS_RESET) {
 		kprintf("hostile-%s: the device refused aliased rings with DEVICE_NEEDS_RESET\n", H.name);
 		H.errors++;
 	} else {
 		avail[2] = 0;	/* ring[0] = head 0 */
 		avail[1] = 1;	/* idx */
-		vmmio_notify(&H.mmio, H.qi);
+		H.dev.ops->notify(&H.dev, H.qi);
 		for (uint64_t dl = h_deadline(200); !h_expired(dl);)
 			__asm__ volatile("pause");
-		kprintf("hostile-%s: aliased rings accepted; Status %#x after one request\n", H.name, h_rd(VIRTIO_MMIO_STATUS));
+		kprintf("hostile-%s: aliased rings accepted; Status %#x after one request\n", H.name, h_status());
 	}
 	return h_open();
 }

@@ -104,7 +104,7 @@ int h_collect(const uint16_t *heads, unsigned n, struct vring_used_elem *by_head
 		seen |= 1u << k;
 		by_head[k] = got[i];
 	}
-	if (have < n && (h_rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+	if (have < n && (h_status() & VIRTIO_CONFIG_S_NEEDS_RESET)) {
 		kprintf("hostile-%s: the device chose DEVICE_NEEDS_RESET (allowed): resetting it\n", H.name);
 		H.errors++;
 		return h_open() ? -1 : 1;

@@ -38,7 +38,7 @@ static int served_after_unready(void)
 	if (h_check(blk_queue(&H.b.q[H.qi], VIRTIO_BLK_T_IN, H_LBA * 512ull, H.buf, 4096, H.buf) != BLK_Q_OK, "queue refused"))
 		return 0;
 	blk_commit(&H.b.q[H.qi]);
-	vmmio_notify(&H.mmio, H.qi);
+	H.dev.ops->notify(&H.dev, H.qi);
 	while ((n = blk_reap(&H.b.q[H.qi], &cookie, &st, 1, 0)) == 0 && !h_expired(dl))
 		__asm__ volatile("pause");
 	kprintf("hostile-%s: NOTE: a request published after QueueReady=0 was %s\n", H.name,
@@ -130,8 +130,8 @@ int hc_ro_regs(void)
  * and the capacity the device enforces is still the one it reports. */
 int hc_config_write(void)
 {
-	uint64_t cap = vmmio_config64(&H.mmio, 0);
-	uint32_t seg = vmmio_config32(&H.mmio, VIRTIO_BLK_CFG_SEG_MAX), bsz = vmmio_config32(&H.mmio, VIRTIO_BLK_CFG_BLK_SIZE), gen = h_rd(VIRTIO_MMIO_CONFIG_GENERATION);
+	uint64_t cap = vdev_config64(&H.dev, 0);
+	uint32_t seg = H.dev.ops->config32(&H.dev, VIRTIO_BLK_CFG_SEG_MAX), bsz = H.dev.ops->config32(&H.dev, VIRTIO_BLK_CFG_BLK_SIZE), gen = h_rd(VIRTIO_MMIO_CONFIG_GENERATION);
 	const struct probe p[] = {
 		{ "T_OUT at the old capacity after config writes", 1, cap, { B_HDR, 0, 16 }, { B_DATA, 0, 4096 },
 		  { B_STATUS, 0, 1 }, 0, 0, X_IOERR },
@@ -148,9 +148,9 @@ int hc_config_write(void)
 	h_wr(VIRTIO_MMIO_CONFIG + VIRTIO_BLK_CFG_SEG_MAX, 1);
 	h_wr(VIRTIO_MMIO_CONFIG + VIRTIO_BLK_CFG_BLK_SIZE, 4096);
 	h_wr(0x1fc, ~0u);
-	h_check(vmmio_config64(&H.mmio, 0) != cap, "capacity changed from %lu to %lu", cap, vmmio_config64(&H.mmio, 0));
-	h_check(vmmio_config32(&H.mmio, VIRTIO_BLK_CFG_SEG_MAX) != seg, "seg_max changed from %u", seg);
-	h_check(vmmio_config32(&H.mmio, VIRTIO_BLK_CFG_BLK_SIZE) != bsz, "blk_size changed from %u", bsz);
+	h_check(vdev_config64(&H.dev, 0) != cap, "capacity changed from %lu to %lu", cap, vdev_config64(&H.dev, 0));
+	h_check(H.dev.ops->config32(&H.dev, VIRTIO_BLK_CFG_SEG_MAX) != seg, "seg_max changed from %u", seg);
+	h_check(H.dev.ops->config32(&H.dev, VIRTIO_BLK_CFG_BLK_SIZE) != bsz, "blk_size changed from %u", bsz);
 	h_check(h_rd(VIRTIO_MMIO_CONFIG_GENERATION) != gen, "ConfigGeneration moved without a config change");
 	if (H.bad)
 		return -1;
@@ -162,9 +162,9 @@ static void notify_storm(void)
 	static const uint32_t other[] = { 1, 7, 0xffff, 0xffffffff };
 
 	for (unsigned i = 0; i < STORM; i++)
-		vmmio_notify(&H.mmio, H.qi);
+		H.dev.ops->notify(&H.dev, H.qi);
 	for (unsigned i = 0; i < 100; i++)
-		vmmio_notify(&H.mmio, other[i % 4]);
+		H.dev.ops->notify(&H.dev, other[i % 4]);
 }
 
 static void ack_storm(void)
@@ -222,8 +222,8 @@ static int try_rings(const struct ringcfg *c)
 {
 	if (h_reset() != 0)
 		return -1;
-	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	if (h_check(vmmio_set_features(&H.mmio, 1ull << VIRTIO_F_VERSION_1) != 0, "%s: FEATURES_OK refused", c->what))
+	vdev_add_status(&H.dev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	if (h_check(vdev_set_features(&H.dev, 1ull << VIRTIO_F_VERSION_1) != 0, "%s: FEATURES_OK refused", c->what))
 		return -1;
 	h_wr(VIRTIO_MMIO_QUEUE_SEL, H.qi);
 	h_wr(VIRTIO_MMIO_QUEUE_NUM, c->num);
@@ -232,7 +232,7 @@ static int try_rings(const struct ringcfg *c)
 	wr_pair(VIRTIO_MMIO_QUEUE_USED_LOW, c->used);
 	if (c->ready)
 		h_wr(VIRTIO_MMIO_QUEUE_READY, 1);
-	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_DRIVER_OK);
+	vdev_add_status(&H.dev, VIRTIO_CONFIG_S_DRIVER_OK);
 	if (h_wait_status(VIRTIO_CONFIG_S_NEEDS_RESET) != 0)
 		return h_check(1, "%s: accepted at DRIVER_OK", c->what), 0;
 	H.errors++;

@@ -79,7 +79,7 @@ static void build_full_chain(unsigned num, int wrap)
 static int full_chain(int wrap)
 {
 	static const uint16_t head = 0;
-	unsigned num = H.b.q[H.qi].vq.num, seg_max = vmmio_config32(&H.mmio, 12);
+	unsigned num = H.b.q[H.qi].vq.num, seg_max = H.dev.ops->config32(&H.dev, 12);
 	struct vring_used_elem e;
 	int r;
 
@@ -123,7 +123,7 @@ int hc_bad_head(void)
 	if (h_check(h_wait_used(1, &e, 200) != 0, "the device completed head 0x1234 (used id %#x)", e.id))
 		return -1;
 	H.errors++;
-	if (h_rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET) {
+	if (h_status() & VIRTIO_CONFIG_S_NEEDS_RESET) {
 		kprintf("hostile-bad-head: the device chose DEVICE_NEEDS_RESET: resetting it\n");
 		return h_open();
 	}
@@ -135,18 +135,18 @@ int hc_bad_head(void)
  * interrupt; then a reset and a normal open must bring the device back. */
 static int jump(uint16_t idx, const char *what)
 {
-	long irq0 = H.b.irq_attached ? sys_irq_count(H.mmio.irq) : 0;
+	long irq0 = H.b.irq_attached ? sys_irq_count(H.b.config_line) : 0;
 	uint64_t dl = h_deadline(H_WAIT_MS);
 
 	*(volatile uint16_t *)&H.b.q[H.qi].vq.avail->idx = idx;
 	__asm__ volatile("lock addl $0, (%%rsp)" ::: "memory", "cc");
-	vmmio_notify(&H.mmio, H.qi);
+	H.dev.ops->notify(&H.dev, H.qi);
 	if (h_wait_status(VIRTIO_CONFIG_S_NEEDS_RESET) != 0)
 		return h_check(1, "avail index %s: no DEVICE_NEEDS_RESET", what), -1;
 	H.errors++;
-	while (H.b.irq_attached && sys_irq_count(H.mmio.irq) == irq0 && !h_expired(dl))
+	while (H.b.irq_attached && sys_irq_count(H.b.config_line) == irq0 && !h_expired(dl))
 		pause();
-	h_check(H.b.irq_attached && sys_irq_count(H.mmio.irq) == irq0,
+	h_check(H.b.irq_attached && sys_irq_count(H.b.config_line) == irq0,
 		"avail index %s: NEEDS_RESET without a configuration-change interrupt", what);
 	if (h_open() != 0)
 		return -1;
@@ -177,16 +177,16 @@ int hc_reinit(void)
 		return -1;
 	if (h_reset() != 0)
 		return -1;
-	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	vdev_add_status(&H.dev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	if (h_reset() != 0)
 		return -1;
-	vmmio_add_status(&H.mmio, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	h_check(vmmio_set_features(&H.mmio, 1ull << VIRTIO_F_VERSION_1) != 0, "FEATURES_OK refused");
+	vdev_add_status(&H.dev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	h_check(vdev_set_features(&H.dev, 1ull << VIRTIO_F_VERSION_1) != 0, "FEATURES_OK refused");
 	q = &H.b.q[H.qi].vq;
-	vmmio_queue_set(&H.mmio, H.qi, q->num, va(q->desc), va(q->avail), va(q->used));
+	H.dev.ops->queue_set(&H.dev, H.qi, q->num, va(q->desc), va(q->avail), va(q->used));
 	if (h_reset() != 0 || h_open() != 0 || h_responsive() != 0)	/* reset with a ready queue, no DRIVER_OK */
 		return -1;
-	h_wr(VIRTIO_MMIO_STATUS, h_rd(VIRTIO_MMIO_STATUS));	/* DRIVER_OK written again while serving */
+	H.dev.ops->set_status(&H.dev, h_status());	/* DRIVER_OK written again while serving */
 	return 0;
 }
 

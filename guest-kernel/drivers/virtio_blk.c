@@ -10,7 +10,7 @@ static uint64_t bit(unsigned n) { return 1ull << n; }
 
 static int blk_fail(struct blk_dev *b, const char *why)
 {
-	vmmio_fail(&b->mmio, why);
+	vdev_fail(&b->dev, why);
 	return -1;
 }
 
@@ -28,18 +28,18 @@ static void *zpages(uint64_t bytes)
 /* Steps 4-6 of §3.1.1: take the subset of the device's features this driver understands. */
 static int blk_negotiate(struct blk_dev *b)
 {
-	uint64_t dev = vmmio_device_features(&b->mmio);
+	uint64_t dev = b->dev.ops->device_features(&b->dev);
 	uint64_t want = bit(VIRTIO_BLK_F_SIZE_MAX) | bit(VIRTIO_BLK_F_SEG_MAX) | bit(VIRTIO_BLK_F_RO) |
 			bit(VIRTIO_BLK_F_BLK_SIZE) | bit(VIRTIO_BLK_F_FLUSH) | bit(VIRTIO_BLK_F_MQ) |
 			bit(VIRTIO_RING_F_EVENT_IDX);
 
-	if (b->mmio.version == 2) {
+	if (b->dev.version == 2) {
 		if (!(dev & bit(VIRTIO_F_VERSION_1)))
 			return blk_fail(b, "modern transport but the device does not offer VIRTIO_F_VERSION_1");
 		want |= bit(VIRTIO_F_VERSION_1);
 	}
 	b->features = dev & want;
-	if (vmmio_set_features(&b->mmio, b->features) != 0) {
+	if (vdev_set_features(&b->dev, b->features) != 0) {
 		kprintf("virtio-blk: device offered %#lx, driver accepted %#lx\n", dev, b->features);
 		return blk_fail(b, "device refused the feature set (FEATURES_OK not kept)");
 	}
@@ -51,28 +51,28 @@ static void blk_read_config(struct blk_dev *b)
 {
 	uint32_t v;
 
-	b->capacity = vmmio_config64(&b->mmio, VIRTIO_BLK_CFG_CAPACITY);
+	b->capacity = vdev_config64(&b->dev, VIRTIO_BLK_CFG_CAPACITY);
 	b->blk_size = 512;
 	if (b->features & bit(VIRTIO_BLK_F_BLK_SIZE)) {
-		v = vmmio_config32(&b->mmio, VIRTIO_BLK_CFG_BLK_SIZE);
+		v = b->dev.ops->config32(&b->dev, VIRTIO_BLK_CFG_BLK_SIZE);
 		if (v >= 512 && v <= 65536 && !(v & (v - 1)))
 			b->blk_size = v;
 	}
 	b->seg_bytes = SEG_NOLIMIT;
 	if (b->features & bit(VIRTIO_BLK_F_SIZE_MAX)) {
-		v = vmmio_config32(&b->mmio, VIRTIO_BLK_CFG_SIZE_MAX);
+		v = b->dev.ops->config32(&b->dev, VIRTIO_BLK_CFG_SIZE_MAX);
 		if (v >= PAGE && v < SEG_NOLIMIT)
 			b->seg_bytes = v & ~(uint32_t)(PAGE - 1);
 	}
 	b->seg_count = MAX_SEGS;
 	if (b->features & bit(VIRTIO_BLK_F_SEG_MAX)) {
-		v = vmmio_config32(&b->mmio, VIRTIO_BLK_CFG_SEG_MAX);
+		v = b->dev.ops->config32(&b->dev, VIRTIO_BLK_CFG_SEG_MAX);
 		b->seg_count = v == 0 ? 1 : v < MAX_SEGS ? v : MAX_SEGS;
 	}
 	b->read_only = !!(b->features & bit(VIRTIO_BLK_F_RO));
 	b->dev_queues = 1;
 	if (b->features & bit(VIRTIO_BLK_F_MQ)) {
-		v = vmmio_config32(&b->mmio, VIRTIO_BLK_CFG_NUM_QUEUES & ~3u) >> 16;	/* le16 at 34 */
+		v = b->dev.ops->config32(&b->dev, VIRTIO_BLK_CFG_NUM_QUEUES & ~3u) >> 16;	/* le16 at 34 */
 		b->dev_queues = v ? v : 1;
 	}
 }
@@ -81,7 +81,7 @@ static void blk_read_config(struct blk_dev *b)
 static int blk_setup_queue(struct blk_dev *b, unsigned qi)
 {
 	struct blk_q *q = &b->q[qi];
-	uint32_t max = vmmio_queue_max(&b->mmio, qi), num = ABI_VIRTQ_MAX_SIZE;
+	uint32_t max = b->dev.ops->queue_max(&b->dev, qi), num = ABI_VIRTQ_MAX_SIZE;
 	void *rings, **cookies;
 
 	if (max == 0) {
@@ -101,42 +101,43 @@ static int blk_setup_queue(struct blk_dev *b, unsigned qi)
 	if (!rings || !cookies || !q->hdr || !q->status)
 		return blk_fail(b, "out of guest memory for the request queue");
 	vq_init(&q->vq, num, !!(b->features & bit(VIRTIO_RING_F_EVENT_IDX)), rings, cookies);
-	vmmio_queue_set(&b->mmio, qi, num, (uintptr_t)q->vq.desc, (uintptr_t)q->vq.avail, (uintptr_t)q->vq.used);
+	b->dev.ops->queue_set(&b->dev, qi, num, (uintptr_t)q->vq.desc, (uintptr_t)q->vq.avail, (uintptr_t)q->vq.used);
 	return 0;
 }
 
-/* Routes the device's IOAPIC pin to us; the CPL0 handler reads InterruptStatus and writes it to InterruptACK.
- * Done in both modes: with completion=poll the line only counts interrupts the device should not have sent
- * (suppression broken), so the summary's "interrupts 0" is measured, not assumed. */
+/* Connects the queues' interrupts through the transport (virtio-mmio: its IOAPIC pin, whose CPL0 handler reads
+ * InterruptStatus and writes InterruptACK; virtio-pci: an MSI-X vector per queue, whose handler touches no device
+ * register). Done in both modes: with completion=poll the lines only count interrupts the device should not have
+ * sent (suppression broken), so the summary's "interrupts 0" is measured, not assumed. */
 static int blk_attach_irq(struct blk_dev *b)
 {
-	long r = sys_irq_attach(b->mmio.irq, (uintptr_t)(b->mmio.base + VIRTIO_MMIO_INTERRUPT_STATUS),
-				(uintptr_t)(b->mmio.base + VIRTIO_MMIO_INTERRUPT_ACK));
-	long c;
+	long line[BLK_MAX_QUEUES + 1];
 
-	if (r == -16)	/* -EBUSY: routed already, by an earlier blk_open of this transport (a re-init after a reset) */
-		r = 0;
-	if (r < 0) {
-		kprintf("virtio-blk: irq_attach(gsi %d) failed: %ld\n", b->mmio.irq, r);
+	if (b->dev.ops->irq_setup(&b->dev, b->nq, line) != 0) {
 		if (b->completion == BLK_POLL)
-			return 0;	/* polling works without the line; interrupts just go uncounted */
-		return blk_fail(b, "cannot attach the device's interrupt line (completion=irq)");
+			return 0;	/* polling works without interrupts; they just go uncounted */
+		return blk_fail(b, "cannot connect the device's interrupts (completion=irq)");
 	}
 	b->irq_attached = 1;
-	c = sys_irq_count(b->mmio.irq);
-	for (unsigned i = 0; i < b->nq; i++)
+	b->config_line = line[b->nq];
+	for (unsigned i = 0; i < b->nq; i++) {
+		long c = sys_irq_count(line[i]);
+
+		b->q[i].line = line[i];
 		b->q[i].irq_seen = c < 0 ? 0 : (uint64_t)c;
+	}
 	return 0;
 }
 
-int blk_open(struct blk_dev *b, const struct vmmio *m, enum blk_completion completion, unsigned want_queues)
+int blk_open(struct blk_dev *b, const struct vdev *d, enum blk_completion completion, unsigned want_queues)
 {
 	memset(b, 0, sizeof(*b));
-	b->mmio = *m;
+	b->dev = *d;
 	b->completion = completion;
-	vmmio_reset(&b->mmio);
-	vmmio_add_status(&b->mmio, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	vmmio_add_status(&b->mmio, VIRTIO_CONFIG_S_DRIVER);
+	b->hybrid_max_ns = BLK_HYBRID_MAX_NS;
+	b->dev.ops->reset(&b->dev);
+	vdev_add_status(&b->dev, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	vdev_add_status(&b->dev, VIRTIO_CONFIG_S_DRIVER);
 	if (blk_negotiate(b) != 0)
 		return -1;
 	blk_read_config(b);
@@ -147,18 +148,18 @@ int blk_open(struct blk_dev *b, const struct vmmio *m, enum blk_completion compl
 			return -1;
 	if (blk_attach_irq(b) != 0)
 		return -1;
-	vmmio_add_status(&b->mmio, VIRTIO_CONFIG_S_DRIVER_OK);
-	if (vmmio_status(&b->mmio) & (VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FAILED))
+	vdev_add_status(&b->dev, VIRTIO_CONFIG_S_DRIVER_OK);
+	if (b->dev.ops->status(&b->dev) & (VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FAILED))
 		return blk_fail(b, "device reports an error right after DRIVER_OK");
 	return 0;
 }
 
 int blk_queue_restart(struct blk_dev *b, unsigned qi)
 {
-	if (qi >= b->nq || b->mmio.version != 2)
-		return blk_fail(b, "queue restart: no such queue, or a legacy transport");
-	if (vmmio_queue_stop(&b->mmio, qi) != 0)
-		return blk_fail(b, "queue restart: QueueReady still reads 1");
+	if (qi >= b->nq)
+		return blk_fail(b, "queue restart: no such queue");
+	if (b->dev.ops->queue_stop(&b->dev, qi) != 0)
+		return blk_fail(b, "queue restart: the queue cannot be stopped (it still runs, or the transport cannot)");
 	return blk_setup_queue(b, qi);
 }
 
@@ -236,7 +237,7 @@ void blk_commit(struct blk_q *q)
 		return;
 	q->commits++;
 	if (vq_publish(&q->vq))
-		vmmio_notify(&q->dev->mmio, q->index);	/* the only data-path exit, only when the device wants it */
+		q->dev->dev.ops->notify(&q->dev->dev, q->index);	/* the only data-path exit, only when the device wants it */
 }
 
 /* Harvests up to max completions; the status bytes are read after vq_harvest's acquire barrier. */
@@ -246,8 +247,8 @@ static int blk_harvest(struct blk_q *q, void **cookies, uint8_t *status, unsigne
 	int n = vq_harvest(&q->vq, cookies, heads, max < 64 ? max : 64);
 
 	if (n < 0 && q->vq.bad_used == 1)
-		kprintf("virtio-blk@%#lx: queue %u: the device returned a descriptor that is not in flight: "
-			"treating it as dead\n", q->dev->mmio.base, q->index);
+		kprintf("virtio-blk@%s: queue %u: the device returned a descriptor that is not in flight: "
+			"treating it as dead\n", q->dev->dev.name, q->index);
 	for (int i = 0; i < n; i++) {
 		status[i] = q->status[heads[i]];
 		if (status[i] != VIRTIO_BLK_S_OK)
@@ -270,9 +271,9 @@ static int blk_wait_irq(struct blk_q *q)
 		return 0;
 	}
 	if (smp_this_cpu() == 0) {
-		c = sys_irq_wait(q->dev->mmio.irq, q->irq_seen);
+		c = sys_irq_wait(q->line, q->irq_seen);
 	} else {	/* CPU 0 takes the interrupt: watch its count (a plain read, no system call) */
-		while ((c = (long)irq_count(q->dev->mmio.irq)) >= 0 && (uint64_t)c == q->irq_seen)
+		while ((c = (long)irq_count(q->line)) >= 0 && (uint64_t)c == q->irq_seen)
 			__asm__ volatile("pause");
 	}
 	q->irq_waits++;
@@ -280,6 +281,34 @@ static int blk_wait_irq(struct blk_q *q)
 	if (c < 0)
 		return -1;
 	q->irq_seen = (uint64_t)c;
+	return 0;
+}
+
+/* completion=hybrid, nothing harvested: poll the used ring for the queue's window with interrupts suppressed (a
+ * completion inside it costs no interrupt at all); only when nothing came, arm, re-check and halt (blk_wait_irq:
+ * spin -> arm -> re-check -> halt). The window adapts as Linux's guest halt polling does (haltpoll's
+ * adjust_poll_limit): a halt that ended within the largest window means polling longer would have caught it, so
+ * the window grows (from a quarter of the largest, doubling); a halt longer than the largest window means polling
+ * was wasted, so it halves. Returns 0, or -1 if the kernel refused the wait. */
+static int blk_wait_hybrid(struct blk_q *q)
+{
+	uint64_t max = q->dev->hybrid_max_ns, t0 = clock_ns(), waited;
+
+	while (clock_ns() - t0 < q->window_ns)
+		if (vq_has_used(&q->vq)) {
+			q->polled++;
+			return 0;
+		}
+	if (blk_wait_irq(q) != 0)
+		return -1;
+	waited = clock_ns() - t0;
+	if (waited > q->window_ns && waited <= max) {
+		q->window_ns = q->window_ns * 2 < max / 4 ? max / 4 : q->window_ns * 2 > max ? max : q->window_ns * 2;
+		q->grows++;
+	} else if (waited > max) {
+		q->window_ns /= 2;
+		q->shrinks++;
+	}
 	return 0;
 }
 
@@ -293,6 +322,11 @@ int blk_reap(struct blk_q *q, void **cookies, uint8_t *status, unsigned max, int
 			return n;
 		if (q->dev->completion == BLK_IRQ) {
 			if (blk_wait_irq(q) != 0)
+				return -1;
+			continue;
+		}
+		if (q->dev->completion == BLK_HYBRID) {
+			if (blk_wait_hybrid(q) != 0)
 				return -1;
 			continue;
 		}
@@ -327,19 +361,35 @@ static void ratio(char *out, size_t n, uint64_t x, uint64_t y)
 	snprintf(out, n, "%lu.%03lu", m / 1000, m % 1000);
 }
 
+/* Interrupts taken on the queues' lines, each line counted once (virtio-mmio's queues share one). */
+static long blk_irqs(const struct blk_dev *b)
+{
+	long n = 0;
+
+	for (unsigned i = 0; b->irq_attached && i < b->nq; i++) {
+		unsigned k = 0;
+		long c;
+
+		while (k < i && b->q[k].line != b->q[i].line)
+			k++;
+		if (k == i && (c = sys_irq_count(b->q[i].line)) > 0)
+			n += c;
+	}
+	return n;
+}
+
 void blk_summary(const struct blk_dev *b)
 {
-	long irqs = b->irq_attached ? sys_irq_count(b->mmio.irq) : 0;
+	long irqs = blk_irqs(b);
 	struct blk_q t = { 0 };
 	char np[24], ip[24];
 
-	if (irqs < 0)
-		irqs = 0;
 	for (unsigned i = 0; i < b->nq; i++) {
 		const struct blk_q *q = &b->q[i];
 
 		t.requests += q->requests, t.errors += q->errors, t.commits += q->commits;
 		t.completions += q->completions, t.irq_waits += q->irq_waits;
+		t.polled += q->polled, t.grows += q->grows, t.shrinks += q->shrinks;
 		t.vq.kicks += q->vq.kicks, t.vq.suppressed += q->vq.suppressed;
 		if (b->nq > 1)
 			kprintf("virtio-blk: queue %u: requests %lu errors %lu commits %lu notifies %lu suppressed %lu "
@@ -350,7 +400,11 @@ void blk_summary(const struct blk_dev *b)
 	ratio(ip, sizeof(ip), (uint64_t)irqs, t.completions);
 	kprintf("virtio-blk: summary: %s v%u features %#lx completion=%s queues %u requests %lu errors %lu "
 		"commits %lu notifies %lu suppressed %lu irq_waits %lu interrupts %ld notifies/io %s interrupts/io %s\n",
-		b->q[0].vq.event_idx ? "event_idx" : "flags", b->mmio.version, b->features,
-		b->completion == BLK_IRQ ? "irq" : "poll", b->nq, t.requests, t.errors, t.commits, t.vq.kicks,
-		t.vq.suppressed, t.irq_waits, irqs, np, ip);
+		b->q[0].vq.event_idx ? "event_idx" : "flags", b->dev.version, b->features,
+		b->completion == BLK_IRQ ? "irq" : b->completion == BLK_HYBRID ? "hybrid" : "poll", b->nq, t.requests,
+		t.errors, t.commits, t.vq.kicks, t.vq.suppressed, t.irq_waits, irqs, np, ip);
+	if (b->completion == BLK_HYBRID) /* the waits the window caught, those that halted, how it moved */
+		kprintf("virtio-blk: hybrid: window max %lu us, waits polled %lu halted %lu, grew %lu shrank %lu, "
+			"queue 0 window now %lu us\n", b->hybrid_max_ns / 1000, t.polled, t.irq_waits, t.grows, t.shrinks,
+			b->q[0].window_ns / 1000);
 }

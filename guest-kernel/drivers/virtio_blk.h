@@ -3,13 +3,15 @@
 #define EXITLESS_VIRTIO_BLK_H
 
 #include <stdint.h>
-#include "virtio_mmio.h"
+#include "vdev.h"
 #include "virtq.h"
 #include "virtio_blk_spec.h"
 
 #define BLK_S_NONE 0xff /* the device completed the request without writing a status */
 
-enum blk_completion { BLK_POLL = 0, BLK_IRQ = 1 };
+enum blk_completion { BLK_POLL = 0, BLK_IRQ = 1, BLK_HYBRID = 2 };
+
+#define BLK_HYBRID_MAX_NS 200000 /* the largest hybrid polling window by default: Linux's guest_halt_poll_ns */
 
 /* Return values of blk_queue. */
 #define BLK_Q_OK    0
@@ -28,12 +30,15 @@ struct blk_q {
 	struct vq vq;
 	struct virtio_blk_outhdr *hdr;	/* per head descriptor */
 	uint8_t *status;	/* per head descriptor: device-writable */
+	long line;		/* the interrupt line its completions raise (syscall.h) */
 	uint64_t irq_seen;	/* the interrupt count this queue's last wait returned */
 	uint64_t requests, completions, errors, commits, irq_waits, spins;
+	uint64_t window_ns;	/* hybrid: how long the next wait polls before it halts */
+	uint64_t polled, grows, shrinks; /* hybrid: waits the window caught; window changes */
 };
 
 struct blk_dev {
-	struct vmmio mmio;
+	struct vdev dev;		/* the device on its transport */
 	enum blk_completion completion;
 	uint64_t features;	/* negotiated */
 	uint64_t capacity;	/* in 512-byte sectors */
@@ -42,21 +47,24 @@ struct blk_dev {
 	uint32_t seg_count;	/* largest number of data segments per request */
 	uint32_t dev_queues;	/* request queues the device offers (num_queues with MQ, else 1) */
 	int read_only;
-	int irq_attached;	/* the line is routed to us (always tried; required for BLK_IRQ) */
+	uint64_t hybrid_max_ns;	/* hybrid: the largest window (BLK_HYBRID_MAX_NS unless the caller sets it) */
+	long config_line;	/* the interrupt line of configuration changes (DEVICE_NEEDS_RESET) */
+	int irq_attached;	/* the interrupts are connected (always tried; required for BLK_IRQ) */
 	unsigned nq;		/* queues set up: q[0 .. nq) */
 	struct blk_q q[BLK_MAX_QUEUES];
 };
 
-/* Negotiates with the virtio-blk device behind m (already probed, device_id 2) and sets up its request
+/* Negotiates with the virtio-blk device d (found by vdev_find, device_id 2) and sets up its request
  * queues: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK (modern), queues 0 .. n-1 with n the smallest of
  * want_queues, the device's num_queues (VIRTIO_BLK_F_MQ; 1 without) and BLK_MAX_QUEUES, DRIVER_OK. It also
- * attaches the device's interrupt line, shared by its queues (needed by BLK_IRQ; with BLK_POLL only to
- * count stray interrupts). Returns 0, or -1 after a console line saying why (and FAILED status when the
+ * connects the queues' interrupts (virtio-mmio: one line for all; virtio-pci: an MSI-X vector each; needed by
+ * BLK_IRQ, with BLK_POLL only to count stray interrupts). Returns 0, or -1 after a console line saying why (and FAILED status when the
  * device itself refused). */
-int blk_open(struct blk_dev *b, const struct vmmio *m, enum blk_completion completion, unsigned want_queues);
+int blk_open(struct blk_dev *b, const struct vdev *d, enum blk_completion completion, unsigned want_queues);
 
 /* Stops request queue qi (QueueReady 0, read back: the device has let go of its rings) and sets it up again
- * on new rings; what was in flight on it is dropped. The other queues keep running (virtio-mmio §4.2.3.2).
+ * on new rings; what was in flight on it is dropped. The other queues keep running (virtio-mmio §4.2.3.2; a
+ * transport that cannot stop one queue, virtio-pci before 1.2, refuses).
  * Returns 0, or -1 after a console line. */
 int blk_queue_restart(struct blk_dev *b, unsigned qi);
 

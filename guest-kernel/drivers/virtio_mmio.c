@@ -1,9 +1,9 @@
-/* virtio_mmio.c - the virtio-mmio transport: command-line discovery, probe, status, features, queues, config. */
+/* virtio_mmio.c - the virtio-mmio transport: command-line discovery, probe, and the operations of vdev.h. */
 #include "guest.h"
-#include "virtio_mmio.h"
+#include "vdev.h"
 
 /* Every register access is an uncached MMIO access and, under any VMM, an exit (~25 us from CPL3 under
- * PVM): this file is used at set-up only. The one data-path register, QueueNotify, is in the header. */
+ * PVM): this file is used at set-up only, but for QueueNotify, written only when the device asks. */
 static uint32_t rd(const struct vmmio *m, unsigned off)
 {
 	return *(volatile uint32_t *)(uintptr_t)(m->base + off);
@@ -92,71 +92,62 @@ int vmmio_find(uint32_t device_id, struct vmmio *m)
 	return -1;
 }
 
-void vmmio_reset(const struct vmmio *m)
+/* ---- the transport's operations (vdev.h) ---------------------------------------------------------- */
+
+static const struct vmmio *M(const struct vdev *d) { return &d->t.mmio; }
+
+static void op_reset(struct vdev *d)
 {
-	wr(m, VIRTIO_MMIO_STATUS, 0);
+	wr(M(d), VIRTIO_MMIO_STATUS, 0);
 	/* §4.2.3.1: the driver must wait for the reset to finish (status reads 0) before using the device. */
-	while (rd(m, VIRTIO_MMIO_STATUS) != 0)
+	while (rd(M(d), VIRTIO_MMIO_STATUS) != 0)
 		__asm__ volatile("pause");
 }
 
-void vmmio_add_status(const struct vmmio *m, uint32_t bits)
-{
-	wr(m, VIRTIO_MMIO_STATUS, rd(m, VIRTIO_MMIO_STATUS) | bits);
-}
+static uint32_t op_status(struct vdev *d) { return rd(M(d), VIRTIO_MMIO_STATUS); }
+static void op_set_status(struct vdev *d, uint32_t s) { wr(M(d), VIRTIO_MMIO_STATUS, s); }
 
-uint32_t vmmio_status(const struct vmmio *m)
-{
-	return rd(m, VIRTIO_MMIO_STATUS);
-}
-
-void vmmio_fail(const struct vmmio *m, const char *why)
-{
-	kprintf("virtio-mmio@%#lx: %s\n", m->base, why);
-	vmmio_add_status(m, VIRTIO_CONFIG_S_FAILED);
-}
-
-uint64_t vmmio_device_features(const struct vmmio *m)
+static uint64_t op_device_features(struct vdev *d)
 {
 	uint64_t f;
 
-	wr(m, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	f = rd(m, VIRTIO_MMIO_DEVICE_FEATURES);
-	if (m->version == 1)
+	wr(M(d), VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	f = rd(M(d), VIRTIO_MMIO_DEVICE_FEATURES);
+	if (d->version == 1)
 		return f;	/* legacy: 32 feature bits only */
-	wr(m, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	return f | (uint64_t)rd(m, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	wr(M(d), VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	return f | (uint64_t)rd(M(d), VIRTIO_MMIO_DEVICE_FEATURES) << 32;
 }
 
-int vmmio_set_features(const struct vmmio *m, uint64_t features)
+static void op_driver_features(struct vdev *d, uint64_t features)
 {
-	wr(m, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(m, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	if (m->version == 1)
-		return 0;	/* legacy: no FEATURES_OK handshake (§4.2.4) */
-	wr(m, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(m, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	vmmio_add_status(m, VIRTIO_CONFIG_S_FEATURES_OK);
-	/* §3.1.1 step 6: re-read; a device that cannot work with this subset clears the bit. */
-	return (vmmio_status(m) & VIRTIO_CONFIG_S_FEATURES_OK) ? 0 : -1;
+	wr(M(d), VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(M(d), VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
+	if (d->version == 1)
+		return;
+	wr(M(d), VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(M(d), VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
 }
 
-int vmmio_queue_stop(const struct vmmio *m, unsigned idx)
+/* QueueReady 0, read back until the device shows 0 (it has let go of the rings): modern only. */
+static int op_queue_stop(struct vdev *d, unsigned idx)
 {
-	wr(m, VIRTIO_MMIO_QUEUE_SEL, idx);
-	wr(m, VIRTIO_MMIO_QUEUE_READY, 0);
+	if (d->version != 2)
+		return -1;
+	wr(M(d), VIRTIO_MMIO_QUEUE_SEL, idx);
+	wr(M(d), VIRTIO_MMIO_QUEUE_READY, 0);
 	for (unsigned i = 0; i < 1000000; i++)
-		if (rd(m, VIRTIO_MMIO_QUEUE_READY) == 0)
+		if (rd(M(d), VIRTIO_MMIO_QUEUE_READY) == 0)
 			return 0;
 	return -1;
 }
 
-uint32_t vmmio_queue_max(const struct vmmio *m, unsigned idx)
+static uint32_t op_queue_max(struct vdev *d, unsigned idx)
 {
-	wr(m, VIRTIO_MMIO_QUEUE_SEL, idx);
-	if (m->version == 1)
-		return rd(m, VIRTIO_MMIO_QUEUE_PFN) ? 0 : rd(m, VIRTIO_MMIO_QUEUE_NUM_MAX);
-	return rd(m, VIRTIO_MMIO_QUEUE_READY) ? 0 : rd(m, VIRTIO_MMIO_QUEUE_NUM_MAX);
+	wr(M(d), VIRTIO_MMIO_QUEUE_SEL, idx);
+	if (d->version == 1)
+		return rd(M(d), VIRTIO_MMIO_QUEUE_PFN) ? 0 : rd(M(d), VIRTIO_MMIO_QUEUE_NUM_MAX);
+	return rd(M(d), VIRTIO_MMIO_QUEUE_READY) ? 0 : rd(M(d), VIRTIO_MMIO_QUEUE_NUM_MAX);
 }
 
 static void wr64(const struct vmmio *m, unsigned lo, uint64_t v)
@@ -165,13 +156,15 @@ static void wr64(const struct vmmio *m, unsigned lo, uint64_t v)
 	wr(m, lo + 4, (uint32_t)(v >> 32));
 }
 
-void vmmio_queue_set(const struct vmmio *m, unsigned idx, unsigned num, uint64_t desc, uint64_t avail,
-		     uint64_t used)
+/* Modern: the three ring addresses, then QueueReady. Legacy: GuestPageSize, QueueAlign = VRING_LEGACY_ALIGN and
+ * QueuePFN = desc >> 12; the caller must have laid the rings out the legacy way. */
+static void op_queue_set(struct vdev *d, unsigned idx, unsigned num, uint64_t desc, uint64_t avail, uint64_t used)
 {
+	const struct vmmio *m = M(d);
+
 	wr(m, VIRTIO_MMIO_QUEUE_SEL, idx);
 	wr(m, VIRTIO_MMIO_QUEUE_NUM, num);
-	if (m->version == 1) {
-		/* Legacy: the device derives avail and used from the PFN, the size and the alignment. */
+	if (d->version == 1) {
 		wr(m, VIRTIO_MMIO_GUEST_PAGE_SIZE, VRING_LEGACY_ALIGN);
 		wr(m, VIRTIO_MMIO_QUEUE_ALIGN, VRING_LEGACY_ALIGN);
 		wr(m, VIRTIO_MMIO_QUEUE_PFN, (uint32_t)(desc / VRING_LEGACY_ALIGN));
@@ -183,27 +176,67 @@ void vmmio_queue_set(const struct vmmio *m, unsigned idx, unsigned num, uint64_t
 	wr(m, VIRTIO_MMIO_QUEUE_READY, 1);
 }
 
-uint32_t vmmio_config32(const struct vmmio *m, unsigned off)
+static uint32_t op_config32(struct vdev *d, unsigned off) { return rd(M(d), VIRTIO_MMIO_CONFIG + off); }
+
+static uint32_t op_config_generation(struct vdev *d)
 {
-	return rd(m, VIRTIO_MMIO_CONFIG + off);
+	return d->version == 2 ? rd(M(d), VIRTIO_MMIO_CONFIG_GENERATION) : 0;
 }
 
-uint64_t vmmio_config64(const struct vmmio *m, unsigned off)
+/* QueueNotify: a 32-bit write of the queue index. */
+static void op_notify(struct vdev *d, unsigned idx)
 {
-	uint32_t gen, lo, hi;
+	*(volatile uint32_t *)(uintptr_t)(M(d)->base + VIRTIO_MMIO_QUEUE_NOTIFY) = idx;
+}
 
-	if (m->version == 1) {
-		/* Legacy has no ConfigGeneration: re-read until the high half is stable around the low one. */
-		do {
-			hi = vmmio_config32(m, off + 4);
-			lo = vmmio_config32(m, off);
-		} while (hi != vmmio_config32(m, off + 4));
-		return (uint64_t)hi << 32 | lo;
+/* One IOAPIC pin for every queue; the CPL0 handler reads InterruptStatus and writes it to InterruptACK (two
+ * exits per interrupt). A second attach of the same pin (a re-init after a reset) finds it routed already. */
+static int op_irq_setup(struct vdev *d, unsigned nq, long *line)
+{
+	long r = sys_irq_attach(M(d)->irq, (uintptr_t)(M(d)->base + VIRTIO_MMIO_INTERRUPT_STATUS),
+				(uintptr_t)(M(d)->base + VIRTIO_MMIO_INTERRUPT_ACK));
+
+	if (r < 0 && r != -16) { /* -EBUSY: routed already */
+		kprintf("%s: irq_attach(gsi %d) failed: %ld\n", d->name, M(d)->irq, r);
+		return -1;
 	}
-	do {
-		gen = rd(m, VIRTIO_MMIO_CONFIG_GENERATION);
-		lo = vmmio_config32(m, off);
-		hi = vmmio_config32(m, off + 4);
-	} while (gen != rd(m, VIRTIO_MMIO_CONFIG_GENERATION));
-	return (uint64_t)hi << 32 | lo;
+	for (unsigned i = 0; i <= nq; i++) /* the queues and configuration changes alike */
+		line[i] = M(d)->irq;
+	return 0;
+}
+
+static const struct vdev_ops vmmio_ops = {
+	.name = "mmio",
+	.reset = op_reset,
+	.status = op_status,
+	.set_status = op_set_status,
+	.device_features = op_device_features,
+	.driver_features = op_driver_features,
+	.queue_max = op_queue_max,
+	.queue_stop = op_queue_stop,
+	.queue_set = op_queue_set,
+	.config32 = op_config32,
+	.config_generation = op_config_generation,
+	.notify = op_notify,
+	.irq_setup = op_irq_setup,
+};
+
+void vmmio_vdev(const struct vmmio *m, struct vdev *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->ops = &vmmio_ops;
+	d->t.mmio = *m;
+	d->device_id = m->device_id;
+	d->version = m->version;
+	snprintf(d->name, sizeof(d->name), "virtio-mmio@%#lx", m->base);
+}
+
+int vmmio_vdev_find(uint32_t device_id, struct vdev *d)
+{
+	struct vmmio m;
+
+	if (vmmio_find(device_id, &m) != 0)
+		return -1;
+	vmmio_vdev(&m, d);
+	return 0;
 }

@@ -1,6 +1,8 @@
 /* unit-platform.c - unit tests of what a stock kernel finds on the machine: the ACPI tables, the 16550's
- * registers and interrupt condition, and the initramfs with the job appended. With ACPI_DUMP_DIR set, the
- * tables are also written there (DSDT.dat, FACP.dat, APIC.dat) for a disassembler to read. */
+ * registers and interrupt condition, and the initramfs with the job appended; and of what the VMM records of
+ * the host it runs on (the hypervisor or emulator under it, whether its virtualization is emulated). With
+ * ACPI_DUMP_DIR set, the tables are also written there (DSDT.dat, FACP.dat, APIC.dat; with a PCI bus
+ * DSDT-pci.dat, MCFG.dat) for a disassembler to read. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 
 #include "abi.h"
 #include "tap.h"
+#include "pci.h"
 #include "virtio.h"
 
 #define RAM (16ull << 20)
@@ -95,6 +98,31 @@ static const uint8_t *listed(struct guest_mem *m, const uint8_t *xsdt, unsigned 
 	return xsdt && 36 + 8 * (i + 1) <= u32(xsdt + 4) ? table(m, u64(xsdt + 36 + 8 * i), sig) : NULL;
 }
 
+/* With a PCI bus: the XSDT lists a third table, MCFG, naming bus 0 at the ECAM window; the DSDT holds the host
+ * bridge (PNP0A08, its _CRS) beside the virtio-mmio devices. */
+static void test_acpi_pci(struct guest_mem *m)
+{
+	struct acpi_part parts[VMM_MAX_DISKS + 1];
+	const uint8_t *xsdt = NULL, *fadt, *dsdt, *mcfg;
+	uint64_t at = 0;
+	int n = mmio_parts(m, 1, parts);
+
+	parts[n++] = pci_acpi_part(NULL);
+	ok(acpi_build(m, 1, parts, n, &at) == 0 && (xsdt = table(m, u64(gmem_ptr(m, at, 36) + 24), "XSDT")) &&
+	   u32(xsdt + 4) == 36 + 24, "with a PCI bus the XSDT lists three tables");
+	mcfg = listed(m, xsdt, 2, "MCFG");
+	ok(mcfg && u32(mcfg + 4) == 60 && u64(mcfg + 44) == PCI_ECAM_BASE && mcfg[52] == 0 && mcfg[53] == 0 &&
+	   mcfg[54] == 0 && mcfg[55] == 0, "MCFG: segment 0, buses 0-0 at the ECAM window");
+	fadt = listed(m, xsdt, 0, "FACP");
+	dsdt = fadt ? table(m, u64(fadt + 140), "DSDT") : NULL;
+	ok(dsdt && count(dsdt, u32(dsdt + 4), "PCI0") == 1 && count(dsdt, u32(dsdt + 4), "_SEG") == 1 &&
+	   count(dsdt, u32(dsdt + 4), "LNRO0005") == 1, "the DSDT has the host bridge PCI0 beside the virtio-mmio device");
+	if (mcfg && dsdt) {
+		dump("MCFG", mcfg);
+		dump("DSDT-pci", dsdt);
+	}
+}
+
 static void test_acpi(struct guest_mem *m)
 {
 	struct acpi_part parts[VMM_MAX_DISKS];
@@ -133,6 +161,7 @@ static void test_acpi(struct guest_mem *m)
 	   u32(madt + 4) == 44 + 16 * 8 + 12 && (fadt = listed(m, xsdt, 0, "FACP")) && table(m, u64(fadt + 140), "DSDT") &&
 	   count(table(m, u64(fadt + 140), "DSDT"), u32(table(m, u64(fadt + 140), "DSDT") + 4), "LNRO0005") == 8,
 	   "16 vCPUs and 8 disks fit");
+	test_acpi_pci(m);
 }
 
 static uint8_t reg(struct serial *s, unsigned r)
@@ -211,6 +240,29 @@ static void test_initrd(struct guest_mem *m)
 	unlink(job);
 }
 
+/* host_identify then host_emulated on one host's facts: the name recorded must be want, emulated as said. */
+static void identify(const char *sig, const char *vendor, const char *version, const char *want, bool emulated,
+		     const char *what)
+{
+	char name[64];
+
+	host_identify(sig, vendor, version, name, sizeof(name));
+	ok(strcmp(name, want) == 0 && host_emulated(name) == emulated, "%s: \"%s\", emulated %s", what, name,
+	   host_emulated(name) ? "true" : "false");
+}
+
+static void test_host(void)
+{
+	identify("", "", "", "", false, "bare metal without DMI");
+	identify("", "Dell Inc.", "2.19.0", "", false, "bare metal with its firmware's DMI");
+	identify("TCGTCGTCGTCG", "SeaBIOS", "1.16.2-debian-1.16.2-1", "TCGTCGTCGTCG", true, "QEMU TCG (the SVM rig)");
+	identify("KVMKVMKVM", "SeaBIOS", "1.16.2-debian-1.16.2-1", "KVMKVMKVM", false, "a KVM guest: nested VT-x/SVM is the hardware's");
+	identify("", "The Bochs Project", "Bochs 2.7", "Bochs 2.7", true, "Bochs (the VMX rig): no hypervisor bit, its BIOS in DMI");
+	identify("", "Bochs", "Bochs", "Bochs", true, "QEMU's old Bochs BIOS without a hypervisor bit");
+	identify("KVMKVMKVM", "The Bochs Project", "Bochs 2.7", "KVMKVMKVM", false, "a signature outranks DMI");
+	identify("", "SeaBIOS", "rel-1.16.2-0-gea1b7a073390-prebuilt.qemu.org", "", false, "SeaBIOS without a hypervisor bit");
+}
+
 int main(void)
 {
 	struct guest_mem m;
@@ -220,6 +272,7 @@ int main(void)
 	test_acpi(&m);
 	test_uart();
 	test_initrd(&m);
+	test_host();
 	gmem_destroy(&m);
 	return tap_done();
 }

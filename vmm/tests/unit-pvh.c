@@ -201,15 +201,23 @@ static void test_start_info(struct guest_mem *m)
 	uint64_t *si64 = (uint64_t *)si;
 	char *huge = malloc(PVH_CMDLINE_MAX + 1);
 
-	ok(pvh_write_start_info(m, "test=all", &mod, 1, 0) == 0, "start info is written");
+	ok(pvh_write_start_info(m, "test=all", &mod, 1, 0, NULL, 0) == 0, "start info is written");
 	ok(si[0] == 0x336ec578 && si[1] == 1 && si[3] == 1, "magic, version 1, one module");
 	ok(strcmp((char *)gmem_ptr(m, si64[3], 9), "test=all") == 0, "cmdline_paddr points at it");
 	ok(((uint64_t *)gmem_ptr(m, si64[2], 16))[1] == 77, "the module list carries the size");
 	ok(si[12] == 3 && ((uint64_t *)gmem_ptr(m, si64[5], 72))[7] == RAM - 0x100000,
 	   "the memory map has 3 entries and ends at the top of RAM");
+	{
+		struct pvh_range ecam = { 0xe0000000ull, 1ull << 20 };
+		uint64_t *mm;
+
+		ok(pvh_write_start_info(m, "x", NULL, 0, 0, &ecam, 1) == 0 && si[12] == 4 &&
+		   (mm = gmem_ptr(m, si64[5], 96)) && mm[9] == 0xe0000000ull && mm[10] == 1ull << 20 && mm[11] == 2,
+		   "a reserved range (the PCI ECAM window) is a fourth entry of type reserved");
+	}
 	memset(huge, 'x', PVH_CMDLINE_MAX);
 	huge[PVH_CMDLINE_MAX] = 0;
-	ok(pvh_write_start_info(m, huge, NULL, 0, 0) < 0 && strstr(err_msg(), "too long"),
+	ok(pvh_write_start_info(m, huge, NULL, 0, 0, NULL, 0) < 0 && strstr(err_msg(), "too long"),
 	   "an oversized command line is rejected");
 	free(huge);
 }

@@ -30,6 +30,9 @@ teardown() {
 }
 
 @test "a guest that spins forever is stopped by --timeout with 124" {
+	# Under Bochs 2.7 a nested guest looping on `jmp .` at CPL0 with interrupts off stops the whole VMX rig
+	# (its kernel gets no timer interrupt again: seen twice at the same point, on a real kvm_intel in Bochs).
+	[ -z "${VMX_RIG:-}" ] || skip "a jmp-to-itself guest stops Bochs's own VMX rig (ci/README.md)"
 	run "$VMM" --timeout 1 --cmdline s "$MINI"
 	[ "$status" -eq 124 ]
 	[[ "$output" == *"vmm: guest timed out after 1 s"* ]]
@@ -88,6 +91,28 @@ teardown() {
 	run "$VMM" --mem 5 "$MINI"
 	[ "$status" -eq 2 ]
 	[ "$output" = "vmm: --mem: '5' is not a number in [16, 3072]" ]
+}
+
+@test "--poll-us takes N or adaptive[:MAX]; anything else is named, status 2" {
+	local bad good
+	for bad in adaptive: adaptivex fast -1; do
+		run "$VMM" --poll-us "$bad" "$MINI"
+		[ "$status" -eq 2 ]
+		[ "$output" = "vmm: --poll-us: '$bad' is not N or adaptive[:MAX] (N, MAX in µs)" ]
+	done
+	run "$VMM" --poll-us adaptive:0 "$MINI"
+	[ "$status" -eq 2 ]
+	[ "$output" = "vmm: --poll-us adaptive:MAX: '0' is not a number in [1, 10000000]" ]
+	run "$VMM" --poll-us 10000001 "$MINI"
+	[ "$status" -eq 2 ]
+	[ "$output" = "vmm: --poll-us: '10000001' is not a number in [0, 10000000]" ]
+	for good in 0 50 adaptive adaptive:64; do
+		run "$VMM" --poll-us "$good" --stats "$TMP/s.json" --cmdline 0 "$MINI"
+		[ "$status" -eq 0 ]
+	done
+	[ "$(jq -c '.config | [.poll_us, .poll_adaptive]' "$TMP/s.json")" = "[64,true]" ]
+	run "$VMM" --help
+	[[ "$output" == *"--poll-us N|adaptive[:MAX]"* ]]
 }
 
 @test "a module that does not fit in guest RAM is one clear line and status 2" {

@@ -15,12 +15,15 @@
 #include <stddef.h>
 
 #include "engine.h"
+#include "json.h"
 
 __extension__ typedef unsigned __int128 eng_u128;
 
 /* ---- job model (jobfile.c, options.c) ---- */
 
 enum eng_rw { RW_READ, RW_WRITE, RW_RANDREAD, RW_RANDWRITE, RW_RW, RW_RANDRW };
+enum { DDIR_READ = 0, DDIR_WRITE = 1, DDIR_NR = 2 }; /* statistics and rate directions */
+enum { RATE_LINEAR = 0, RATE_POISSON = 1 };          /* rate_process */
 #define RW_IS_RAND(rw)  ((rw) == RW_RANDREAD || (rw) == RW_RANDWRITE || (rw) == RW_RANDRW)
 #define RW_HAS_READ(rw) ((rw) != RW_WRITE && (rw) != RW_RANDWRITE)
 #define RW_HAS_WRITE(rw) ((rw) != RW_READ && (rw) != RW_RANDREAD)
@@ -45,6 +48,9 @@ struct job {
 	uint32_t clone, nclones; /* numjobs: this is clone `clone` of `nclones` (run at once); 0 of 1 alone */
 	uint64_t thinktime_ns, startdelay_ns; /* startdelay counts from the start of the run, as in fio */
 	uint32_t thinktime_blocks;            /* completed I/Os between thinktime pauses */
+	uint64_t rate[DDIR_NR];               /* rate: bytes/s per direction (0: not limited) */
+	uint64_t rate_iops[DDIR_NR];          /* rate_iops: I/Os per second per direction (0: not limited) */
+	uint32_t rate_process;                /* RATE_LINEAR or RATE_POISSON */
 	uint32_t time_based, randrepeat, direct, verify, do_verify, lat_percentiles;
 	uint32_t flags_ignored; /* stonewall, group_reporting, thread: accepted, no effect */
 	uint64_t set;           /* bit i: option i of the table was given (for defaults that depend on others) */
@@ -101,6 +107,41 @@ uint8_t offgen_ddir(struct offgen *g);              /* 0 read, 1 write */
 uint64_t offgen_offset(struct offgen *g, uint8_t ddir);
 uint64_t offgen_ios_per_pass(const struct offgen *g); /* fio: seq ceil(len/bs), random floor(len/bs) */
 
+/* ---- offered load (rate.c): fio's rate, rate_iops and rate_process ---- */
+
+#define RATE_BPS_MAX (1ull << 44) /* bytes/s: fio's microsecond arithmetic (remainder * 10^6) stays in 64 bits */
+
+/* The schedule of one job, per direction, in fio's integer microseconds from `epoch` (the job's start, and
+ * again the end of ramp_time). A direction with bps 0 is not limited: its next I/O is always due. */
+struct pacer {
+	int on;                         /* some direction is limited */
+	uint32_t process;               /* RATE_LINEAR or RATE_POISSON */
+	uint64_t epoch;                 /* now_ns() the schedule counts from */
+	uint64_t bps[DDIR_NR];          /* bytes per second offered (rate, or rate_iops * bs) */
+	uint64_t mean_us[DDIR_NR];      /* poisson: fio's mean gap, 10^6 / (bps / bs), whole microseconds */
+	uint64_t issued[DDIR_NR];       /* linear: bytes started since epoch */
+	uint64_t next_us[DDIR_NR];      /* when the next I/O of the direction is due, from epoch */
+	struct eng_rng rng[DDIR_NR];    /* poisson: the gaps' random stream */
+};
+
+/* The job's offered load per direction in bytes/s (rate, else rate_iops * bs; 0: not limited). */
+uint64_t rate_bps(const struct job *j, int ddir);
+/* Checks the rate options of a finished job: returns NULL, or what is wrong (fio's own limits). */
+const char *rate_check(const struct job *j);
+/* Sets up the schedule of job j, starting at now. */
+void pacer_init(struct pacer *p, const struct job *j, uint64_t now);
+/* Starts the schedule again at now (fio resets it when ramp_time ends); the random stream goes on. */
+void pacer_restart(struct pacer *p, uint64_t now);
+/* fio's rate_ddir(): the direction the next I/O takes (`ddir` as drawn, or the other one when `other` is
+ * allowed, i.e. a mixed job with rwmix for it, and that one is due first) and when it is due (*due, in
+ * now_ns() time; <= now: at once). */
+int pacer_next(const struct pacer *p, int ddir, int other, uint64_t now, uint64_t *due);
+/* fio's usec_for_io(): an I/O of `bytes` in ddir was started; schedules the next one. */
+void pacer_started(struct pacer *p, int ddir, uint64_t bytes);
+/* One exponential gap of mean `mean_us` (fio: mean * -ln(U), U uniform in (0, 1]), truncated to whole
+ * microseconds as fio does; integers only. */
+uint64_t rate_exp_gap_us(uint64_t mean_us, struct eng_rng *r);
+
 /* ---- statistics (stats.c) ---- */
 
 #define HIST_BITS   6
@@ -153,30 +194,18 @@ void vfy_fill(void *blk, uint32_t len, uint64_t off, uint64_t seed);
 /* Checks blk; returns 0 if good, else 1 and a one-line description (no trailing newline) in msg. */
 int vfy_check(const void *blk, uint32_t len, uint64_t off, uint64_t seed, char *msg, size_t msglen);
 
-/* ---- JSON output (json.c) ---- */
+/* ---- JSON output: lib/json.c, the writer the VMM's stats use too ---- */
 
-struct jw {
-	const struct eng_env *env;
-	char buf[1024];
-	size_t used;
-	int depth;
-	int first; /* no value written yet at this depth */
-};
-
-void jw_begin(struct jw *w, const struct eng_env *env);
-void jw_end(struct jw *w);
-void jw_obj(struct jw *w, const char *key);   /* key NULL inside arrays/at top */
-void jw_obj_end(struct jw *w);
-void jw_arr(struct jw *w, const char *key);
-void jw_arr_end(struct jw *w);
-void jw_u64(struct jw *w, const char *key, uint64_t v);
-void jw_fix(struct jw *w, const char *key, struct fix6 v);
-void jw_str(struct jw *w, const char *key, const char *s);
+/* fix6 as fio prints a double with %f: "12.345678". */
 int fix6_format(char *out, size_t outlen, struct fix6 v);
+/* A fix6 member of the JSON document being written. */
+static inline void json_fix6(struct json *w, const char *key, struct fix6 v)
+{
+	json_ratio(w, key, v.micro, 1000000, 6);
+}
 
 /* ---- report (report.c): fio's JSON document ---- */
 
-enum { DDIR_READ = 0, DDIR_WRITE = 1, DDIR_NR = 2 };
 
 struct job_result {
 	const struct job *job;
@@ -204,5 +233,7 @@ void report_json(const struct run_report *r, const struct eng_env *env);
 void eng_log(const struct eng_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Busy-waits until now_ns() is ns past `from` (the engine has no sleep); returns the last now_ns(). */
 uint64_t eng_wait(const struct eng_env *env, uint64_t from, uint64_t ns);
+/* Waits until now_ns() reaches deadline: env->sleep_until first when there is one, then busy. */
+void eng_wait_until(const struct eng_env *env, uint64_t deadline);
 
 #endif

@@ -25,6 +25,14 @@ uint64_t eng_wait(const struct eng_env *env, uint64_t from, uint64_t ns)
 	return now;
 }
 
+void eng_wait_until(const struct eng_env *env, uint64_t deadline)
+{
+	if (env->sleep_until && env->now_ns() < deadline)
+		env->sleep_until(deadline);
+	while (env->now_ns() < deadline)
+		;
+}
+
 void engine_work_unit(struct eng_loop *s)
 {
 	uint64_t x = s->x;
@@ -197,6 +205,7 @@ static int prepare(struct ioloop *l, const struct eng_env *env, const struct eng
 	if (setup(l, pool, len))
 		return ENG_EXIT_FAIL;
 	l->region = len;
+	l->next_ddir = -1;
 	return ENG_EXIT_OK;
 }
 
@@ -204,15 +213,19 @@ static int prepare(struct ioloop *l, const struct eng_env *env, const struct eng
 static void announce(const struct ioloop *l)
 {
 	const struct job *j = l->job;
-	char think[64] = "", who[16] = "";
+	char think[64] = "", who[16] = "", rate[96] = "";
 	if (j->thinktime_ns)
 		snprintf(think, sizeof(think), " thinktime=%lluus thinktime_blocks=%u",
 			 (unsigned long long)(j->thinktime_ns / 1000), j->thinktime_blocks);
 	if (j->nclones > 1)
 		snprintf(who, sizeof(who), " clone %u", j->clone);
-	eng_log(l->env, "job '%s'%s: rw=%s bs=%llu iodepth=%u region %llu+%llu%s%s\n", j->name, who,
+	if (rate_bps(j, DDIR_READ) || rate_bps(j, DDIR_WRITE))
+		snprintf(rate, sizeof(rate), " offered %llu,%llu B/s (read,write; 0 = unlimited) %s",
+			 (unsigned long long)rate_bps(j, DDIR_READ), (unsigned long long)rate_bps(j, DDIR_WRITE),
+			 j->rate_process == RATE_POISSON ? "poisson" : "linear");
+	eng_log(l->env, "job '%s'%s: rw=%s bs=%llu iodepth=%u region %llu+%llu%s%s%s\n", j->name, who,
 		opt_rw_name(j->rw), (unsigned long long)j->bs, l->depth, (unsigned long long)j->offset,
-		(unsigned long long)l->region, j->verify ? " verify=crc32c" : "", think);
+		(unsigned long long)l->region, j->verify ? " verify=crc32c" : "", think, rate);
 }
 
 /* t_run: when engine_run() began. fio counts startdelay from its own start, not from the previous job's end,
@@ -229,6 +242,7 @@ static int execute(struct ioloop *l, uint64_t t_run)
 	if (alone)
 		announce(l);
 	l->t_begin = env->now_ns();
+	pacer_init(&l->pace, j, l->t_begin);
 	int rc = run_phases(l);
 	uint64_t end = env->now_ns();
 	res->job_runtime_ns = end - l->t_begin;

@@ -41,6 +41,10 @@ struct eng_env {
 	void *(*alloc)(size_t size, size_t align);
 	/* Optional (may be NULL): the measured window markers ENG_MARK_*. */
 	void (*mark)(int what);
+	/* Optional (may be NULL): lets the CPU rest until now_ns() reaches `deadline` (fio sleeps there); it may
+	 * return early, the engine busy-waits on now_ns() for the rest. NULL: the engine busy-waits. Used for
+	 * the gaps of an offered load (rate, rate_iops), never for thinktime (a CPU-bound loop on purpose). */
+	void (*sleep_until)(uint64_t deadline);
 	/* Optional (may be NULL): wall-clock seconds since 1970 for fio's "timestamp"/"time"; 0 if unknown. */
 	uint64_t (*wall_s)(void);
 	/* Optional (may be NULL): runs fn(arg, i) for i = 0 .. n-1 at once (i = 0 on the calling thread) and

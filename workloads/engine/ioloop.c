@@ -21,6 +21,7 @@ static void begin_measure(struct ioloop *l, uint64_t now)
 	l->think_mark -= l->completed; /* thinktime_blocks keeps counting across the reset (fio rebases it too) */
 	l->issued = l->completed = 0;
 	l->t_measure = now ? now : 1;
+	pacer_restart(&l->pace, now); /* the offered load starts again with the statistics (as fio) */
 	if (l->env->mark)
 		l->env->mark(ENG_MARK_BEGIN);
 }
@@ -65,8 +66,10 @@ static void prepare(struct ioloop *l, struct eng_io *io, uint64_t now)
 	if (l->verify_phase) {
 		verify_read_target(l, io);
 	} else {
-		io->ddir = offgen_ddir(&l->gen);
+		io->ddir = l->next_ddir >= 0 ? (uint8_t)l->next_ddir : offgen_ddir(&l->gen);
+		l->next_ddir = -1;
 		io->offset = offgen_offset(&l->gen, io->ddir);
+		pacer_started(&l->pace, io->ddir, l->job->bs);
 	}
 	io->op = io->ddir == DDIR_READ ? ENG_OP_READ : ENG_OP_WRITE;
 	io->length = (uint32_t)l->job->bs;
@@ -186,6 +189,14 @@ static int reap(struct ioloop *l, int wait)
 	return n;
 }
 
+/* Commits what is queued and waits until nothing of the job is in flight (fio's io_u_quiesce). */
+static void quiesce(struct ioloop *l)
+{
+	commit(l);
+	while (l->inflight && reap(l, 1) >= 0)
+		;
+}
+
 /* fio's handle_thinktime(): once thinktime_blocks more I/Os have completed, let every request in flight
  * complete (fio's io_u_quiesce), then wait thinktime, cut short where runtime ends. fio checks after each
  * request it starts (after reaping, when that filled the queue), never in the verify read-back. A request
@@ -196,9 +207,7 @@ static void think(struct ioloop *l, struct eng_io *pending)
 	if (!j->thinktime_ns || l->verify_phase || l->failed || l->completed - l->think_mark < j->thinktime_blocks)
 		return;
 	uint64_t mark = l->completed;
-	commit(l);
-	while (l->inflight && reap(l, 1) >= 0)
-		;
+	quiesce(l);
 	if (l->failed)
 		return;
 	uint64_t now = l->env->now_ns(), ns = j->thinktime_ns;
@@ -217,6 +226,36 @@ static void think(struct ioloop *l, struct eng_io *pending)
 		pending->t_start = now;
 }
 
+/* Whether a mixed job may switch to the other direction to keep its offered load (fio: rwmix of it > 0). */
+static int other_allowed(const struct job *j, int ddir)
+{
+	if (j->rw != RW_RW && j->rw != RW_RANDRW)
+		return 0;
+	return ddir == DDIR_READ ? j->rwmixread < 100 : j->rwmixread > 0;
+}
+
+/* fio's rate_ddir(): with rate or rate_iops the next request (its direction drawn now and kept) waits for
+ * its turn. A wait first lets every request in flight complete (fio's io_u_quiesce: a paced job at any
+ * iodepth only has requests in flight while it is behind), and ends early where runtime or ramp_time ends.
+ * Returns 1 after a wait (the caller checks the limits again), 0 when the request may start now. */
+static int pace(struct ioloop *l, uint64_t now)
+{
+	const struct job *j = l->job;
+	uint64_t due, end;
+
+	if (!l->pace.on || l->verify_phase)
+		return 0;
+	if (l->next_ddir < 0)
+		l->next_ddir = offgen_ddir(&l->gen);
+	l->next_ddir = pacer_next(&l->pace, l->next_ddir, other_allowed(j, l->next_ddir), now, &due);
+	if (due <= now)
+		return 0;
+	quiesce(l);
+	end = measuring(l) ? (j->runtime_ns ? l->t_measure + j->runtime_ns : due) : l->t_begin + j->ramp_ns;
+	eng_wait_until(l->env, due < end ? due : end);
+	return 1;
+}
+
 /* fio's do_io(): fill the queue, and when it is full (or nothing more may start) wait for at least one
  * completion and take every one that is ready. Ends when nothing may start and nothing is in flight.
  * thinktime is considered after every request started, once the queue has room again (as fio does); the
@@ -227,6 +266,8 @@ int ioloop_run(struct ioloop *l)
 	for (;;) {
 		uint64_t now = l->env->now_ns();
 		if (!pending && l->nfree && may_issue(l, now)) {
+			if (pace(l, now))
+				continue;
 			pending = l->free[--l->nfree];
 			prepare(l, pending, now);
 		}

@@ -21,6 +21,8 @@ struct ioloop {
 	uint64_t t_begin, t_measure;           /* job start; statistics start (0 while ramping) */
 	uint64_t region;                       /* bytes of the job's region */
 	struct eng_loop *loop;                 /* thinktime's work (engine_spin); NULL without thinktime */
+	struct pacer pace;                     /* rate, rate_iops: when the next request is due */
+	int next_ddir;                         /* direction drawn for the next request (paced), or -1 */
 	uint8_t *written;                      /* verify: bitmap of blocks written, per bs from offset */
 	uint64_t nblocks_map, verify_next;     /* bitmap length in blocks; next block to read back */
 	int verify_phase;

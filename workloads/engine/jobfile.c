@@ -133,6 +133,12 @@ static int finish_job(struct parser *p, struct job *j)
 		return fail(p, "job '%s': time_based needs runtime", j->name);
 	if (j->verify && j->bs < VFY_HDR_SIZE)
 		return fail(p, "job '%s': verify needs bs of at least 32 bytes", j->name);
+	const char *bad_rate = rate_check(j);
+	if (bad_rate) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "job '%s': %s", j->name, bad_rate);
+		return fail(p, "%s", msg);
+	}
 	return 0;
 }
 

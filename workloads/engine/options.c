@@ -14,6 +14,8 @@ enum opt_type {
 	OT_MIXW,   /* rwmixwrite: stored as rwmixread = 100 - value */
 	OT_HOST,   /* host-side only: accepted with any value, ignored */
 	OT_FLAG,   /* accepted, no effect in this engine (bare or 0/1) */
+	OT_DIRS,   /* uint64_t[DDIR_NR]: fio's read,write[,trim] list of sizes (see parse_dirs) */
+	OT_RPROC,  /* uint32_t RATE_LINEAR / RATE_POISSON */
 };
 
 struct opt_def {
@@ -51,6 +53,9 @@ static const struct opt_def opts[] = {
 	{"number_ios", OT_U64, F(number_ios), 0, 0, U64MAX, "0", "stop after this many I/Os (0: no limit)"},
 	{"thinktime", OT_USEC, F(thinktime_ns), 0, 0, U64MAX, "0", "pause after thinktime_blocks I/Os (us unless ms/s/m/h/d)"},
 	{"thinktime_blocks", OT_U32, F(thinktime_blocks), 0, 0, U32MAX, "1", "completed I/Os between thinktime pauses"},
+	{"rate", OT_DIRS, F(rate), 0, 0, RATE_BPS_MAX, NULL, "offered bytes/s per direction, e.g. 8m, or read,write: 8m,1m / ,1m / 8m,"},
+	{"rate_iops", OT_DIRS, F(rate_iops), 0, 0, U32MAX, NULL, "offered I/Os per second per direction, e.g. 2000, or read,write: 2000,500"},
+	{"rate_process", OT_RPROC, F(rate_process), 0, 0, 1, "linear", "linear (evenly spaced) or poisson (exponential gaps)"},
 	{"startdelay", OT_TIME, F(startdelay_ns), 0, 0, U64MAX, "0", "delay from the start of the run (s unless us/ms/m/h/d)"},
 	{"randrepeat", OT_BOOL, F(randrepeat), 0, 0, 1, "1", "same random sequence every run"},
 	{"randseed", OT_U64, F(randseed), 0, 0, U64MAX, NULL, "seed of the random generators"},
@@ -196,6 +201,47 @@ static int parse_rw(const char *s, uint32_t *out)
 	return -1;
 }
 
+static int parse_rate_process(const char *s, uint32_t *out)
+{
+	if (!strcmp(s, "linear"))
+		return *out = RATE_LINEAR, 0;
+	if (!strcmp(s, "poisson"))
+		return *out = RATE_POISSON, 0;
+	return -1;
+}
+
+/* fio's list of values for reads, writes and trims (parse.c handle_option): "a" sets every direction,
+ * "a,b" reads a and writes b, ",b" writes only, "a," reads only; a value not followed by a comma also
+ * applies to the directions after it, and a direction left out keeps its value. Trims are accepted and
+ * ignored (this engine issues none). */
+static int parse_dirs(const struct opt_def *o, const char *val, uint64_t out[DDIR_NR])
+{
+	char part[32];
+	size_t n = strlen(val);
+	int trailing = n && val[n - 1] == ',';
+
+	if (!n)
+		return -1;
+	for (unsigned d = 0; d < 3; d++) {
+		const char *comma = strchr(val, ',');
+		size_t len = comma ? (size_t)(comma - val) : strlen(val);
+		uint64_t v = 0;
+
+		if (len >= sizeof(part))
+			return -1;
+		memcpy(part, val, len);
+		part[len] = 0;
+		if (len && (opt_parse_size(part, &v) || v < o->min || v > o->max))
+			return -1;
+		for (unsigned k = d; len && k < DDIR_NR && (k == d || (!comma && !trailing)); k++)
+			out[k] = v;
+		if (!comma || (trailing && !comma[1]))
+			return 0;
+		val = comma + 1;
+	}
+	return -1; /* more than three values */
+}
+
 static int parse_verify(const char *s, uint32_t *out)
 {
 	if (!strcmp(s, "crc32c") || !strcmp(s, "crc32c-intel") || !strcmp(s, "1"))
@@ -216,6 +262,7 @@ static int parse_value(const struct opt_def *o, const char *val, uint64_t *v)
 	case OT_USEC: return opt_parse_time_unit(val, 1000ull, v);
 	case OT_RW: return parse_rw(val, &u) ? -1 : (*v = u, 0);
 	case OT_VERIFY: return parse_verify(val, &u) ? -1 : (*v = u, 0);
+	case OT_RPROC: return parse_rate_process(val, &u) ? -1 : (*v = u, 0);
 	case OT_U32: case OT_U64: case OT_BOOL: case OT_MIXW: case OT_FLAG:
 		return parse_uint(val, &end, v) || *end ? -1 : 0;
 	default: return 0;
@@ -230,7 +277,7 @@ static void store(struct job *j, const struct opt_def *o, const char *val, uint6
 	case OT_STR: snprintf(field, o->size, "%s", val); break;
 	case OT_SIZE: case OT_TIME: case OT_USEC: case OT_U64: memcpy(field, &v, sizeof(v)); break;
 	case OT_MIXW: v32 = 100 - v32; /* fall through */
-	case OT_U32: case OT_BOOL: case OT_RW: case OT_VERIFY: memcpy(field, &v32, sizeof(v32)); break;
+	case OT_U32: case OT_BOOL: case OT_RW: case OT_VERIFY: case OT_RPROC: memcpy(field, &v32, sizeof(v32)); break;
 	default: break;
 	}
 }
@@ -258,10 +305,19 @@ int opt_set(struct job *j, const char *key, const char *val, char *err, size_t e
 		return -1;
 	}
 	uint64_t v = 1;
+	if (o->type == OT_DIRS) {
+		uint64_t dirs[DDIR_NR]; /* a direction the value leaves out keeps what it had (as in fio) */
+		memcpy(dirs, (char *)j + o->off, sizeof(dirs));
+		if (parse_dirs(o, val, dirs))
+			return bad_value(o, val, err, errlen);
+		memcpy((char *)j + o->off, dirs, sizeof(dirs));
+		j->set |= 1ull << i;
+		return 0;
+	}
 	if (val && parse_value(o, val, &v))
 		return bad_value(o, val, err, errlen);
 	if (o->type != OT_STR && o->type != OT_HOST && o->type != OT_RW && o->type != OT_VERIFY &&
-	    (v < o->min || v > o->max))
+	    o->type != OT_RPROC && (v < o->min || v > o->max))
 		return bad_value(o, val ? val : "", err, errlen);
 	store(j, o, val, v);
 	j->set |= 1ull << i;

@@ -11,102 +11,102 @@
 #define ENGINE_VERSION "exitless-engine-1"
 #define REPORT_FORMAT  1
 
-static void lat_block(struct jw *w, const char *key, const struct lat_stat *s, const uint64_t *hist)
+static void lat_block(struct json *w, const char *key, const struct lat_stat *s, const uint64_t *hist)
 {
-	jw_obj(w, key);
-	jw_u64(w, "min", s->min);
-	jw_u64(w, "max", s->max);
-	jw_fix(w, "mean", lat_mean(s));
-	jw_fix(w, "stddev", lat_stddev(s));
-	jw_u64(w, "N", s->n);
+	json_obj(w, key);
+	json_u64(w, "min", s->min);
+	json_u64(w, "max", s->max);
+	json_fix6(w, "mean", lat_mean(s));
+	json_fix6(w, "stddev", lat_stddev(s));
+	json_u64(w, "N", s->n);
 	if (hist && s->n) {
 		uint64_t v[PCT_NR];
 		char name[24];
 		hist_percentiles(hist, s->n, v);
-		jw_obj(w, "percentile");
+		json_obj(w, "percentile");
 		for (int i = 0; i < PCT_NR; i++) {
 			fix6_format(name, sizeof(name), (struct fix6){pct_list[i]});
-			jw_u64(w, name, v[i]);
+			json_u64(w, name, v[i]);
 		}
-		jw_obj_end(w);
+		json_obj_end(w);
 	}
-	jw_obj_end(w);
+	json_obj_end(w);
 }
 
-static void zero_samples(struct jw *w)
+static void zero_samples(struct json *w)
 {
 	static const char *const u[] = {"bw_min", "bw_max"}, *const f[] = {"bw_agg", "bw_mean", "bw_dev"};
 	static const char *const u2[] = {"bw_samples", "iops_min", "iops_max"};
 	static const char *const f2[] = {"iops_mean", "iops_stddev"};
 	struct fix6 z = {0};
 	for (unsigned i = 0; i < 2; i++)
-		jw_u64(w, u[i], 0);
+		json_u64(w, u[i], 0);
 	for (unsigned i = 0; i < 3; i++)
-		jw_fix(w, f[i], z);
+		json_fix6(w, f[i], z);
 	for (unsigned i = 0; i < 3; i++)
-		jw_u64(w, u2[i], 0);
+		json_u64(w, u2[i], 0);
 	for (unsigned i = 0; i < 2; i++)
-		jw_fix(w, f2[i], z);
-	jw_u64(w, "iops_samples", 0);
+		json_fix6(w, f2[i], z);
+	json_u64(w, "iops_samples", 0);
 }
 
 /* lat_pct: the job's lat_percentiles (fio then gives lat_ns percentiles too, from its own histogram) */
-static void ddir_block(struct jw *w, const char *key, const struct dir_stat *d, uint64_t runtime_ns, int lat_pct)
+static void ddir_block(struct json *w, const char *key, const struct dir_stat *d, uint64_t runtime_ns, int lat_pct)
 {
 	uint64_t rt = d->ios ? runtime_ns : 0;
 	struct fix6 bw = fix6_ratio(d->bytes, 1000000000ull, rt);
-	jw_obj(w, key);
-	jw_u64(w, "io_bytes", d->bytes);
-	jw_u64(w, "io_kbytes", d->bytes >> 10);
-	jw_u64(w, "bw_bytes", bw.micro / 1000000);
-	jw_u64(w, "bw", bw.micro / 1000000 / 1024);
-	jw_fix(w, "iops", fix6_ratio(d->ios, 1000000000ull, rt));
-	jw_u64(w, "runtime", (rt + 500000) / 1000000);
-	jw_u64(w, "total_ios", d->ios);
-	jw_u64(w, "short_ios", 0);
-	jw_u64(w, "drop_ios", 0);
+	json_obj(w, key);
+	json_u64(w, "io_bytes", d->bytes);
+	json_u64(w, "io_kbytes", d->bytes >> 10);
+	json_u64(w, "bw_bytes", bw.micro / 1000000);
+	json_u64(w, "bw", bw.micro / 1000000 / 1024);
+	json_fix6(w, "iops", fix6_ratio(d->ios, 1000000000ull, rt));
+	json_u64(w, "runtime", (rt + 500000) / 1000000);
+	json_u64(w, "total_ios", d->ios);
+	json_u64(w, "short_ios", 0);
+	json_u64(w, "drop_ios", 0);
 	lat_block(w, "slat_ns", &d->slat, NULL);
 	lat_block(w, "clat_ns", &d->clat, d->hist);
 	lat_block(w, "lat_ns", &d->lat, lat_pct && d->hist ? d->hist + HIST_NR : NULL);
 	zero_samples(w);
-	jw_obj_end(w);
+	json_obj_end(w);
 }
 
-static void options(struct jw *w, const char *key, const struct job *j)
+static void options(struct json *w, const char *key, const struct job *j)
 {
-	jw_obj(w, key);
+	json_obj(w, key);
 	for (unsigned i = 0; i < j->nkv; i++)
-		jw_str(w, j->kv[i].key, j->kv[i].val);
-	jw_obj_end(w);
+		json_str(w, j->kv[i].key, j->kv[i].val);
+	json_obj_end(w);
 }
 
-static void job_object(struct jw *w, const struct job_result *r)
+static void job_object(struct json *w, const struct job_result *r)
 {
 	static const struct dir_stat none;
 	const struct job *j = r->job;
-	jw_obj(w, NULL);
-	jw_str(w, "jobname", j->name);
-	jw_u64(w, "groupid", 0);
-	jw_u64(w, "error", (uint64_t)r->error);
-	jw_u64(w, "eta", 0);
-	jw_u64(w, "elapsed", (r->job_runtime_ns + 999999999) / 1000000000);
+	json_obj(w, NULL);
+	json_str(w, "jobname", j->name);
+	json_u64(w, "groupid", 0);
+	json_u64(w, "error", (uint64_t)r->error);
+	json_u64(w, "eta", 0);
+	json_u64(w, "elapsed", (r->job_runtime_ns + 999999999) / 1000000000);
 	options(w, "job options", j);
 	ddir_block(w, "read", &r->d[DDIR_READ], r->runtime_ns, (int)j->lat_percentiles);
 	ddir_block(w, "write", &r->d[DDIR_WRITE], r->runtime_ns, (int)j->lat_percentiles);
 	ddir_block(w, "trim", &none, 0, 0);
-	jw_obj(w, "sync");
-	jw_u64(w, "total_ios", r->sync.n);
+	json_obj(w, "sync");
+	json_u64(w, "total_ios", r->sync.n);
 	lat_block(w, "lat_ns", &r->sync, NULL);
-	jw_obj_end(w);
-	jw_u64(w, "job_runtime", (r->job_runtime_ns + 500000) / 1000000);
-	jw_fix(w, "usr_cpu", (struct fix6){0});
-	jw_fix(w, "sys_cpu", (struct fix6){0});
-	jw_u64(w, "ctx", 0);
-	jw_u64(w, "majf", 0);
-	jw_u64(w, "minf", 0);
+	json_obj_end(w);
+	json_u64(w, "job_runtime", (r->job_runtime_ns + 500000) / 1000000);
+	json_fix6(w, "usr_cpu", (struct fix6){0});
+	json_fix6(w, "sys_cpu", (struct fix6){0});
+	json_u64(w, "ctx", 0);
+	json_u64(w, "majf", 0);
+	json_u64(w, "minf", 0);
 	if (j->description[0])
-		jw_str(w, "desc", j->description);
-	jw_obj_end(w);
+		json_str(w, "desc", j->description);
+	json_obj_end(w);
 }
 
 /* ctime()-style text for a Unix time, by Howard Hinnant's days-to-civil algorithm (integers only). */
@@ -125,7 +125,7 @@ static void format_time(char *out, size_t n, uint64_t t)
 
 #define ENV_COUNTERS_MAX 16
 
-static void exitless_block(struct jw *w, const struct run_report *r, const struct eng_env *env)
+static void exitless_block(struct json *w, const struct run_report *r, const struct eng_env *env)
 {
 	uint64_t io_err = 0, vfy_err = 0, vfy_blocks = 0, think_units = 0, think_ns = 0;
 	const char *names[ENV_COUNTERS_MAX];
@@ -138,36 +138,44 @@ static void exitless_block(struct jw *w, const struct run_report *r, const struc
 		think_units += r->res[i].think_units;
 		think_ns += r->res[i].think_ns;
 	}
-	jw_obj(w, "exitless");
-	jw_u64(w, "format", REPORT_FORMAT);
-	jw_str(w, "engine", ENGINE_VERSION);
-	jw_u64(w, "jobs", r->nres);
-	jw_u64(w, "io_errors", io_err);
-	jw_u64(w, "verify_errors", vfy_err);
-	jw_u64(w, "verified_blocks", vfy_blocks);
-	jw_str(w, "clock", "now_ns");
-	jw_u64(w, "think_units", think_units);
-	jw_u64(w, "think_ns", think_ns);
+	json_obj(w, "exitless");
+	json_u64(w, "format", REPORT_FORMAT);
+	json_str(w, "engine", ENGINE_VERSION);
+	json_u64(w, "jobs", r->nres);
+	json_u64(w, "io_errors", io_err);
+	json_u64(w, "verify_errors", vfy_err);
+	json_u64(w, "verified_blocks", vfy_blocks);
+	json_str(w, "clock", "now_ns");
+	json_u64(w, "think_units", think_units);
+	json_u64(w, "think_ns", think_ns);
 	for (unsigned i = 0; i < n && i < ENV_COUNTERS_MAX; i++)
-		jw_u64(w, names[i], values[i]);
-	jw_obj_end(w);
+		json_u64(w, names[i], values[i]);
+	json_obj_end(w);
+}
+
+static void to_results(void *ctx, const char *text, size_t len)
+{
+	const struct eng_env *env = ctx;
+
+	if (env->results)
+		env->results(text, len);
 }
 
 void report_json(const struct run_report *r, const struct eng_env *env)
 {
-	struct jw w;
+	struct json w;
 	char when[40];
 	format_time(when, sizeof(when), r->wall_s);
-	jw_begin(&w, env);
-	jw_str(&w, "fio version", ENGINE_VERSION);
-	jw_u64(&w, "timestamp", r->wall_s);
-	jw_u64(&w, "timestamp_ms", r->wall_s * 1000);
-	jw_str(&w, "time", when);
+	json_begin(&w, to_results, (void *)env);
+	json_str(&w, "fio version", ENGINE_VERSION);
+	json_u64(&w, "timestamp", r->wall_s);
+	json_u64(&w, "timestamp_ms", r->wall_s * 1000);
+	json_str(&w, "time", when);
 	options(&w, "global options", &r->jf->global);
-	jw_arr(&w, "jobs");
+	json_arr(&w, "jobs");
 	for (unsigned i = 0; i < r->nres; i++)
 		job_object(&w, &r->res[i]);
-	jw_arr_end(&w);
+	json_arr_end(&w);
 	exitless_block(&w, r, env);
-	jw_end(&w);
+	json_end(&w);
 }

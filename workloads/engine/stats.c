@@ -60,6 +60,12 @@ struct fix6 fix6_ratio(uint64_t value, uint64_t mul, uint64_t div)
 	return f;
 }
 
+int fix6_format(char *out, size_t outlen, struct fix6 v)
+{
+	return snprintf(out, outlen, "%llu.%06llu", (unsigned long long)(v.micro / 1000000),
+			(unsigned long long)(v.micro % 1000000));
+}
+
 struct fix6 lat_mean(const struct lat_stat *s)
 {
 	return fix6_ratio(s->sum, 1, s->n);

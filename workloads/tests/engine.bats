@@ -137,6 +137,65 @@ same_as_fio() {
 	[ "$ms" -ge 2000 ]
 }
 
+# paced NAME LINE...: a time-limited psync job of 4k reads on 16 MiB with the LINEs, run by fio and by engine-host.
+paced() {
+	local name=$1
+	shift
+	job "$name" '[global]' 'ioengine=psync' 'rw=randread' 'bs=4k' 'size=16m' "$@" "[$name]"
+	fio --output-format=json --filename="$IMG" "$TMP/$name.fio" >"$TMP/fio.json"
+	"$HOST" --results "$TMP/eng.json" "$TMP/$name.fio" "$IMG" 2>/dev/null
+}
+
+# near FIELD WANT PCT: .jobs[0].FIELD is within PCT % of WANT in fio's results and in the engine's. Unpaced, the
+# same jobs run at 50-500k reads a second from the page cache: no rate check here can pass by accident.
+near() {
+	local field=$1 want=$2 pct=$3 out v
+	for out in fio eng; do
+		v=$(jq ".jobs[0].$field" "$TMP/$out.json")
+		echo "$out: $field $v (want $want +- $pct %)"
+		awk -v v="$v" -v w="$want" -v p="$pct" 'BEGIN { exit !(v >= w * (1 - p / 100) && v <= w * (1 + p / 100)) }'
+	done
+}
+
+@test "rate_iops=2000 for 1 s: 2000 reads at 2000 IOPS, as fio, within 1 %" {
+	paced r 'time_based' 'runtime=1' 'rate_iops=2000'
+	near read.total_ios 2000 1
+	near read.iops 2000 1
+}
+
+@test "rate_iops at iodepth=8 offers the same load (fio with io_uring), within 1 %" {
+	paced r 'ioengine=io_uring' 'iodepth=8' 'time_based' 'runtime=1' 'rate_iops=2000'
+	near read.total_ios 2000 1
+}
+
+@test "rate=4m,2m on randrw: 1024 reads and 512 writes a second, as fio, within 1 %" {
+	paced rw 'rw=randrw' 'time_based' 'runtime=1' 'rate=4m,2m'
+	near read.total_ios 1024 1
+	near write.total_ios 512 1
+}
+
+@test "rate_iops=,300 after rate_iops=1000 limits writes to 300 and leaves reads at 1000, as fio" {
+	paced rw 'rw=randrw' 'rwmixread=90' 'time_based' 'runtime=1' 'rate_iops=1000' 'rate_iops=,300'
+	near read.total_ios 1000 1
+	near write.total_ios 300 1
+}
+
+@test "rate_process=poisson at 5000 IOPS for 2 s: 10000 reads +- 3 standard deviations, as fio" {
+	paced p 'time_based' 'runtime=2' 'rate_iops=5000' 'rate_process=poisson'
+	near read.total_ios 10000 3
+}
+
+@test "rate_iops with ramp_time: the schedule starts again with the window, as fio, within 1 %" {
+	paced r 'time_based' 'runtime=1' 'ramp_time=300ms' 'rate_iops=1000'
+	near read.total_ios 1000 1
+}
+
+@test "number_ios=300 at rate_iops=1000 takes 0.3 s, as fio" {
+	paced n 'number_ios=300' 'rate_iops=1000'
+	near read.total_ios 300 0
+	near read.runtime 300 3
+}
+
 @test "every shipped job file parses, in the engine and in fio" {
 	for f in workloads/jobs/*.fio; do
 		"$HOST" --parse-only "$f"

@@ -1,15 +1,15 @@
 /* test-jobfile.c - job-file parser: sections, inheritance, every rw mode, suffixes, exact error messages. */
 #include "unit.h"
 
-static struct jobfile jf;
+struct jobfile jf;
 
-static int parse(const char *text)
+int parse(const char *text)
 {
 	memset(&jf, 0, sizeof(jf));
 	return jobfile_parse(&jf, text, strlen(text));
 }
 
-static void check_error(const char *text, const char *want)
+void check_error(const char *text, const char *want)
 {
 	int rc = parse(text);
 	ok(rc == -1 && !strcmp(jf.err, want), "job error: %s", want);

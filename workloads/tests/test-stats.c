@@ -57,8 +57,9 @@ static void wide_math(void)
 
 static char out[4096];
 static size_t outlen;
-static void capture(const char *s, size_t n)
+static void capture(void *ctx, const char *s, size_t n)
 {
+	(void)ctx;
 	memcpy(out + outlen, s, n);
 	outlen += n;
 	out[outlen] = 0;
@@ -67,21 +68,20 @@ static void capture(const char *s, size_t n)
 static void json_numbers(void)
 {
 	char buf[32];
-	static const struct eng_env env = {.results = capture};
 	fix6_format(buf, sizeof(buf), (struct fix6){12345678901ull});
 	ok(!strcmp(buf, "12345.678901"), "fixed point 12345.678901");
 	fix6_format(buf, sizeof(buf), (struct fix6){5});
 	ok(!strcmp(buf, "0.000005"), "fixed point 0.000005");
 	fix6_format(buf, sizeof(buf), fix6_ratio(1, 1, 3));
 	ok(!strcmp(buf, "0.333333"), "1/3 as 0.333333");
-	struct jw w;
+	struct json w;
 	outlen = 0;
-	jw_begin(&w, &env);
-	jw_fix(&w, "iops", fix6_ratio(46, 1000, 1));
-	jw_str(&w, "s", "a\"b\\c\n");
-	jw_obj(&w, "o");
-	jw_obj_end(&w);
-	jw_end(&w);
+	json_begin(&w, capture, NULL);
+	json_fix6(&w, "iops", fix6_ratio(46, 1000, 1));
+	json_str(&w, "s", "a\"b\\c\n");
+	json_obj(&w, "o");
+	json_obj_end(&w);
+	json_end(&w);
 	ok(!strcmp(out, "{\n  \"iops\" : 46000.000000,\n  \"s\" : \"a\\\"b\\\\c\\u000a\",\n  \"o\" : {}\n}\n"),
 	       "JSON layout and escaping like fio's");
 }

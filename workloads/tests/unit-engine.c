@@ -1,4 +1,4 @@
-/* unit-engine.c - the engine's unit tests: job parser, offsets, statistics, JSON numbers, verify, runs. */
+/* unit-engine.c - the engine's unit tests: job parser, offsets, statistics, JSON numbers, verify, runs, offered load. */
 #include "unit.h"
 
 int main(void)
@@ -8,5 +8,6 @@ int main(void)
 	test_stats();
 	test_verify();
 	test_engine();
+	test_rate();
 	return tap_done();
 }

@@ -175,7 +175,7 @@ summary_field() {
 	# shellcheck disable=SC2046
 	boot wv "completion=sometimes" $(disk)
 	[ "$code" = 2 ]
-	[[ "$output" == *"app: bad completion=sometimes on the command line: use completion=poll or completion=irq"* ]]
+	[[ "$output" == *"app: bad completion=sometimes on the command line: use completion=poll, irq or hybrid"* ]]
 }
 
 @test "malformed virtio_mmio.device= words are reported and skipped" {

@@ -1,0 +1,124 @@
+#!/usr/bin/env bats
+# ci/tests/rig.bats - what only a hardware-virtualization KVM shows; tests/run runs it inside the SVM rig
+# (ci/svm-run: kvm_amd under QEMU TCG) and the VMX rig (ci/vmx-run: kvm_intel under Bochs): build/vmm on a
+# KVM with nested paging (NPT, EPT), the platform in its stats (emulated, and by what), KVM's own per-vCPU
+# exit statistics by reason (io_exits, mmio_exits, halt_exits are real there), the gate on the counts that
+# do not depend on timing against ci/perf-reference-FLAVOR.csv, and on VT-x without unrestricted guest the
+# PVH entry through KVM's identity map. Elsewhere (PVM, bare metal) the tests skip, saying why.
+
+setup() {
+	cd "$BATS_TEST_DIRNAME/../.." || return 1
+	VMM=build/vmm
+	GUEST=build/guest.elf
+	if [ -d /sys/module/kvm_amd ]; then
+		FLAVOR=svm PAGING=/sys/module/kvm_amd/parameters/npt EMULATOR=TCGTCGTCGTCG
+	elif [ -d /sys/module/kvm_intel ]; then
+		FLAVOR=vmx PAGING=/sys/module/kvm_intel/parameters/ept EMULATOR="Bochs 2.7"
+	else
+		skip "not on kvm_amd or kvm_intel (run in a rig: ci/svm-run, ci/vmx-run)"
+	fi
+	IMG="$BATS_TEST_TMPDIR/disk.img"
+	dd if=/dev/urandom of="$IMG" bs=1M count=16 status=none
+	STATS="$BATS_TEST_TMPDIR/stats.json"
+}
+
+# read_job N QD: a job of N 4 KiB random reads at depth QD.
+read_job() {
+	printf '[r]\nrw=randread\nbs=4k\niodepth=%s\nnumber_ios=%s\n' "$2" "$1" >"$BATS_TEST_TMPDIR/r.fio"
+	echo "$BATS_TEST_TMPDIR/r.fio"
+}
+
+# vmm_read N QD ARGS...: N reads at depth QD in build/vmm with ARGS; the stats in STATS.
+vmm_read() {
+	local n=$1 qd=$2
+	shift 2
+	run "$VMM" --disk "$IMG" --module "$(read_job "$n" "$qd")" --stats "$STATS" --console /dev/null "$@" "$GUEST"
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+	[ "$(jq .ios "$STATS")" -eq "$n" ]
+}
+
+unrestricted_guest() {
+	cat /sys/module/kvm_intel/parameters/unrestricted_guest 2>/dev/null || echo Y
+}
+
+@test "build/vmm runs with nested paging, and its stats and --platform say the virtualization is emulated, and by what" {
+	[ "$(cat "$PAGING")" = Y ]
+	run "$VMM" --disk "$IMG" --module workloads/jobs/verify-crc32c.fio --results "$BATS_TEST_TMPDIR/r.json" \
+		--stats "$STATS" "$GUEST"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(jq -r .config.kvm_flavor "$STATS")" = "$FLAVOR" ]
+	[ "$(jq -r .config.emulated "$STATS")" = true ]
+	[ "$(jq -r .config.host_hypervisor "$STATS")" = "$EMULATOR" ]
+	"$VMM" --platform >"$BATS_TEST_TMPDIR/p.json"
+	[ "$(jq -r '"\(.kvm_flavor) \(.emulated) \(.host_hypervisor)"' "$BATS_TEST_TMPDIR/p.json")" = "$FLAVOR true $EMULATOR" ]
+}
+
+@test "KVM counts the exits by reason: one MMIO exit per request with --request exit, none exitless" {
+	local n=1000
+	vmm_read $n 1 --request exit --completion poll
+	# every request's QueueNotify write is one MMIO exit, and nothing else in the window is
+	[ "$(jq .kvm.mmio_exits "$STATS")" -ge $n ]
+	[ "$(jq .kvm.mmio_exits "$STATS")" -le $((n + 3)) ]
+	# the window's only port I/O: the END marker write
+	[ "$(jq .kvm.io_exits "$STATS")" -le 2 ]
+	vmm_read $n 1 --request exitless --completion poll
+	[ "$(jq .kvm.mmio_exits "$STATS")" -eq 0 ]
+	[ "$(jq .exits "$STATS")" -le 3 ]
+}
+
+@test "KVM's per-vCPU exit statistics: an interrupt per I/O is a halt, an injection and two MMIO exits" {
+	local n=300
+	vmm_read $n 1 --request exitless --completion irq
+	jq -e --argjson n $n '.vcpus[0].kvm as $v | .kvm as $k
+		| $v.halt_exits >= $n and $v.halt_exits <= $n + 3
+		and $v.irq_injections >= $n and $v.irq_injections <= $n + 3
+		and $v.mmio_exits >= 2 * $n and $v.mmio_exits <= 2 * $n + 3
+		and $v.io_exits <= 2
+		and $v.exits == $k.exits and $v.mmio_exits == $k.mmio_exits' "$STATS" ||
+		{ jq -c '.vcpus[0].kvm' "$STATS"; false; }
+}
+
+# ref_check CELL METRIC VALUE: VALUE keeps the rig's reference row for CELL and METRIC (its rule, abs or ceil,
+# and tolerance: ci/perf-gate's).
+ref_check() {
+	awk -F, -v c="$1" -v m="$2" -v x="$3" '$1 == c { if ($2 != m) next; n++; r = $3; t = $5
+			lo = $4 == "abs" ? r - t : -1e9; ok = x >= lo ? x <= r + t : 0 }
+		END { if (!n || !ok) print c, m, x, "against the reference", r, "+-", t; exit !(n * ok) }' \
+		"ci/perf-reference-$FLAVOR.csv"
+}
+
+@test "the exact counts at queue depth 1 of every request path and placement hold against the rig's reference" {
+	local c cell switches m
+	# the counts study's configurations (experiments/configs.ini), run directly with a count of I/Os
+	for c in full:exitless/auto full-inline:exitless/inline full-emu:exitless/process full-req:exit/auto \
+		base+poll:exit/process full-ioev:ioeventfd/auto; do
+		cell=${c%%:*} switches=${c#*:}
+		vmm_read 300 1 --request "${switches%/*}" --emulation "${switches#*/}" --completion poll
+		for m in exits_per_io irqs_per_io notifies_per_io; do
+			ref_check "$cell/randread-4k-qd1" "$m" "$(jq ".$m" "$STATS")"
+		done
+	done
+}
+
+@test "the counts study holds against the rig's reference" {
+	[ "$(unrestricted_guest)" = Y ] || skip "unrestricted_guest is off in this boot (the counts run in the other)"
+	[ -z "${VMX_RIG:-}" ] || [ "${EXITLESS_VMX_LONG:-0}" = 1 ] ||
+		skip "Bochs time: 8 minutes in the VMX rig (EXITLESS_VMX_LONG=1 tests/run vmx: runs it)"
+	run ci/perf-gate --study counts --reference "ci/perf-reference-$FLAVOR.csv"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "VT-x without unrestricted guest: the PVH entry runs through KVM's identity map, and the guest works" {
+	[ "$FLAVOR" = vmx ] || skip "VT-x only (unrestricted guest is an Intel feature)"
+	[ "$(unrestricted_guest)" = N ] || skip "unrestricted_guest is on (the VMX rig's second boot turns it off)"
+	run "$VMM" --cmdline 0 build/tests/mini-guest.elf
+	[ "$output" = "mini-guest: hello" ] || { echo "$output"; false; }
+	[ "$status" -eq 0 ]
+	printf '[v]\nrw=randwrite\nbs=4k\nsize=1m\niodepth=8\nverify=crc32c\n' >"$BATS_TEST_TMPDIR/v.fio"
+	run "$VMM" --disk "$IMG" --module "$BATS_TEST_TMPDIR/v.fio" --results "$BATS_TEST_TMPDIR/r.json" \
+		--stats "$STATS" --request exit --completion irq "$GUEST"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(jq '.jobs[0].write.io_bytes' "$BATS_TEST_TMPDIR/r.json")" -eq $((1 << 20)) ]
+	[ "$(jq '.exitless.verify_errors' "$BATS_TEST_TMPDIR/r.json")" -eq 0 ]
+}
