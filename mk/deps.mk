@@ -1,6 +1,6 @@
 # mk/deps.mk - installs the Debian packages the project uses when any is missing; silent when all are present.
 
-DEB_PACKAGES := gcc make binutils libc6-dev liburing-dev qemu-system-x86 bats jq fio gnuplot-nox hyperfine clang \
+DEB_PACKAGES := gcc make binutils libc6-dev liburing-dev qemu-system-x86 bats jq fio gnuplot-nox hyperfine clang linux-perf \
 	libclang-rt-14-dev shellcheck e2fsprogs xz-utils acpica-tools slurmctld slurmd slurm-client munge parallel \
 	bochs bochs-sdl bochsbios vgabios xorriso isolinux syslinux-common
 

@@ -1,9 +1,16 @@
 # plots/data.awk - the data files of the figures, from a run's cells.tsv, summary.csv and results.csv.
-# Writes DIR/<panel>.dat (tab-separated, a header row naming the series, then rows of value/low/high triples)
-# and DIR/panels.tsv: figure, data file, panel title, series count, solid-bar count, colour list.
+# Writes DIR/<panel>.dat (tab-separated, a header row naming the series, then rows of value/low/high triples;
+# figure d: a value per series) and DIR/panels.tsv: figure, data file, panel title, series count, solid-bar
+# count, colour list (#RRGGBB words), the panel's y-axis label (empty: the figure's). A title "-" is none.
 # Variables: dir (output folder). POSIX awk (mawk).
 
-BEGIN { FS = "\n"; floor_exits = 1e-4 }
+BEGIN {
+	FS = "\n"
+	# colours of configurations that name none (cells.tsv "-"), by their order in the study
+	npal = split("#E69F00 #56B4E9 #009E73 #F0E442 #0072B2 #D55E00 #CC79A7 #999999 #882255 #44AA99 #332288 #DDCC77", pal, " ")
+	# colours of series that are not configurations (workloads in figure b, the two loops in figure g)
+	nwpal = split("#4477AA #EE6677 #228833 #CCBB44 #66CCEE #AA3377 #BBBBBB #000000", wpal, " ")
+}
 FNR == 1 { file++ }
 file == 1 { cells_row(); next }
 file == 2 { if (FNR > 1) summary_row(); else header(); next }
@@ -11,13 +18,15 @@ file == 3 { if (FNR > 1) result_row(); else columns(rcol, ",", "config job rep m
 
 # cells.tsv, summary.csv and results.csv are read by the names of their header rows, not by position.
 function cells_row(   f, c, j, k, i) {
-	if (FNR == 1) { columns(ccol, "\t", "config kind label request emulation completion poll_us job rw bs iodepth"); return }
+	if (FNR == 1) { columns(tcol, "\t", "config kind label request emulation completion poll_us job rw bs iodepth"); return }
 	split($0, f, "\t")
-	c = f[ccol["config"]]; j = f[ccol["job"]]
-	if (!(c in cidx)) { ncfg++; cfg[ncfg] = c; cidx[c] = ncfg; ckind[c] = f[ccol["kind"]]; clabel[c] = f[ccol["label"]]
+	c = f[tcol["config"]]; j = f[tcol["job"]]
+	if (!(c in cidx)) { ncfg++; cfg[ncfg] = c; cidx[c] = ncfg; ckind[c] = f[tcol["kind"]]; clabel[c] = f[tcol["label"]]
 		split("request emulation completion poll_us", k, " ")
-		for (i = 1; i <= 4; i++) sw[c, k[i]] = f[ccol[k[i]]] }
-	if (!(j in jidx)) { njob++; jobs[njob] = j; jidx[j] = njob; jrw[j] = f[ccol["rw"]]; jbs[j] = f[ccol["bs"]]; jqd[j] = f[ccol["iodepth"]] }
+		for (i = 1; i <= 4; i++) sw[c, k[i]] = f[tcol[k[i]]]
+		# colour: optional (runs made before the column take the palette, as "-" does)
+		ccol[c] = ("colour" in tcol && f[tcol["colour"]] ~ /^#/) ? f[tcol["colour"]] : pal[(ncfg - 1) % npal + 1] }
+	if (!(j in jidx)) { njob++; jobs[njob] = j; jidx[j] = njob; jrw[j] = f[tcol["rw"]]; jbs[j] = f[tcol["bs"]]; jqd[j] = f[tcol["iodepth"]] }
 }
 
 # columns(a, sep, need): a[name] = the column of each name in this header row; every name in need must be there.
@@ -46,14 +55,26 @@ function compact(   i, n) {
 	njob = n
 }
 
-function result_row(   f, c, j, r) {
+function result_row(   f, c, j, r, m, p) {
 	split($0, f, ",")
-	c = f[rcol["config"]]; j = f[rcol["job"]]; r = f[rcol["rep"]]
-	if (f[rcol["metric"]] == "pct_of_bare") { P[c, j, r] = f[rcol["value"]]; prep[j, r] = 1 }
+	c = f[rcol["config"]]; j = f[rcol["job"]]; r = f[rcol["rep"]]; m = f[rcol["metric"]]
+	if (m == "pct_of_bare") { P[c, j, r] = f[rcol["value"]]; prep[j, r] = 1 }
+	# lat percentiles (ns) of each repetition, for figure d
+	if (m ~ /^lat_p[0-9.]+_ns$/) {
+		p = substr(m, 6, length(m) - 8)
+		if (!(p in pseen)) { pseen[p] = 1; pl[++npl] = p }
+		nL[c, j, p]++; L[c, j, p, nL[c, j, p]] = f[rcol["value"]] / 1000
+	}
 }
 
 function v(x) { return x == "" ? "NaN" : x }
 function bslabel(b) { return b >= 1048576 && b % 1048576 == 0 ? (b / 1048576) "M" : (b >= 1024 && b % 1024 == 0 ? (b / 1024) "k" : b) }
+# wlabel(j): a workload's short name for an axis, on two lines: "4k rand" / "qd1" (and what the job name adds:
+# "-j2", "-think").
+function wlabel(j,   x) {
+	x = j; sub(/^[a-z]+-[0-9]+[kKmM]?-qd[0-9]+/, "", x)
+	return bslabel(jbs[j]) " " (jrw[j] == "read" ? "seq" : (jrw[j] == "randread" ? "rand" : jrw[j])) "\\nqd" jqd[j] x
+}
 function rwname(r) { return r == "read" ? "sequential reads" : (r == "randread" ? "random reads" : r) }
 
 # series(sel): the configurations to draw as bars, in study order with QEMU last; sel: "vmm" (VMM + QEMU),
@@ -68,8 +89,11 @@ function series(sel,   i, c) {
 	nsolid = nser
 	for (i = 1; i <= ncfg; i++) if (ckind[cfg[i]] == "qemu" && sel != "exits") ser[++nser] = cfg[i]
 	colours = ""
-	for (i = 1; i <= nser; i++) colours = colours (i > 1 ? " " : "") cidx[ser[i]]
+	for (i = 1; i <= nser; i++) colours = colours (i > 1 ? " " : "") ccol[ser[i]]
 }
+
+# wcolours(n): the colours of n series that are not configurations.
+function wcolours(n,   i, c) { c = ""; for (i = 1; i <= n; i++) c = c (i > 1 ? " " : "") wpal[(i - 1) % nwpal + 1]; return c }
 
 function head_row(first,   i, s) {
 	s = first
@@ -77,31 +101,47 @@ function head_row(first,   i, s) {
 	return s
 }
 
-function panel(fig, name, title) {
-	printf "%s\t%s/%s.dat\t%s\t%d\t%d\t%s\n", fig, dir, name, title, nser, nsolid, colours > (dir "/panels.tsv")
+function panel(fig, name, title, ylabel) {
+	printf "%s\t%s/%s.dat\t%s\t%d\t%d\t%s\t%s\n", fig, dir, name, title, nser, nsolid, colours, ylabel > (dir "/panels.tsv")
 	return dir "/" name ".dat"
 }
 
-# fig_a: % of bare metal by block size, one panel per access pattern and queue depth.
-function fig_a(   r, q, i, j, k, out, row, seen, rws, nrw, qds, nqd, bl, nb, t, done) {
+# fig_a: % of bare metal by block size, one panel per access pattern and queue depth; when no panel would have
+# more than one block size (a study of a few workloads), one panel with a cluster per workload instead.
+function fig_a(   r, q, i, j, k, out, row, seen, rws, nrw, qds, nqd, bl, nb, done, multi) {
 	series("vmm")
 	nrw = split("read randread", rws, " ")
 	for (i = 1; i <= njob; i++) if (!((jqd[jobs[i]]) in seen)) { seen[jqd[jobs[i]]] = 1; qds[++nqd] = jqd[jobs[i]] }
 	for (r = 1; r <= nrw; r++) for (q = 1; q <= nqd; q++) {
 		nb = 0
+		for (i = 1; i <= njob; i++) if (jrw[jobs[i]] == rws[r] && jqd[jobs[i]] == qds[q]) nb++
+		if (nb > 1) multi = 1
+	}
+	if (!multi) {
+		nb = 0
+		for (i = 1; i <= njob; i++) if (jrw[jobs[i]] == "read" || jrw[jobs[i]] == "randread") bl[++nb] = jobs[i]
+		if (nb) { a_panel("a-workloads", "-", bl, nb, "job"); return }
+	}
+	for (r = 1; r <= nrw; r++) for (q = 1; q <= nqd; q++) {
+		nb = 0
 		for (i = 1; i <= njob; i++) if (jrw[jobs[i]] == rws[r] && jqd[jobs[i]] == qds[q]) bl[++nb] = jobs[i]
 		if (nb == 0) continue
 		sortjobs(bl, nb)
-		out = panel("a", "a-" rws[r] "-qd" qds[q], rwname(rws[r]) ", queue depth " qds[q])
-		print head_row("block size") > out
-		for (i = 1; i <= nb; i++) {
-			row = bslabel(jbs[bl[i]])
-			for (j = 1; j <= nser; j++) { k = ser[j] SUBSEP bl[i]; row = row "\t" v(S[k, "pct_of_bare"]) "\t" v(S[k, "pct_of_bare_min"]) "\t" v(S[k, "pct_of_bare_max"]) }
-			print row > out
-		}
-		close(out); done++
+		a_panel("a-" rws[r] "-qd" qds[q], rwname(rws[r]) ", queue depth " qds[q], bl, nb, "bs"); done++
 	}
-	if (!done) { out = panel("a", "a-none", "no sequential or random read jobs in this run"); print head_row("block size") > out; close(out) }
+	if (!done) { out = panel("a", "a-none", "no sequential or random read jobs in this run", ""); print head_row("block size") > out; close(out) }
+}
+
+# a_panel(name, title, jobs, n, by): a panel of figure a, a cluster per job named by block size ("bs") or job.
+function a_panel(name, title, bl, nb, by,   out, i, j, k, row) {
+	out = panel("a", name, title, "")
+	print head_row(by == "bs" ? "block size" : "workload") > out
+	for (i = 1; i <= nb; i++) {
+		row = by == "bs" ? bslabel(jbs[bl[i]]) : wlabel(bl[i])
+		for (j = 1; j <= nser; j++) { k = ser[j] SUBSEP bl[i]; row = row "\t" v(S[k, "pct_of_bare"]) "\t" v(S[k, "pct_of_bare_min"]) "\t" v(S[k, "pct_of_bare_max"]) }
+		print row > out
+	}
+	close(out)
 }
 
 function sortjobs(a, n,   i, j, x) {
@@ -151,9 +191,8 @@ function delta(x, y, j,   r, n, d, i, k, t) {
 # baseline (variant - baseline) and turned off alone from full (full - variant).
 function fig_b(   B, F, i, c, out, row, j, lab, n, s, sws) {
 	B = find_cfg("baseline", "exit", "process", "irq"); F = find_cfg("full", "exitless", "thread", "poll")
-	nser = nkey; nsolid = nkey; colours = ""
-	for (i = 1; i <= nkey; i++) colours = colours (i > 1 ? " " : "") (i + 1)
-	out = panel("b", "b-technique", "benefit of each technique, switch: from → to   (baseline): turned on alone in the baseline;  (full): turned off alone in full mode")
+	nser = nkey; nsolid = nkey; colours = wcolours(nkey)
+	out = panel("b", "b-technique", "on alone in the baseline, off alone in full")
 	print job_header("technique") > out
 	# rows grouped by switch, each switch first turned on in the baseline, then off in full
 	for (s = 1; s <= split("request emulation completion poll_us", sws, " "); s++) for (n = 1; n <= 2; n++) for (i = 1; i <= ncfg; i++) {
@@ -170,53 +209,65 @@ function fig_b(   B, F, i, c, out, row, j, lab, n, s, sws) {
 	close(out)
 }
 
-# fig_c: VM exits per I/O by configuration (log scale: zero drawn at the floor).
-function fig_c(   i, j, c, k, out, row, x) {
-	series("exits"); nser = nkey; nsolid = nkey; colours = ""
-	for (i = 1; i <= nkey; i++) colours = colours (i > 1 ? " " : "") (i + 1)
-	out = panel("c", "c-exits", "VM exits per I/O (below 1e-4, zero included, drawn at 1e-4)")
-	print job_header("configuration") > out
-	for (i = 1; i <= ncfg; i++) {
-		c = cfg[i]
-		if (ckind[c] != "vmm") continue
-		row = c
-		for (j = 1; j <= nkey; j++) { k = c SUBSEP key[j]
-			row = row "\t" cl(S[k, "exits_per_io"]) "\t" cl(S[k, "exits_per_io_min"]) "\t" cl(S[k, "exits_per_io_max"]) }
+# fig_c: VM exits per I/O, a bar per VMM configuration (its colour), a cluster per workload; zero stays zero
+# (c-exits.gp prints it as "0" on a log axis).
+function fig_c(   i, j, k, out, row, q) {
+	series("exits")
+	for (i = 1; i <= ncfg; i++) if (ckind[cfg[i]] == "qemu") q = " (QEMU: not counted)"
+	out = panel("c", "c-exits", "guest-caused VM exits per I/O" q, "")
+	print head_row("workload") > out
+	for (j = 1; j <= nkey; j++) {
+		row = wlabel(key[j])
+		for (i = 1; i <= nser; i++) { k = ser[i] SUBSEP key[j]
+			row = row "\t" v(S[k, "exits_per_io"]) "\t" v(S[k, "exits_per_io_min"]) "\t" v(S[k, "exits_per_io_max"]) }
 		print row > out
 	}
 	close(out)
 }
-function cl(x) { return x == "" ? "NaN" : (x + 0 < floor_exits ? floor_exits : x) }
 
-# fig_d: completion-latency percentiles at queue depth 1, smallest block size, per access pattern.
-function fig_d(   r, rws, i, j, jb, out, row, p, ps, np, k, done) {
-	series("all"); np = split("p50 p90 p99 p99.9", ps, " ")
+# fig_d: the lat distribution (submission to completion) at queue depth 1, smallest block size, per access
+# pattern: a row per percentile, the median over the repetitions of each configuration (µs).
+function fig_d(   r, rws, i, j, jb, out, row, p, done) {
+	series("all"); sortpct()
 	split("randread read", rws, " ")
 	for (r = 1; r <= 2; r++) {
 		jb = ""
 		for (i = 1; i <= njob; i++) if (jrw[jobs[i]] == rws[r] && jqd[jobs[i]] == 1 && (jb == "" || jbs[jobs[i]] + 0 < jbs[jb] + 0)) jb = jobs[i]
 		if (jb == "") continue
-		out = panel("d", "d-" rws[r], rwname(rws[r]) ", " bslabel(jbs[jb]) ", queue depth 1 (" jb ")")
-		print head_row("percentile") > out
-		for (p = 1; p <= np; p++) {
-			row = ps[p]
-			for (j = 1; j <= nser; j++) { k = ser[j] SUBSEP jb
-				row = row "\t" v(S[k, "clat_" ps[p] "_us_median"]) "\t" v(S[k, "clat_" ps[p] "_us_min"]) "\t" v(S[k, "clat_" ps[p] "_us_max"]) }
+		out = panel("d", "d-" rws[r], rwname(rws[r]) ", " bslabel(jbs[jb]) ", queue depth 1", "")
+		row = "percentile"; for (j = 1; j <= nser; j++) row = row "\t" (clabel[ser[j]] != "" ? clabel[ser[j]] : ser[j])
+		print row > out
+		for (p = 1; p <= npl; p++) {
+			row = pl[p]
+			for (j = 1; j <= nser; j++) row = row "\t" lmedian(ser[j], jb, pl[p])
 			print row > out
 		}
 		close(out); done++
 	}
-	if (!done) { out = panel("d", "d-none", "no queue-depth-1 read job in this run"); print head_row("percentile") > out; close(out) }
+	if (!done) { out = panel("d", "d-none", "no queue-depth-1 read job in this run", ""); print "percentile" > out; close(out) }
 }
 
-# per_workload(fig, name, title, med, pre, conv): a panel with a row per key workload and a bar per series:
-# summary column med with pre "_min" and pre "_max" as the error bars; conv "ns" turns IOPS into ns per I/O
-# (10^9 / IOPS: the fastest repetition gives the low end).
-function per_workload(fig, name, title, med, pre, conv,   i, j, k, out, row) {
-	out = panel(fig, name, title)
+# sortpct: the percentiles seen (pl[1..npl]) in increasing order.
+function sortpct(   i, j, x) {
+	for (i = 2; i <= npl; i++) { x = pl[i]; for (j = i - 1; j > 0 && pl[j] + 0 > x + 0; j--) pl[j + 1] = pl[j]; pl[j + 1] = x }
+}
+
+# lmedian(c, j, p): the median over the repetitions of configuration c on job j of its lat percentile p, µs.
+function lmedian(c, j, p,   n, i, k, x, a) {
+	n = nL[c, j, p]
+	if (!n) return "NaN"
+	for (i = 1; i <= n; i++) { x = L[c, j, p, i] + 0; for (k = i - 1; k > 0 && a[k] > x; k--) a[k + 1] = a[k]; a[k + 1] = x }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+
+# per_workload(fig, name, title, med, pre, conv, ylabel): a panel with a row per key workload and a bar per
+# series: summary column med with pre "_min" and pre "_max" as the error bars; conv "ns" turns IOPS into ns per
+# I/O (10^9 / IOPS: the fastest repetition gives the low end).
+function per_workload(fig, name, title, med, pre, conv, ylabel,   i, j, k, out, row) {
+	out = panel(fig, name, title, ylabel)
 	print head_row("workload") > out
 	for (i = 1; i <= nkey; i++) {
-		row = key[i]
+		row = wlabel(key[i])
 		for (j = 1; j <= nser; j++) { k = ser[j] SUBSEP key[i]
 			if (conv == "ns") row = row "\t" ns(S[k, med]) "\t" ns(S[k, pre "_max"]) "\t" ns(S[k, pre "_min"])
 			else row = row "\t" v(S[k, med]) "\t" v(S[k, pre "_min"]) "\t" v(S[k, pre "_max"]) }
@@ -225,24 +276,26 @@ function per_workload(fig, name, title, med, pre, conv,   i, j, k, out, row) {
 	close(out)
 }
 
-# fig_e: host CPU time per I/O by workload and configuration.
+# fig_e: host CPU time from one source for every configuration (perf stat task-clock of the whole process):
+# per I/O, and as cores busy.
 function fig_e() {
 	series("all")
-	per_workload("e", "e-cpu", "host CPU time per I/O (VMM: all its threads over the measured window; bare metal, QEMU: whole process, perf stat)", "cpu_us_per_io", "cpu_us_per_io", "")
+	per_workload("e", "e-cpu", "host CPU per I/O (perf task-clock)", "host_cpu_us_per_io", "host_cpu_us_per_io", "", "µs per I/O")
+	per_workload("e", "e-busy", "cores busy (task-clock / wall time)", "cores_busy", "cores_busy", "", "cores busy")
 }
 
 # fig_f: IOPS and time per I/O (10^9 / IOPS) by workload and configuration, absolute (the null study).
 function fig_f() {
 	series("all")
-	per_workload("f", "f-iops", "I/Os per second (median; error bars: min, max)", "iops_median", "iops", "")
-	per_workload("f", "f-ns", "time per I/O, ns (10^9 / IOPS)", "iops_median", "iops", "ns")
+	per_workload("f", "f-iops", "I/Os per second", "iops_median", "iops", "", "I/Os per second")
+	per_workload("f", "f-ns", "time per I/O (10^9 / IOPS)", "iops_median", "iops", "ns", "ns per I/O")
 }
 
 # fig_g: a CPU-bound loop's rate beside the I/O as % of its rate alone (the neighbour study), one panel per
 # workload: a row per configuration (X-same and X-other count as X), bars for the loop on the same vCPU
 # between I/Os (loop_same_pct) and on the other vCPU while the I/O runs (loop_other_pct).
 function fig_g(   i, j, c, b, nb, bl, bseen, sc, oc, out, row, done) {
-	nser = 2; nsolid = 2; colours = "2 3"
+	nser = 2; nsolid = 2; colours = wcolours(2)
 	for (j = 1; j <= nkey; j++) {
 		nb = 0; split("", bseen); split("", sc); split("", oc)
 		for (i = 1; i <= ncfg; i++) {
@@ -254,7 +307,7 @@ function fig_g(   i, j, c, b, nb, bl, bseen, sc, oc, out, row, done) {
 			if (S[c, key[j], "loop_other_pct"] != "") oc[b] = c
 		}
 		if (nb == 0) continue
-		out = panel("g", "g-" key[j], "a CPU-bound loop beside the I/O, % of the loop alone (" key[j] ")")
+		out = panel("g", "g-" key[j], "a CPU-bound loop beside the I/O (" key[j] ")", "")
 		print "configuration\tsame vCPU, between I/Os\tlow\thigh\tother vCPU, while the I/O runs\tlow\thigh" > out
 		for (i = 1; i <= nb; i++) {
 			b = bl[i]; row = b
@@ -263,7 +316,7 @@ function fig_g(   i, j, c, b, nb, bl, bseen, sc, oc, out, row, done) {
 		}
 		close(out); done++
 	}
-	if (!done) { out = panel("g", "g-none", "no neighbour measurements in this run (experiments/studies/neighbour.ini)")
+	if (!done) { out = panel("g", "g-none", "no neighbour measurements in this run (experiments/studies/neighbour.ini)", "")
 		print "configuration\tsame vCPU, between I/Os\tlow\thigh\tother vCPU, while the I/O runs\tlow\thigh" > out; close(out) }
 }
 

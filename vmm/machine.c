@@ -399,6 +399,8 @@ static void load_guest(struct vmm *v, struct pvh_image *img)
 	if (v->cfg.initrd ? pvh_load_initrd(&v->mem, img, v->cfg.initrd, v->cfg.modules, v->cfg.nmodules, &v->initramfs)
 			  : pvh_load_modules(&v->mem, img, v->cfg.modules, v->cfg.nmodules))
 		die(VMM_EXIT_USAGE, "%s", err_msg());
+	if (v->cfg.initrd && pvh_initrd_fits(&v->mem, img, &v->initramfs, v->cfg.cmdline) < 0)
+		die(VMM_EXIT_USAGE, "%s", err_msg());
 }
 
 /* Warns about every thread whose pinning did not take effect (the stats record what did). */
@@ -429,7 +431,8 @@ void machine_setup(struct vmm *v)
 	atomic_store(&v->exit_code, -1);
 	atomic_store(&v->guest_exit, -1);
 	pthread_mutex_init(&v->bus_lock, NULL);
-	if (gmem_init(&v->mem, v->cfg.mem_mib << 20, v->cfg.mem_backing) < 0)
+	/* a device process (--emulation process) maps guest RAM too: it must be shared memory */
+	if (gmem_init(&v->mem, v->cfg.mem_mib << 20, v->cfg.mem_backing, strcmp(v->cfg.emulation->kind, "process") == 0) < 0)
 		die(VMM_EXIT_USAGE, "%s", err_msg());
 	load_guest(v, &img);
 	machine_plan(&v->cfg);

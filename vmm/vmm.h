@@ -34,29 +34,31 @@ void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), 
 
 /* ---- guest memory (guest_mem.c) -------------------------------------------------------------- */
 
-/* What backs guest RAM: 2 MiB hugetlb pages, shmem with transparent huge pages, or 4 KiB shmem pages;
- * auto picks the first the host can give. */
+/* What backs guest RAM: 2 MiB hugetlb pages, transparent huge pages, or 4 KiB pages; auto picks the best the
+ * host can give. */
 enum mem_backing { MEM_AUTO, MEM_HUGETLB, MEM_THP, MEM_4K, MEM_BACKINGS };
 extern const char *const mem_backing_names[MEM_BACKINGS];
 
 struct guest_mem {
-	int fd;          /* memfd backing guest RAM: a device process maps the same pages */
-	uint8_t *host;   /* MAP_SHARED mapping of fd in this process */
+	int fd;          /* memfd backing shared guest RAM (hugetlb, or shared with a device process); -1: private */
+	uint8_t *host;   /* the mapping in this process (MAP_SHARED of fd, or private anonymous) */
 	uint64_t size;   /* bytes of RAM, guest-physical [0, size) */
 	enum mem_backing backing, requested; /* what backs it; what --mem-backing asked for */
 };
 
-/* Creates `size` bytes of zeroed RAM on a memfd backed as `want` asks and maps it. hugetlb fails (err_set)
- * when the host's free 2 MiB pages cannot hold it; thp on a host that keeps shmem on 4 KiB pages warns.
+/* Creates `size` bytes of zeroed RAM backed as `want` asks and maps it: shared (a memfd that a forked device
+ * process maps too) when `shared`, else private anonymous memory, except hugetlb, always a memfd. hugetlb
+ * fails (err_set) when the host's free 2 MiB pages cannot hold it; thp on a host that keeps that memory on
+ * 4 KiB pages warns; auto ending on 4 KiB pages prints one line saying what would give it huge pages.
  * Returns 0 or -1 (err_set). */
-int gmem_init(struct guest_mem *m, uint64_t size, enum mem_backing want);
+int gmem_init(struct guest_mem *m, uint64_t size, enum mem_backing want, bool shared);
 /* Unmaps and closes; safe on a zeroed or already destroyed struct. */
 void gmem_destroy(struct guest_mem *m);
 /* The one checked translation: host pointer for guest-physical [gpa, gpa+len), or NULL when any
  * byte of it lies outside RAM (overflow of gpa+len included). len 0 is valid for gpa <= size.
  * Every device reaches guest memory through this. */
 void *gmem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
-/* How much of this process's shared memory sits on transparent huge pages (shmem THP), from an fd of
+/* How much of this process's memory sits on transparent huge pages (shmem THP and anonymous THP), from an fd of
  * /proc/self/smaps_rollup opened once (gmem_huge_open; -1 when unavailable): KiB, 0 for fd -1. */
 int gmem_huge_open(void);
 uint64_t gmem_huge_kib(int fd);
@@ -96,6 +98,11 @@ int pvh_load_modules(struct guest_mem *m, const struct pvh_image *img, struct pv
  * Returns 0 or -1 (err_set) for an unreadable or non-newc initrd or when it does not fit above img. */
 int pvh_load_initrd(struct guest_mem *m, const struct pvh_image *img, const char *initrd,
 		    const struct pvh_module *files, int n, struct pvh_module *out);
+/* Whether RAM is large enough for a Linux guest to unpack `initramfs` (as pvh_load_initrd placed it) with
+ * the kernel `img` loaded (less with rootfstype=ramfs in cmdline). Returns 0, or -1 (err_set: the --mem
+ * needed). */
+int pvh_initrd_fits(const struct guest_mem *m, const struct pvh_image *img, const struct pvh_module *initramfs,
+		    const char *cmdline);
 /* A guest-physical range the memory map marks reserved (a device window firmware would reserve). */
 struct pvh_range {
 	uint64_t base, size;

@@ -211,14 +211,17 @@ cell_qemu() {
 	CMD+=(-drive "$drive" -device "$dev")
 }
 
-# cell_verdict KIND RC: "ok" or "failed reason" from a command's exit status (QEMU's isa-debug-exit turns
-# the guest's code N into (N << 1) | 1, so 1 is success there).
+# cell_verdict KIND RC DIR: "ok" or "failed reason" from a command's exit status (QEMU's isa-debug-exit turns
+# the guest's code N into (N << 1) | 1, so 1 is success there). Status 2 of a VM is either the VMM refusing
+# its input before the guest started (one "vmm:" line on stderr) or the guest refusing its job file or
+# command line (its console says which line): the reason tells them apart.
 cell_verdict() {
-	local kind=$1 rc=$2
+	local kind=$1 rc=$2 dir=$3 line
 	if [ "$kind" = qemu ]; then
 		case "$rc" in
 		1) rc=0 ;;
 		3) rc=1 ;;
+		5) rc=2 ;;
 		0) echo "failed the guest stopped without an exit code (see console.log)"; return ;;
 		esac
 	elif [ "$kind" = bare ] && [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ]; then
@@ -228,7 +231,11 @@ cell_verdict() {
 	case "$rc" in
 	0) echo ok ;;
 	1) echo "failed I/O error or verify mismatch (see console.log)" ;;
-	2) echo "failed bad input (see stderr.log)" ;;
+	2)
+		line=$(grep -m 1 '^vmm: ' "$dir/stderr.log" 2>/dev/null || true)
+		if [ -n "$line" ]; then echo "failed build/vmm refused its input: ${line#vmm: }"
+		else echo "failed the guest refused its job file or command line (see console.log)"; fi
+		;;
 	124 | 137) echo "failed timeout after $(cell_timeout) s" ;;
 	*) echo "failed exit status $rc (see stderr.log)" ;;
 	esac

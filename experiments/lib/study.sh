@@ -4,7 +4,7 @@
 # to or override experiments/configs.ini key by key. The format is described in experiments/README.md.
 
 STUDY_KEYS="description reps image_size drop_caches runtime ramp_time jobs configs shuffle pin mem timeout backend hugepages thp_shmem cpus guest guest_cmdline"
-CONFIG_KEYS="kind label request emulation completion poll_us pin backend mem mem_backing cpus queues contexts qemu qemu_mem qemu_drive guest guest_cmdline vmm_args fio_options"
+CONFIG_KEYS="kind label colour request emulation completion poll_us pin backend mem mem_backing cpus queues contexts qemu qemu_mem qemu_drive guest guest_cmdline vmm_args fio_options"
 
 declare -A STUDY=()  # study key -> value
 declare -A CONF=()   # "config.key" -> value
@@ -49,6 +49,7 @@ ini_parse() {
 		re["jobs"] = "^[A-Za-z0-9_.,{}+ -]+$"; what["jobs"] = "job names (letters, digits, - _ . + and {a,b} lists)"
 		re["configs"] = "^[A-Za-z0-9_.+ -]+$"; what["configs"] = "configuration names"
 		re["label"] = "^[^\"]+$"; what["label"] = "text without double quotes"
+		re["colour"] = "^#[0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f]$"; what["colour"] = "an RGB colour such as #D55E00"
 		re["guest"] = "^(tiny|linux)$"; what["guest"] = "tiny (build/guest.elf) or linux (make linux-guest: the stock kernel and fio)"
 		re["guest_cmdline"] = "^[^\"]*$"; what["guest_cmdline"] = "text without double quotes"
 		re["vmm_args"] = "^[A-Za-z0-9_.,=/ -]*$"; what["vmm_args"] = "plain VMM options"
@@ -120,7 +121,7 @@ study_load() {
 
 # study_defaults: the values a study gets for keys it does not set.
 study_defaults() {
-	: "${STUDY[reps]:=3}" "${STUDY[image_size]:=1G}" "${STUDY[drop_caches]:=no}" "${STUDY[shuffle]:=no}"
+	: "${STUDY[reps]:=3}" "${STUDY[image_size]:=1G}" "${STUDY[drop_caches]:=no}" "${STUDY[shuffle]:=yes}"
 	: "${STUDY[mem]:=256}" "${STUDY[backend]:=uring}" "${STUDY[description]:=}"
 	[ -n "${STUDY[jobs]:-}" ] || die "$1: the [study] section needs \"jobs = ...\""
 	[ -n "${STUDY[configs]:-}" ] || die "$1: the [study] section needs \"configs = ...\""

@@ -1,7 +1,8 @@
 # experiments/lib/summary.awk - from cells.tsv and the raw rows of a run, writes results.csv and summary.csv.
 # Input 1: cells.tsv (cell, config, kind, job, rw, bs, iodepth, ...); input 2: rows "cell rep status metric value".
 # Variables: run (run id), results and summary (output paths), emulated (1: the run was made on an emulated
-# platform, whose throughput and latency are no performance figures: summary.csv keeps only the counts).
+# platform, whose throughput and latency are no performance figures: summary.csv keeps only the counts),
+# perf_missing (why the run has no perf figures, from meta.json; empty when perf ran).
 # hostmap: a file of "cell rep host kind" lines: a repetition is divided only by bare metal measured on the same host,
 # and a job whose repetitions ran on hosts of more than one kind gets no ratio to bare metal (a warning says so).
 # The 100 % line of a job is its bare-metal cell with the highest median IOPS (bare metal at its best).
@@ -77,7 +78,8 @@ function sort_reps(c,   i, j, x) {
 	}
 }
 
-# derive(c): per-repetition pct_of_bare (rep k against bare rep k) and host CPU per I/O from perf stat.
+# derive(c): per-repetition pct_of_bare (rep k against bare rep k) and, from perf stat, cores busy and host CPU
+# per I/O, alike for every kind (bare metal, build/vmm, QEMU: the whole process over its whole run).
 function derive(c,   i, k, b, bk) {
 	b = bare[job[c]]
 	for (i = 1; i <= nrep[c]; i++) {
@@ -87,12 +89,33 @@ function derive(c,   i, k, b, bk) {
 		if (!emulated && b != "" && ((k, "iops") in val) && state[bk] == "ok" && ((bk, "iops") in val) && val[bk, "iops"] > 0 &&
 		    host[k] == host[bk])
 			put(k, "pct_of_bare", fmt(100 * val[k, "iops"] / val[bk, "iops"]))
-		if (((k, "perf_task_clock_ms") in val) && val[k, "total_ios"] > 0)
-			put(k, "host_cpu_us_per_io", fmt(1000 * val[k, "perf_task_clock_ms"] / val[k, "total_ios"]))
+		host_cpu(k)
 		# neighbour=1: a CPU-bound loop's rate beside the I/O as % of its rate alone (guest units per ns)
 		loop_pct(k, "loop_same_pct", "guest_think_units", "guest_think_ns", "guest_loop_ref_units", "guest_loop_ref_ns")
 		loop_pct(k, "loop_other_pct", "guest_loop_other_units", "guest_loop_other_ns", "guest_loop_other_ref_units", "guest_loop_other_ref_ns")
 	}
+}
+
+# host_cpu(k): cores busy = task-clock / the wall time perf saw (duration_time), and CPU per I/O = cores busy /
+# IOPS: the start-up and the ramp are in both the CPU time and the wall time, so they weigh as the measured
+# window does. Without duration_time (older runs): task-clock / the I/Os of the measured window.
+function host_cpu(k,   busy) {
+	if (!((k, "perf_task_clock_ms") in val)) return
+	if (val[k, "perf_duration_time"] > 0) {
+		busy = 1e6 * val[k, "perf_task_clock_ms"] / val[k, "perf_duration_time"]
+		put(k, "cores_busy", fmt(busy))
+		if (val[k, "iops"] > 0) put(k, "host_cpu_us_per_io", fmt(1e6 * busy / val[k, "iops"]))
+	} else if (val[k, "total_ios"] > 0)
+		put(k, "host_cpu_us_per_io", fmt(1000 * val[k, "perf_task_clock_ms"] / val[k, "total_ios"]))
+}
+
+# cpu_missing(c, ok): why a cell with good repetitions has no perf CPU figures ("" when it has them); commas
+# become semicolons (a CSV field).
+function cpu_missing(c, ok,   r) {
+	if (!ok || gather(c, "host_cpu_us_per_io", 1) > 0) return ""
+	r = perf_missing != "" ? perf_missing : "perf stat counted no task-clock (see cells/" c "/rep*/perf.csv)"
+	gsub(/[,"]/, ";", r)
+	return r
 }
 
 function loop_pct(k, name, u, t, ru, rt) {
@@ -118,7 +141,8 @@ function write_summary(   i, j, c, ok, bad, pct, mb, mc, cpu, src, n) {
 	for (j = 1; j <= nlat; j++) printf "%s_us_median,%s_us_min,%s_us_max,", lat[j], lat[j], lat[j] > summary
 	printf "pct_of_bare,pct_of_bare_min,pct_of_bare_max,exits_per_io,exits_per_io_min,exits_per_io_max," > summary
 	printf "irqs_per_io,irqs_per_io_min,irqs_per_io_max,notifies_per_io,cpu_us_per_io,cpu_us_per_io_min," > summary
-	print "cpu_us_per_io_max,cpu_source,host_cpu_us_per_io,bare_ref,loop_same_pct,loop_same_pct_min,loop_same_pct_max,loop_other_pct,loop_other_pct_min,loop_other_pct_max" > summary
+	printf "cpu_us_per_io_max,cpu_source,host_cpu_us_per_io,bare_ref,loop_same_pct,loop_same_pct_min,loop_same_pct_max," > summary
+	print "loop_other_pct,loop_other_pct_min,loop_other_pct_max,host_cpu_us_per_io_min,host_cpu_us_per_io_max,cores_busy,cores_busy_min,cores_busy_max,cpu_missing" > summary
 	for (i = 1; i <= ncell; i++) {
 		c = cells[i]
 		if (nrep[c] == 0) continue
@@ -141,7 +165,9 @@ function write_summary(   i, j, c, ok, bad, pct, mb, mc, cpu, src, n) {
 		if (cpu == ",,") { src = "perf"; cpu = perf_triple(c, "host_cpu_us_per_io", 1) }
 		if (cpu == ",,") src = ""
 		printf "%s,%s,%s,%s,", cpu, src, (emulated ? "" : fmt(median(gather(c, "host_cpu_us_per_io", 1)))), config[bare[job[c]]] > summary
-		printf "%s,%s\n", perf_triple(c, "loop_same_pct", 1), perf_triple(c, "loop_other_pct", 1) > summary
+		printf "%s,%s,", perf_triple(c, "loop_same_pct", 1), perf_triple(c, "loop_other_pct", 1) > summary
+		cpu = perf_triple(c, "host_cpu_us_per_io", 1); sub(/^[^,]*,/, "", cpu)
+		printf "%s,%s,%s\n", cpu, perf_triple(c, "cores_busy", 1), (emulated ? "" : cpu_missing(c, ok)) > summary
 	}
 }
 

@@ -115,6 +115,70 @@ setup() {
 	[ "$(csv_get "$S" full/randread-4k-qd1 loop_same_pct)" = "" ]
 }
 
+@test "cores busy and CPU per I/O from perf, the same way for every kind: task-clock over perf's wall time, per I/O" {
+	local f
+	for f in "$RUN"/cells/{bare,full,qemu-iothread-uring}/randread-4k-qd1/rep*/perf.csv; do
+		echo '80000000,ns,duration_time,80000000,100.00,,' >>"$f"
+	done
+	"$ROOT/experiments/collect" "$RUN" >/dev/null
+	# bare rep 1: 40 ms of CPU in 80 ms = 0.5 cores busy; at 10000 IOPS that is 50 µs per I/O
+	[ "$(rep_value "$RUN/results.csv" bare/randread-4k-qd1 1 cores_busy)" = 0.5 ]
+	[ "$(rep_value "$RUN/results.csv" bare/randread-4k-qd1 1 host_cpu_us_per_io)" = 50 ]
+	[ "$(csv_get "$S" full/randread-4k-qd1 cores_busy)" != "" ]
+	[ "$(csv_get "$S" qemu-iothread-uring/randread-4k-qd1 host_cpu_us_per_io_max)" != "" ]
+	[ "$(csv_get "$S" full/randread-4k-qd1 cpu_missing)" = "" ]
+}
+
+@test "a cell without perf figures says why" {
+	rm "$RUN"/cells/full/randread-4k-qd1/rep*/perf.csv
+	"$ROOT/experiments/collect" "$RUN" >/dev/null
+	[ "$(csv_get "$S" full/randread-4k-qd1 host_cpu_us_per_io)" = "" ]
+	[ "$(csv_get "$S" full/randread-4k-qd1 cpu_missing)" = "perf stat counted no task-clock (see cells/full/randread-4k-qd1/rep*/perf.csv)" ]
+	jq '.perf.missing = "perf is not installed (make deps installs linux-perf)"' "$RUN/meta.json" >"$RUN/meta.new"
+	mv "$RUN/meta.new" "$RUN/meta.json"
+	"$ROOT/experiments/collect" "$RUN" >/dev/null
+	[ "$(csv_get "$S" full/randread-4k-qd1 cpu_missing)" = "perf is not installed (make deps installs linux-perf)" ]
+	[ "$(csv_get "$S" bare/randread-4k-qd1 cpu_missing)" = "" ]
+}
+
+# add_bare_best SCALE: a bare-best configuration in the fixture run, its IOPS those of bare times SCALE.
+add_bare_best() {
+	local d f
+	for d in "$RUN"/cells/bare/*; do
+		mkdir -p "$RUN/cells/bare-best/${d##*/}"
+		cp -r "$d"/rep* "$RUN/cells/bare-best/${d##*/}/"
+		for f in "$RUN/cells/bare-best/${d##*/}"/rep*/fio.json; do
+			jq --argjson s "$1" '.jobs[0].read.iops *= $s' "$f" >"$f.new"
+			mv "$f.new" "$f"
+		done
+	done
+	awk -F'\t' -v OFS='\t' '{ print } $2 == "bare" { $1 = "bare-best/" $4; $2 = "bare-best"; print }' "$RUN/cells.tsv" >"$RUN/cells.new"
+	mv "$RUN/cells.new" "$RUN/cells.tsv"
+}
+
+@test "the 100 % line is the faster of bare and bare-best, job by job, and summarize names both" {
+	add_bare_best 2
+	"$ROOT/experiments/collect" "$RUN" >/dev/null
+	[ "$(csv_get "$S" full/randread-4k-qd1 bare_ref)" = bare-best ]
+	[ "$(csv_get "$S" full/randread-4k-qd1 pct_of_bare)" = 48.4091 ]
+	[ "$(csv_get "$S" bare/randread-4k-qd1 pct_of_bare)" = 50 ]
+	run "$ROOT/experiments/summarize" "$RUN"
+	[[ "$output" == *"100 = the faster of bare, bare-best on each workload"* ]]
+	[[ "$output" != *"no bare metal at its best"* ]]
+	run "$ROOT/experiments/summarize" "$RUN" --bench
+	echo "$output" | grep -Eq '^randread-4k-qd1 +full +48\.4% .* 10650 / 22000$'
+}
+
+@test "a run with bare metal but not at its best, or with no bare metal, says so above its table" {
+	run "$ROOT/experiments/summarize" "$RUN"
+	[[ "$output" == *"this run has no bare metal at its best (bare-best): 100 = plain bare metal (bare)"* ]]
+	awk -F'\t' 'NR == 1 || $3 != "bare"' "$RUN/cells.tsv" >"$RUN/cells.new"
+	mv "$RUN/cells.new" "$RUN/cells.tsv"
+	"$ROOT/experiments/collect" "$RUN" >/dev/null
+	run "$ROOT/experiments/summarize" "$RUN"
+	[[ "$output" == *"this run has no bare-metal configuration: no % of bare metal"* ]]
+}
+
 # summary_of CELLS OUT: summary.awk on CELLS and the rows of the fixture's results.csv, into OUT.
 summary_of() {
 	awk -F, -v OFS='\t' 'NR > 1 { print $2, $5, "ok", $6, $7 }' "$RUN/results.csv" >"$BATS_TEST_TMPDIR/rows.tsv"

@@ -34,5 +34,15 @@ fixture_jobs() {
 # stub_env: the runner uses the stub VMM and fio, the fixture jobs and a private image folder.
 stub_env() {
 	export EXITLESS_VMM=$FIX/stub-vmm EXITLESS_GUEST=$FIX/stub-vmm EXITLESS_FIO=$FIX/stub-fio
-	export EXITLESS_JOBS_DIR=$FIX/jobs EXITLESS_IMAGE_DIR=$BATS_TEST_TMPDIR/images EXITLESS_PERF=0
+	export EXITLESS_JOBS_DIR=$FIX/jobs EXITLESS_IMAGE_DIR=$BATS_TEST_TMPDIR/images EXITLESS_PERF=0 EXITLESS_BUSY_SECS=0
+	fake_hugepages 0
+}
+
+# fake_hugepages FREE: a made-up hugepage pool (nr_hugepages, free_hugepages) for the runner, so the tests never
+# change the host's; prints nothing.
+fake_hugepages() {
+	export EXITLESS_HUGEPAGES_DIR=$BATS_TEST_TMPDIR/hugepages
+	mkdir -p "$EXITLESS_HUGEPAGES_DIR"
+	echo 0 >"$EXITLESS_HUGEPAGES_DIR/nr_hugepages"
+	echo "${1:-0}" >"$EXITLESS_HUGEPAGES_DIR/free_hugepages"
 }

@@ -26,19 +26,80 @@ setup() {
 @test "the figures carry the run id and machine, and the configurations' labels" {
 	"$ROOT/plots/plot" "$RUN" >/dev/null
 	grep -q 'run fixture' "$RUN/figures/fig-a-pct-of-bare.svg"
-	grep -q 'Example CPU, 2 cores' "$RUN/figures/fig-a-pct-of-bare.svg"
-	grep -q 'full (exitless / thread / poll)' "$RUN/figures/fig-a-pct-of-bare.svg"
-	grep -q 'throughput, % of bare metal' "$RUN/figures/fig-a-pct-of-bare.svg"
+	grep -q 'CPU, 2 cores, Linux 6.18, KVM pvm' "$RUN/figures/fig-a-pct-of-bare.svg"
+	grep -q '>QEMU, iothread+uring<' "$RUN/figures/fig-a-pct-of-bare.svg"
+	grep -q '>% of bare metal<' "$RUN/figures/fig-a-pct-of-bare.svg"
 }
 
 @test "the data of figure (a) are % of bare metal with the repetitions' extremes" {
 	"$ROOT/plots/plot" "$RUN" >/dev/null
-	grep -q "^4k	40	40	40	70	70	70	96.8182	95	99	50	50	50$" "$RUN/figures/data/a-randread-qd1.dat"
+	# one block size per pattern and depth: one panel, a cluster per workload
+	grep -qF "4k rand\nqd1	40	40	40	70	70	70	96.8182	95	99	50	50	50" "$RUN/figures/data/a-workloads.dat"
 }
 
 @test "the technique figure compares single-switch variants with baseline or full" {
 	"$ROOT/plots/plot" "$RUN" >/dev/null
 	grep -q "^completion irq→poll (full)	27	25	29	" "$RUN/figures/data/b-technique.dat"
+}
+
+@test "the PDFs fit a paper column (3.4 in) or both (7 in), and no text is below 8 points" {
+	"$ROOT/plots/plot" "$RUN" >/dev/null
+	local f w
+	for f in "$RUN"/figures/fig-*.pdf; do
+		w=$(grep -ao 'MediaBox \[ 0 0 [0-9.]* ' "$f" | awk '{ print $5 }')
+		[ "$w" = 244 ] || [ "$w" = 504 ] || { echo "$f: $w pt wide"; false; }
+	done
+	# the SVGs are drawn with the same layout at 72 units an inch: their font sizes are the PDFs'
+	[ "$(grep -ho 'font-size="[0-9.]*"' "$RUN"/figures/fig-*.svg | sort -u)" = 'font-size="8.00"' ]
+}
+
+@test "a configuration has one colour, its own, in every figure" {
+	"$ROOT/plots/plot" "$RUN" >/dev/null
+	# configuration -> colour as every panel of figures a, c, d, e, f draws it (series titles are the labels)
+	awk -F'\t' '$1 ~ /^[acdef]$/ { print $2 "\t" $6 }' "$RUN/figures/data/panels.tsv" | while IFS=$'\t' read -r f colours; do
+		head -n 1 "$f" | tr '\t' '\n' | grep -v -x -e low -e high | tail -n +2 | paste - <(tr ' ' '\n' <<<"$colours")
+	done | sort -u >"$BATS_TEST_TMPDIR/drawn"
+	awk -F'\t' 'NR > 1 { print $13 "\t" $14 }' "$RUN/cells.tsv" | sort -u >"$BATS_TEST_TMPDIR/own"
+	[ "$(cut -f1 "$BATS_TEST_TMPDIR/drawn" | uniq -d)" = "" ]
+	join -t $'\t' "$BATS_TEST_TMPDIR/drawn" "$BATS_TEST_TMPDIR/own" | awk -F'\t' '$2 != $3 { bad = 1; print } END { exit bad }'
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/drawn")" -eq 5 ]
+}
+
+@test "figure c gives full mode's few exits a height and prints every value, a zero as 0" {
+	local f
+	for f in "$RUN"/cells/full/randread-4k-qd32/rep*/stats.json; do
+		jq '.exits_per_io = 0 | .exits = 0' "$f" >"$f.new"
+		mv "$f.new" "$f"
+	done
+	for f in "$RUN"/cells/full/seqread-128k-qd32/rep*/stats.json; do
+		jq '.exits_per_io = 2.15e-05' "$f" >"$f.new"
+		mv "$f.new" "$f"
+	done
+	"$ROOT/plots/plot" "$RUN" >/dev/null
+	grep -qF "4k rand\nqd32	2	2	2	0.01	0.01	0.01	0	0	0" "$RUN/figures/data/c-exits.dat"
+	# the axis reaches a decade below the smallest count (2.15e-5): 1e-6
+	grep -q '>1e-06<' "$RUN/figures/fig-c-exits.svg"
+	grep -q '>2e-3<' "$RUN/figures/fig-c-exits.svg"
+	grep -q '>2.1e-5<' "$RUN/figures/fig-c-exits.svg"
+	grep -q '>0<' "$RUN/figures/fig-c-exits.svg"
+}
+
+@test "figure d draws the lat distribution (submission to completion) of every configuration" {
+	local f
+	for f in "$RUN"/cells/*/randread-4k-qd1/rep*/{fio,guest}.json; do
+		[ -f "$f" ] || continue
+		jq '.jobs[0].read.lat_ns.percentile = {"50.000000": 40000, "99.000000": 90000, "99.900000": 150000}' "$f" >"$f.new"
+		mv "$f.new" "$f"
+	done
+	jq '.jobs[0].read.lat_ns.percentile."50.000000" = 60000' "$RUN/cells/full/randread-4k-qd1/rep2/guest.json" >"$BATS_TEST_TMPDIR/g"
+	mv "$BATS_TEST_TMPDIR/g" "$RUN/cells/full/randread-4k-qd1/rep2/guest.json"
+	"$ROOT/experiments/collect" "$RUN" >/dev/null
+	"$ROOT/plots/plot" "$RUN" >/dev/null
+	[ "$(head -n 1 "$RUN/figures/data/d-randread.dat")" = "$(printf 'percentile\tbare metal\tbaseline\t+ in-VMM emulation\tfull\tQEMU, iothread+uring')" ]
+	# full: the median of 40 and 60 µs at p50
+	grep -qx "$(printf '50\t40\t40\t40\t50\t40')" "$RUN/figures/data/d-randread.dat"
+	grep -qx "$(printf '99.9\t150\t150\t150\t150\t150')" "$RUN/figures/data/d-randread.dat"
+	grep -q '>latency, submission to completion (µs)<' "$RUN/figures/fig-d-latency.svg"
 }
 
 @test "a run holding only bare metal still gets every figure" {
@@ -74,7 +135,7 @@ setup() {
 	reverse_columns "$RUN/summary.csv" ,
 	reverse_columns "$RUN/results.csv" ,
 	awk -v dir="$BATS_TEST_TMPDIR/after" -f "$ROOT/plots/data.awk" "$RUN/cells.tsv" "$RUN/summary.csv" "$RUN/results.csv"
-	[ "$(find "$BATS_TEST_TMPDIR/after" -name '*.dat' | wc -l)" -ge 10 ]
+	[ "$(find "$BATS_TEST_TMPDIR/after" -name "*.dat" | wc -l)" -eq 9 ]
 	diff -r -x panels.tsv "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after"
 	diff <(sed "s#/before/#/#" "$BATS_TEST_TMPDIR/before/panels.tsv") <(sed "s#/after/#/#" "$BATS_TEST_TMPDIR/after/panels.tsv")
 	head -1 "$RUN/results.csv" | grep -q '^value,metric,'

@@ -25,10 +25,37 @@ setup() {
 	[ -s "$OUTDIR/cells/bare/randread-4k-qd1/rep2/fio.json" ]
 }
 
-@test "cells run rep-major: every cell once, then every cell again" {
+# run_order OUTPUT: the "cell rep" of every progress line, ';'-separated.
+run_order() {
+	sed -n 's/^\[[0-9]*\/[0-9]*\] \([^ ]*\) *rep \([0-9]\).*/\1 \2/p' <<<"$1" | tr '\n' ';'
+}
+
+@test "cells run rep-major, shuffled within each repetition by default" {
 	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR"
-	order=$(printf '%s\n' "${lines[@]}" | sed -n 's/^\[[0-9]*\/6\] \([^ ]*\) *rep \([0-9]\).*/\1 \2/p' | tr '\n' ';')
-	[ "$order" = "bare/randread-4k-qd1 1;full/randread-4k-qd1 1;broken/randread-4k-qd1 1;bare/randread-4k-qd1 2;full/randread-4k-qd1 2;broken/randread-4k-qd1 2;" ]
+	order=$(run_order "$output")
+	rep1=$(tr ';' '\n' <<<"$order" | head -n 3)
+	rep2=$(tr ';' '\n' <<<"$order" | sed -n 4,6p)
+	[ "$(grep -c ' 1$' <<<"$rep1")" -eq 3 ]
+	[ "$(sort <<<"$rep1" | sed 's/ 1$//' | tr '\n' ' ')" = "bare/randread-4k-qd1 broken/randread-4k-qd1 full/randread-4k-qd1 " ]
+	[ "$(sort <<<"$rep2" | sed 's/ 2$//' | tr '\n' ' ')" = "bare/randread-4k-qd1 broken/randread-4k-qd1 full/randread-4k-qd1 " ]
+}
+
+@test "the drawn seed is recorded in meta.json and run.conf, and gives the same order again" {
+	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR" --reps 3
+	order=$(run_order "$output")
+	seed=$(jq -r '.study_settings.shuffle_seed' "$OUTDIR/meta.json")
+	[[ "$seed" =~ ^[0-9]+$ ]]
+	grep -qx "shuffle_seed=$seed" "$OUTDIR/run.conf"
+	sed "s/^reps = 2\$/reps = 3\nshuffle = $seed/" "$FIX/studies/stub.ini" >"$BATS_TEST_TMPDIR/seeded.ini"
+	again=$("$ROOT/experiments/run" "$BATS_TEST_TMPDIR/seeded.ini" --list --out /x | sed 's/.*--cell \([^ ]*\) --rep \([0-9]*\)$/\1 \2/' | tr '\n' ';')
+	[ "$again" = "$order" ]
+}
+
+@test "shuffle = no runs the cells in the study's order" {
+	sed 's/^reps = 2$/reps = 2\nshuffle = no/' "$FIX/studies/stub.ini" >"$BATS_TEST_TMPDIR/ordered.ini"
+	run "$ROOT/experiments/run" "$BATS_TEST_TMPDIR/ordered.ini" --out "$OUTDIR"
+	[ "$(run_order "$output")" = "bare/randread-4k-qd1 1;full/randread-4k-qd1 1;broken/randread-4k-qd1 1;bare/randread-4k-qd1 2;full/randread-4k-qd1 2;broken/randread-4k-qd1 2;" ]
+	jq -e '.study_settings.shuffle == "no" and .study_settings.shuffle_seed == null' "$OUTDIR/meta.json"
 }
 
 @test "the run directory holds metadata, the cell table, job copies and one cmd per repetition" {
@@ -135,4 +162,107 @@ setup() {
 	grep -qF -- "--initrd $EXITLESS_LINUX_INITRD $EXITLESS_LINUX_KERNEL" "$OUTDIR/cells/full/randread-4k-qd1/rep1/cmd"
 	run grep -qF -- "--initrd" "$OUTDIR/cells/bare/randread-4k-qd1/rep1/cmd"
 	[ "$status" -eq 1 ]
+}
+
+@test "the runner grows the hugepage pool for the study's VMs and fio buffers, records it and restores it" {
+	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR" --reps 1
+	# guest RAM 256 MiB = 128 pages, + 32 for fio's buffers on hugepages (none in stub.ini: no bare-best)
+	jq -e '.host_memory.changed.hugepages == {before: "0", asked: "160", got: "160"}' "$OUTDIR/meta.json"
+	jq -e '.host_memory.hugepages_policy | startswith("default")' "$OUTDIR/meta.json"
+	[ "$(cat "$EXITLESS_HUGEPAGES_DIR/nr_hugepages")" = 0 ]
+}
+
+@test "pages already free count; a study's hugepages = 0 opts out and says so" {
+	fake_hugepages 100
+	echo 100 >"$EXITLESS_HUGEPAGES_DIR/nr_hugepages"
+	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR" --reps 1
+	jq -e '.host_memory.changed.hugepages == {before: "100", asked: "160", got: "160"}' "$OUTDIR/meta.json"
+	sed 's/^reps = 2$/reps = 1\nhugepages = 0/' "$FIX/studies/stub.ini" >"$BATS_TEST_TMPDIR/nohuge.ini"
+	run "$ROOT/experiments/run" "$BATS_TEST_TMPDIR/nohuge.ini" --out "$OUTDIR.2"
+	jq -e '.host_memory.changed == {} and .host_memory.hugepages_policy == "opted out (hugepages = 0)"' "$OUTDIR.2/meta.json"
+}
+
+@test "a pool the host will not grow is a warning naming what it means" {
+	# a number no one may write, root included
+	ln -sf /proc/sys/kernel/ngroups_max "$EXITLESS_HUGEPAGES_DIR/nr_hugepages"
+	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR" --reps 1
+	[[ "$output" == *"run: warning: only 0 of the 160 free 2 MiB hugepages this study needs could be reserved"* ]]
+}
+
+@test "meta.json records the host's settings: governor, boost, SMT, mitigations, command line, halt_poll_ns, disk" {
+	local sys=$BATS_TEST_TMPDIR/sys proc=$BATS_TEST_TMPDIR/proc
+	mkdir -p "$sys/devices/system/cpu/cpu0/cpufreq" "$sys/devices/system/cpu/smt" "$sys/devices/system/cpu/vulnerabilities" \
+		"$sys/devices/system/cpu/intel_pstate" "$sys/module/kvm/parameters" "$proc"
+	echo performance >"$sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"
+	echo 1 >"$sys/devices/system/cpu/intel_pstate/no_turbo"
+	echo 1 >"$sys/devices/system/cpu/smt/active"
+	echo on >"$sys/devices/system/cpu/smt/control"
+	echo "Mitigation: PTI" >"$sys/devices/system/cpu/vulnerabilities/meltdown"
+	echo 200000 >"$sys/module/kvm/parameters/halt_poll_ns"
+	echo "root=/dev/vda mitigations=off" >"$proc/cmdline"
+	echo "0.10 0.20 0.30 1/100 4242" >"$proc/loadavg"
+	EXITLESS_SYSFS=$sys EXITLESS_PROC=$proc run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR" --reps 1
+	jq -e '.host_settings | .cpu_governor == "performance" and .cpu_boost == "off" and .smt == {active: true, control: "on"}
+		and .vulnerabilities == {meltdown: "Mitigation: PTI"} and .kernel_cmdline == "root=/dev/vda mitigations=off"
+		and .kvm_halt_poll_ns == 200000 and .load_average == [0.1, 0.2, 0.3]' "$OUTDIR/meta.json"
+	jq -e '.disk | has("model") and has("scheduler") and .file_system != null' "$OUTDIR/meta.json"
+}
+
+@test "a busy machine is a warning before the study starts" {
+	local proc=$BATS_TEST_TMPDIR/proc
+	mkdir -p "$proc"
+	echo "1.50 0.90 0.40 3/100 4242" >"$proc/loadavg"
+	mkfifo "$proc/stat"
+	# two snapshots of /proc/stat: 60 of 100 ticks busy in between (each written by its own open of the FIFO,
+	# a moment apart, so the runner's first read ends before the second is written)
+	{ echo "cpu 100 0 100 800 0 0 0 0 0 0" >"$proc/stat"; sleep 0.3; echo "cpu 150 0 110 840 0 0 0 0 0 0" >"$proc/stat"; } &
+	EXITLESS_PROC=$proc run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR" --reps 1
+	[[ "$output" == *"run: warning: the machine is busy: 60 % of its CPU time went to other processes in the last second (load average 1.50 0.90 0.40)"* ]]
+	jq -e '.host_settings.busy_pct == 60' "$OUTDIR/meta.json"
+}
+
+@test "no tracing while a cell is timed; --exit-reasons traces each VM cell once more, after the timed ones" {
+	local sys=$BATS_TEST_TMPDIR/sys bin=$BATS_TEST_TMPDIR/bin log=$BATS_TEST_TMPDIR/perf.log
+	mkdir -p "$sys/module/kvm_amd" "$bin"
+	ln -s "$FIX/stub-perf" "$bin/perf"
+	PATH=$bin:$PATH EXITLESS_SYSFS=$sys STUB_PERF_LOG=$log EXITLESS_PERF=1 \
+		run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR" --reps 1 --only 'bare/*,full/*'
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^stat$' "$log")" -ge 2 ]
+	run grep -c '^kvm-record' "$log"
+	[ "$output" = 0 ]
+	[ ! -e "$OUTDIR/cells/full/randread-4k-qd1/exit-reasons" ]
+	: >"$log"
+	PATH=$bin:$PATH EXITLESS_SYSFS=$sys STUB_PERF_LOG=$log EXITLESS_PERF=1 \
+		run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR.2" --reps 1 --only 'bare/*,full/*' --exit-reasons
+	[ "$status" -eq 0 ]
+	# the timed cells (perf stat) all come first, then one traced run of the VM cell only
+	[ "$(grep -v '^stat$' "$log" | head -n 1 | cut -c1-10)" = kvm-record ]
+	[ "$(sed -n '/^kvm-record/,$p' "$log" | grep -c '^stat$')" -eq 0 ]
+	[ "$(grep -c '^kvm-record' "$log")" -eq 1 ]
+	grep -q -- '--request exitless' <(grep '^kvm-record' "$log")
+	grep -qx 'stub exits by reason' "$OUTDIR.2/cells/full/randread-4k-qd1/exit-reasons/perf-kvm.txt"
+	jq -e '.perf.exit_reasons_pass == true and .perf.kvm_stat == true' "$OUTDIR.2/meta.json"
+	[ -s "$OUTDIR.2/cells/full/randread-4k-qd1/rep1/perf.csv" ]
+}
+
+@test "where perf stat counts nothing, the run says why and so does every cell's summary row" {
+	local bin=$BATS_TEST_TMPDIR/bin
+	mkdir -p "$bin"
+	ln -s "$FIX/stub-perf" "$bin/perf"
+	PATH=$bin:$PATH EXITLESS_PERF=1 STUB_PERF_BROKEN=1 \
+		run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --out "$OUTDIR" --reps 1 --only 'bare/*,full/*'
+	[ "$status" -eq 0 ]
+	jq -e '.perf.stat_events == "" and .perf.missing == "perf stat does not count task-clock here: <not supported>,,task-clock,0,100.00,,"' "$OUTDIR/meta.json"
+	"$ROOT/experiments/collect" "$OUTDIR" >/dev/null
+	[ "$(csv_get "$OUTDIR/summary.csv" bare/randread-4k-qd1 cpu_missing)" = "perf stat does not count task-clock here: <not supported>;;task-clock;0;100.00;;" ]
+}
+
+@test "status 2 of a VM cell says whether the VMM refused its input or the guest refused its job" {
+	printf '%s\n' '[study]' 'jobs = randread-4k-qd1' 'configs = flag job' 'reps = 1' 'runtime = 1' 'image_size = 16M' \
+		'[config flag]' 'guest_cmdline = badflag' '[config job]' 'guest_cmdline = badjob' >"$BATS_TEST_TMPDIR/two.ini"
+	run "$ROOT/experiments/run" "$BATS_TEST_TMPDIR/two.ini" --out "$OUTDIR"
+	[ "$status" -eq 1 ]
+	grep -qx "failed rc=2 .*reason=build/vmm refused its input: --mem-backing: 'huge' is not one of auto|hugetlb|thp|4k" "$OUTDIR/cells/flag/randread-4k-qd1/rep1/status"
+	grep -qx 'failed rc=2 .*reason=the guest refused its job file or command line (see console.log)' "$OUTDIR/cells/job/randread-4k-qd1/rep1/status"
 }

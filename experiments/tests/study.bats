@@ -19,12 +19,24 @@ bad_study() {
 	done
 }
 
-@test "the quick study has 3 jobs x 6 configurations x 2 repetitions" {
+@test "the quick study has 3 jobs x 7 configurations x 2 repetitions" {
 	[ -d "$ROOT/workloads/jobs" ] || skip "workloads/jobs not present"
 	run "$ROOT/experiments/run" quick --list
 	[ "$status" -eq 0 ]
-	[ "${#lines[@]}" -eq 36 ]
+	[ "${#lines[@]}" -eq 42 ]
 	[ "$(printf '%s\n' "${lines[@]}" | grep -c -- '--cell full/randread-4k-qd1 ')" -eq 2 ]
+}
+
+@test "every shipped study with bare metal runs bare metal at its best beside it, on every job" {
+	[ -d "$ROOT/workloads/jobs" ] || skip "workloads/jobs not present"
+	local s cells n=0
+	for s in "$ROOT"/experiments/studies/*.ini; do
+		cells=$("$ROOT/experiments/run" "$s" --list --reps 1 | sed 's/.*--cell \([^ ]*\) .*/\1/')
+		grep -q '^bare/' <<<"$cells" || continue
+		n=$((n + 1))
+		[ "$(grep -c '^bare/' <<<"$cells")" -eq "$(grep -c '^bare-best/' <<<"$cells")" ] || { echo "$s"; false; }
+	done
+	[ "$n" -ge 7 ]
 }
 
 @test "--reps and --only change the plan" {
@@ -111,19 +123,34 @@ bad_study() {
 	[ -d "$ROOT/workloads/jobs" ] || skip "workloads/jobs not present"
 	run "$ROOT/experiments/run" paper --list
 	[ "$status" -eq 0 ]
-	[ "${#lines[@]}" -eq $((2 * 6 * 2 * 6 * 3)) ]
+	[ "${#lines[@]}" -eq $((2 * 6 * 2 * 7 * 3)) ]
 	[[ "$output" == *"--cell full/seqread-1m-qd32 --rep 3"* ]]
 	[[ "$output" == *"--cell qemu-iothread-uring/randread-4k-qd1 --rep 1"* ]]
 }
 
-@test "shuffle with a seed reorders cells within each repetition, the same way every time" {
+@test "shuffle with a seed reorders cells within each repetition, differently in each, the same way every time" {
 	fixture_jobs
-	sed 's/^reps = 1$/reps = 2\nshuffle = 7/' "$FIX/studies/braces.ini" >"$BATS_TEST_TMPDIR/shuf.ini"
+	sed 's/^reps = 1$/reps = 2\nshuffle = 1234567890/' "$FIX/studies/braces.ini" >"$BATS_TEST_TMPDIR/shuf.ini"
+	sed 's/^reps = 1$/reps = 2\nshuffle = no/' "$FIX/studies/braces.ini" >"$BATS_TEST_TMPDIR/plain.ini"
 	a=$("$ROOT/experiments/run" "$BATS_TEST_TMPDIR/shuf.ini" --list --out /x | sed 's/.*--cell //')
 	b=$("$ROOT/experiments/run" "$BATS_TEST_TMPDIR/shuf.ini" --list --out /x | sed 's/.*--cell //')
-	plain=$("$ROOT/experiments/run" "$FIX/studies/braces.ini" --list --reps 2 --out /x | sed 's/.*--cell //')
+	plain=$("$ROOT/experiments/run" "$BATS_TEST_TMPDIR/plain.ini" --list --out /x | sed 's/.*--cell //')
 	[ "$a" = "$b" ]
 	[ "$a" != "$plain" ]
 	[ "$(sort <<<"$a")" = "$(sort <<<"$plain")" ]
 	[ "$(head -n 6 <<<"$a" | grep -c 'rep 1$')" -eq 6 ]
+	[ "$(head -n 6 <<<"$a" | sed 's/ .*//')" != "$(tail -n 6 <<<"$a" | sed 's/ .*//')" ]
+}
+
+@test "--cost counts cells and runs and estimates minutes: ramp_time + runtime + start-up of each run" {
+	fixture_jobs
+	# 10 repetitions of bare (1 s + 0.4 s start-up) and of two VMM configurations (1 s + 1 s): 14 + 40 s
+	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --cost --reps 10
+	[ "$status" -eq 0 ]
+	[ "$output" = "stub: 3 cells, 30 runs, about 1 minute" ]
+	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --cost --reps 10 --runtime 20
+	# 10 x 20.4 + 20 x 21 = 624 s
+	[ "$output" = "stub: 3 cells, 30 runs, about 11 minutes" ]
+	run "$ROOT/experiments/run" "$FIX/studies/stub.ini" --list --reps 10 --out /x
+	[ "${#lines[@]}" -eq 30 ]
 }

@@ -205,7 +205,7 @@ int main(void)
 		write(fd, buf, sizeof(buf));
 	}
 	close(fd);
-	if (gmem_init(&mem, RAM, MEM_4K) < 0)
+	if (gmem_init(&mem, RAM, MEM_4K, true) < 0)
 		tap_bail("%s", err_msg());
 	k = make_disk("sync", false);
 	test_good(&k);

@@ -267,7 +267,7 @@ int main(void)
 {
 	struct guest_mem m;
 
-	if (gmem_init(&m, RAM, MEM_4K) < 0)
+	if (gmem_init(&m, RAM, MEM_4K, true) < 0)
 		tap_bail("gmem_init: %s", err_msg());
 	test_acpi(&m);
 	test_uart();

@@ -243,7 +243,7 @@ int main(void)
 {
 	struct guest_mem m;
 
-	if (gmem_init(&m, RAM, MEM_4K) < 0) {
+	if (gmem_init(&m, RAM, MEM_4K, true) < 0) {
 		printf("Bail out! %s\n", err_msg());
 		return 1;
 	}

@@ -174,3 +174,54 @@ teardown() {
 			"$(jq -r '.config | "\(.request) \(.emulation) \(.emulation_asked) \(.completion) \(.transport)"' "$BATS_TEST_TMPDIR/s.json")" ]
 	done
 }
+
+# thp_on KNOB: whether transparent_hugepage/KNOB lets madvised memory have huge pages.
+thp_on() {
+	grep -Eq '\[(always|madvise|advise|within_size)\]' "/sys/kernel/mm/transparent_hugepage/$1"
+}
+
+# no_pool_for MIB: skips when the host's free 2 MiB pages could hold MIB of guest RAM (auto would take them).
+no_pool_for() {
+	[ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)" -lt "$(($1 / 2))" ] ||
+		skip "this host has free hugepages for $1 MiB"
+}
+
+@test "auto, no hugepage pool: in-VMM emulation gets transparent huge pages on private memory, no note" {
+	thp_on enabled || skip "transparent_hugepage/enabled is never here"
+	no_pool_for 3072
+	run "$VMM" --mem 3072 --stats "$TMP/s.json" --cmdline 0 "$MINI"
+	[ "$status" -eq 0 ]
+	[ "$output" = "mini-guest: hello" ]
+	jq -e '.memory.backing == "thp" and .memory.requested == "auto"' "$TMP/s.json"
+}
+
+@test "auto, no hugepage pool, shmem THP off: a device process's shared RAM on 4 KiB pages, and one line saying what would give huge pages" {
+	! thp_on shmem_enabled || skip "transparent_hugepage/shmem_enabled allows huge pages here"
+	no_pool_for 3072
+	run "$VMM" --mem 3072 --emulation process --stats "$TMP/s.json" --cmdline 0 "$MINI"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "vmm: note: guest RAM is on 4 KiB pages (1536 free 2 MiB hugepages needed, $(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages) free; transparent_hugepage/shmem_enabled is off for the memory a device process shares): reserve them (echo 1536 > /proc/sys/vm/nr_hugepages) or set transparent_hugepage/shmem_enabled to advise" ]
+	[ "${lines[1]}" = "mini-guest: hello" ]
+	jq -e '.memory.backing == "4k"' "$TMP/s.json"
+	run "$VMM" --mem 3072 --emulation process --mem-backing 4k --cmdline 0 "$MINI"
+	[ "$output" = "mini-guest: hello" ]
+}
+
+@test "an initramfs too large for --mem is one line and status 2 before the guest starts" {
+	{ printf '070701'; head -c $((90 << 20)) /dev/zero; } >"$TMP/big.cpio"
+	run "$VMM" --console "$TMP/con" --initrd "$TMP/big.cpio" build/guest.elf
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" =~ ^"vmm: the initramfs $TMP/big.cpio (90 MiB with the job) needs --mem "([0-9]+)" or more: this kernel takes "[0-9]+" MiB and keeps the archive while it unpacks it into a tmpfs of at most half the RAM left (rootfstype=ramfs on --cmdline needs less)"$ ]]
+	# the kernel, the archive and twice its files: 3 x 90 MiB and more
+	[ "${BASH_REMATCH[1]}" -ge 270 ]
+	[ ! -s "$TMP/con" ]
+	# as much RAM as it asks for, or a ramfs root, and the check passes (the tiny guest then refuses the archive as a job)
+	run "$VMM" --mem "${BASH_REMATCH[1]}" --console "$TMP/con" --initrd "$TMP/big.cpio" build/guest.elf
+	[[ "$output" != *"needs --mem"* ]]
+	run "$VMM" --cmdline rootfstype=ramfs --console "$TMP/con" --initrd "$TMP/big.cpio" build/guest.elf
+	[[ "$output" != *"needs --mem"* ]]
+	run "$VMM" --mem 128 --cmdline rootfstype=ramfs --console "$TMP/con" --initrd "$TMP/big.cpio" build/guest.elf
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"or more: this kernel takes "*" MiB and keeps the archive while it unpacks it into a ramfs" ]]
+}
