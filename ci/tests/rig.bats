@@ -41,6 +41,12 @@ unrestricted_guest() {
 	cat /sys/module/kvm_intel/parameters/unrestricted_guest 2>/dev/null || echo Y
 }
 
+# first_boot: skips a test in the VMX rig's boot without unrestricted guest (it ran in the boot before; this
+# one is for the PVH entry through the identity map).
+first_boot() {
+	[ "$(unrestricted_guest)" = Y ] || skip "unrestricted_guest is off in this boot (the test ran in the other)"
+}
+
 @test "build/vmm runs with nested paging, and its stats and --platform say the virtualization is emulated, and by what" {
 	[ "$(cat "$PAGING")" = Y ]
 	run "$VMM" --disk "$IMG" --module workloads/jobs/verify-crc32c.fio --results "$BATS_TEST_TMPDIR/r.json" \
@@ -54,6 +60,7 @@ unrestricted_guest() {
 }
 
 @test "KVM counts the exits by reason: one MMIO exit per request with --request exit, none exitless" {
+	first_boot
 	local n=1000
 	vmm_read $n 1 --request exit --completion poll
 	# every request's QueueNotify write is one MMIO exit, and nothing else in the window is
@@ -67,6 +74,7 @@ unrestricted_guest() {
 }
 
 @test "KVM's per-vCPU exit statistics: an interrupt per I/O is a halt, an injection and two MMIO exits" {
+	first_boot
 	local n=300
 	vmm_read $n 1 --request exitless --completion irq
 	jq -e --argjson n $n '.vcpus[0].kvm as $v | .kvm as $k
@@ -76,6 +84,30 @@ unrestricted_guest() {
 		and $v.io_exits <= 2
 		and $v.exits == $k.exits and $v.mmio_exits == $k.mmio_exits' "$STATS" ||
 		{ jq -c '.vcpus[0].kvm' "$STATS"; false; }
+}
+
+@test "virtio-pci: an interrupt per I/O costs the halt only: no MMIO exit, and PV EOI leaves the EOI untrapped" {
+	first_boot
+	local n=300
+	vmm_read $n 1 --transport pci --request exitless --completion irq
+	# all but the halt gone: the MSI-X handler reads no register, the EOI clears KVM's PV EOI flag in guest memory
+	jq -e --argjson n $n '.vcpus[0].kvm as $v | .config.pv_eoi and $v.irq_injections >= $n
+		and $v.halt_exits >= $n - 3 and $v.mmio_exits == 0 and $v.io_exits <= 2
+		and .exits <= $n + 6' "$STATS" || { jq -c '[.exits, .config.pv_eoi, .vcpus[0].kvm]' "$STATS"; false; }
+	# the guest's xAPIC/x2APIC EOI instead (eoi=x2apic): one more exit per interrupt, the EOI's MSR write
+	vmm_read $n 1 --transport pci --request exitless --completion irq --cmdline eoi=x2apic
+	jq -e --argjson n $n '.exits >= 2 * $n - 3' "$STATS" || { jq -c '[.exits, .vcpus[0].kvm]' "$STATS"; false; }
+}
+
+@test "--hlt-exits off: a vCPU on a CPU of its own halts in the guest, and interrupts wake it without a halt exit" {
+	first_boot
+	local n=300
+	vmm_read $n 1 --transport pci --request exitless --completion irq --hlt-exits off
+	[ "$(jq -r .config.hlt_exits_off "$STATS")" = true ]
+	# no exit the guest causes is left; KVM's kick of the running vCPU (an IPI without posted interrupts) is the
+	# host's interrupt exit, counted apart
+	jq -e --argjson n $n '.vcpus[0].kvm as $v | $v.halt_exits <= 2 and $v.irq_injections >= $n and .exits <= 8' \
+		"$STATS" || { jq -c '[.exits, .host_irq_exits, .vcpus[0].kvm]' "$STATS"; false; }
 }
 
 # ref_check CELL METRIC VALUE: VALUE keeps the rig's reference row for CELL and METRIC (its rule, abs or ceil,
@@ -88,6 +120,7 @@ ref_check() {
 }
 
 @test "the exact counts at queue depth 1 of every request path and placement hold against the rig's reference" {
+	first_boot
 	local c cell switches m
 	# the counts study's configurations (experiments/configs.ini), run directly with a count of I/Os
 	for c in full:exitless/auto full-inline:exitless/inline full-emu:exitless/process full-req:exit/auto \
@@ -101,7 +134,7 @@ ref_check() {
 }
 
 @test "the counts study holds against the rig's reference" {
-	[ "$(unrestricted_guest)" = Y ] || skip "unrestricted_guest is off in this boot (the counts run in the other)"
+	first_boot
 	[ -z "${VMX_RIG:-}" ] || [ "${EXITLESS_VMX_LONG:-0}" = 1 ] ||
 		skip "Bochs time: 8 minutes in the VMX rig (EXITLESS_VMX_LONG=1 tests/run vmx: runs it)"
 	run ci/perf-gate --study counts --reference "ci/perf-reference-$FLAVOR.csv"

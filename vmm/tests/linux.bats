@@ -151,6 +151,34 @@ exits_per_io() {
 	[ "$(jq .devices.irqs "$STATS")" -ge 500 ]
 }
 
+@test "Linux on virtio-pci: fio's verify job with an MSI-X vector per queue, no MMIO exit in the window" {
+	needs_linux
+	printf '[global]\nioengine=io_uring\ndirect=1\n[verify]\nrw=randwrite\nbs=4k\nsize=2m\niodepth=8\nverify=crc32c\n' \
+		>"$BATS_TEST_TMPDIR/verify.fio"
+	linux_run "$BATS_TEST_TMPDIR/verify.fio" --transport pci --completion irq
+	fio_ok
+	[ "$(jq '.jobs[0].read.io_bytes' "$RES")" -eq $((2 << 20)) ]
+	# the kernel's own virtio_pci driver found the function behind the host bridge and took MSI-X vectors
+	grep -q 'virtio0-config' "$CON" || { grep '^init:' "$CON"; return 1; }
+	grep -q 'virtio0-req.0' "$CON"
+	[ "$(jq -r .config.transport "$STATS")" = pci ]
+	[ "$(jq .devices.irqs "$STATS")" -ge 100 ]
+	# the MSI-X handler reads no register: what virtio-mmio pays twice per interrupt is gone
+	[ "$(jq .kvm.mmio_exits "$STATS")" -eq 0 ] || { jq -c .kvm "$STATS"; return 1; }
+	echo "# pci, irq: $(exits_per_io) exits per I/O, $(jq -r '.devices.irqs / .ios' "$STATS") interrupts per I/O" >&3
+}
+
+@test "Linux on virtio-pci, completion=hybrid: cpuidle-haltpoll polls before the vCPU halts" {
+	needs_linux
+	# one vCPU in the rig shares its CPU, so the VMM gives no KVM_HINTS_REALTIME: force the driver
+	linux_run "$(reads_job 2000)" --transport pci --completion hybrid --cmdline cpuidle_haltpoll.force=1
+	fio_ok
+	[ "$(jq '.jobs[0].read.total_ios' "$RES")" -eq 2000 ]
+	grep -q '^init: cpuidle: haltpoll' "$CON" || { grep '^init:' "$CON"; return 1; }
+	[ "$(jq .kvm.mmio_exits "$STATS")" -eq 0 ]
+	echo "# pci, hybrid: $(exits_per_io) exits per I/O, $(jq -r '.vcpus[0].kvm.halt_exits / .ios' "$STATS") halts per I/O" >&3
+}
+
 # init_initrd ACTION: an initramfs of busybox whose /init says hello and then runs ACTION (busybox applet).
 init_initrd() {
 	local root=$BATS_TEST_TMPDIR/root bb=$PWD/build/linux/busybox
