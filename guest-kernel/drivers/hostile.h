@@ -14,6 +14,7 @@
 #define H_RAW_BASE  192		/* crafted chains use descriptors from here up (normal I/O stays below) */
 #define H_MAX_PROBE 16		/* crafted requests in flight at once */
 #define H_WAIT_MS   5000	/* how long a completion or a status change may take (the host is shared) */
+#define H_START_MS  60000	/* how long the first request may take (the device may still be starting) */
 
 /* Outcomes of a crafted request, as a mask of what a case accepts. */
 #define X_OK     1	/* VIRTIO_BLK_S_OK */
