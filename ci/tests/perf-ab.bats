@@ -12,7 +12,7 @@ setup() {
 	local r=$EXITLESS_AB_REPO
 	mkdir -p "$r"
 	git -C "$r" init -q
-	cp "$FIX/ab-vmm" "$r/vmm.sh"
+	sed "s|@VMM@|$ROOT/build/vmm|" "$FIX/ab-vmm" >"$r/vmm.sh"
 	# shellcheck disable=SC2016 # $$ and $@ are make's
 	printf 'build/vmm: vmm.sh speed\n\tmkdir -p build\n\tsed "s/@SPEED@/$$(cat speed)/" vmm.sh >$@\n\tchmod +x $@\nbuild/guest.elf:\n\tmkdir -p build\n\ttouch $@\n' >"$r/Makefile"
 	echo 10000 >"$r/speed"

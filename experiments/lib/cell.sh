@@ -122,10 +122,43 @@ cell_bare() {
 	CMD+=("$job")
 }
 
-# cell_vmm CONFIG JOB REPDIR: build/vmm with the configuration's switches; options the configuration does not
-# set are left to the VMM's defaults.
+# machine_args CONFIG: sets MACHINE to the build/vmm options that make a configuration's machine and its guest's
+# command line: memory, vCPUs, every switch of build/vmm --switches the configuration sets, poll window,
+# contexts, memory backing, placement, the guest's own words, vmm_args. Options the configuration does not set
+# are left to the VMM's defaults.
+MACHINE=()
+machine_args() {
+	local c=$1 f v extra=()
+	MACHINE=(--mem "$(conf "$c" mem 256)")
+	for f in "${SWITCH_FLAGS[@]}"; do
+		v=${CONF[$c.$(switch_key "$f")]:-}
+		[ -z "$v" ] || MACHINE+=("--$f" "$v")
+	done
+	[ -n "${CONF[$c.poll_us]:-}" ] && MACHINE+=(--poll-us "${CONF[$c.poll_us]}")
+	v=$(conf "$c" cpus)
+	[ -z "$v" ] || MACHINE+=(--cpus "$v")
+	v=$(conf "$c" contexts)
+	[ -z "$v" ] || MACHINE+=(--emulation-contexts "$v")
+	v=$(conf "$c" mem_backing)
+	[ -z "$v" ] || MACHINE+=(--mem-backing "$v")
+	v=$(conf "$c" pin)
+	[ -z "$v" ] || MACHINE+=(--pin "$v")
+	v=$(conf "$c" guest_cmdline)
+	[ -z "$v" ] || MACHINE+=(--cmdline "$v")
+	read -r -a extra <<<"${CONF[$c.vmm_args]:-}"
+	MACHINE+=("${extra[@]}")
+}
+
+# guest_image CONFIG: sets GUEST_ARGS to build/vmm's guest arguments: the Linux guest (Debian's kernel with the
+# initramfs; the VMM appends the job to it as exitless/job.fio) or the tiny guest.
+GUEST_ARGS=()
+guest_image() {
+	if [ -n "$(linux_guest "$1")" ]; then GUEST_ARGS=(--initrd "$LINUX_INITRD" "$LINUX_KERNEL"); else GUEST_ARGS=("$GUEST"); fi
+}
+
+# cell_vmm CONFIG JOB REPDIR: build/vmm with the configuration's machine (machine_args).
 cell_vmm() {
-	local c=$1 job=$2 dir=$3 disk v linux extra=()
+	local c=$1 job=$2 dir=$3 disk v extra=()
 	disk="$DISK,backend=$(conf "$c" backend uring)"
 	v=$(conf "$c" queues)
 	[ -z "$v" ] || disk+=",queues=$v"
@@ -133,63 +166,52 @@ cell_vmm() {
 		if [ "$RW_DEVICE" = 1 ]; then disk+=",rw-device"; else disk+=",ro"; fi
 	fi
 	RESULT=guest.json
-	linux=$(linux_guest "$c")
-	CMD=("$VMM" --mem "$(conf "$c" mem 256)" --module "$OUT/jobs/$job.fio" --console "$dir/console.log"
+	machine_args "$c"
+	guest_image "$c"
+	CMD=("$VMM" "${MACHINE[@]}" --module "$OUT/jobs/$job.fio" --console "$dir/console.log"
 		--results "$dir/guest.json" --stats "$dir/stats.json" --timeout "$(cell_timeout)" --disk "$disk")
-	for v in request emulation completion; do
-		[ -n "${CONF[$c.$v]:-}" ] && CMD+=("--$v" "${CONF[$c.$v]}")
-	done
-	[ -n "${CONF[$c.poll_us]:-}" ] && CMD+=(--poll-us "${CONF[$c.poll_us]}")
-	v=$(conf "$c" cpus)
-	[ -z "$v" ] || CMD+=(--cpus "$v")
-	v=$(conf "$c" contexts)
-	[ -z "$v" ] || CMD+=(--emulation-contexts "$v")
-	v=$(conf "$c" mem_backing)
-	[ -n "$v" ] && CMD+=(--mem-backing "$v")
-	v=$(conf "$c" pin)
-	[ -n "$v" ] && CMD+=(--pin "$v")
-	v=$(conf "$c" guest_cmdline)
-	[ -z "$v" ] || CMD+=(--cmdline "$v")
-	read -r -a extra <<<"${CONF[$c.vmm_args]:-}"
-	CMD+=("${extra[@]}")
 	# EXITLESS_VMM_ARGS (ci/perf-ab --a-args/--b-args): placed last, so they override the configuration's
 	read -r -a extra <<<"${EXITLESS_VMM_ARGS:-}"
-	CMD+=("${extra[@]}")
-	# the Linux guest: Debian's kernel with the initramfs, the VMM appends the job to it (exitless/job.fio)
-	if [ -n "$linux" ]; then CMD+=(--initrd "$LINUX_INITRD" "$LINUX_KERNEL"); else CMD+=("$GUEST"); fi
+	CMD+=("${extra[@]}" "${GUEST_ARGS[@]}")
 }
 
-# cell_qemu CONFIG JOB REPDIR: the same guest (guest.elf, or the Linux guest) under QEMU microvm. microvm makes only COM1, so COM2 (where
-# the guest writes its results) is added as an isa-serial device at index 1 (0x2f8, IRQ 3).
+# guest_words CONFIG: what build/vmm would give this configuration's guest, from build/vmm --dry-run of the same
+# options: the guest's command line in WORDS and the disk's queue count in QUEUES, so that QEMU gives the same
+# guest the same words (the console, the modes, a virtio_blk poll queue and a second possible CPU for polled
+# completions on Linux) and as many queues. Left out: request= and emulation=, which name build/vmm's own
+# request path and device placement; the tiny guest gets tsc_khz= as the VMM adds it at boot.
+WORDS="" QUEUES=""
+guest_words() {
+	local c=$1 out q
+	machine_args "$c"
+	guest_image "$c"
+	q=$(conf "$c" queues)
+	out=$(cd "$ROOT" && "$VMM" --dry-run "${MACHINE[@]}" --disk "$DISK${q:+,queues=$q}" "${GUEST_ARGS[@]}" 2>&1) ||
+		die "configuration $c: build/vmm --dry-run refuses it: ${out#vmm: }"
+	WORDS=$(jq -r '.cmdline | split(" ") | map(select(test("^(request|emulation)=") | not)) | join(" ")' <<<"$out")
+	[ -n "$(linux_guest "$c")" ] || WORDS+=${TSC_KHZ:+ tsc_khz=$TSC_KHZ}
+	WORDS=${WORDS# }
+	QUEUES=$(jq -r '.disks[0].queues' <<<"$out")
+}
+
+# cell_qemu CONFIG JOB REPDIR: the same guest (guest.elf, or the Linux guest) under QEMU microvm, with the
+# command line and queues build/vmm would give it (guest_words). microvm makes only COM1, so COM2 (where the
+# guest writes its results) is added as an isa-serial device at index 1 (0x2f8, IRQ 3).
 cell_qemu() {
-	local c=$1 job=$2 dir=$3 variant drive dev append mem cpus v linux acpi=off
+	local c=$1 job=$2 dir=$3 variant drive dev mem cpus linux acpi=off
 	variant=$(conf "$c" qemu default)
 	mem=$(conf "$c" mem 256)
 	cpus=$(conf "$c" cpus 1)
+	guest_words "$c"
 	drive="id=d0,file=$DISK,format=raw,if=none,cache=none"
 	[ "$variant" = iothread-uring ] && drive+=",aio=io_uring"
 	[ "$DISK_KIND" = blockdev ] && [ "$RW_DEVICE" != 1 ] && drive+=",readonly=on"
 	# null-co: QEMU's own null path (no data moved), the size of the image
 	[ "$(conf "$c" qemu_drive file)" = null ] && drive="id=d0,driver=null-co,size=$DISK_BYTES,if=none"
-	dev="virtio-blk-device,drive=d0,num-queues=$(conf "$c" queues "$cpus")"
+	dev="virtio-blk-device,drive=d0,num-queues=$QUEUES"
 	[ "$variant" != default ] && dev+=",iothread=io0"
 	linux=$(linux_guest "$c")
-	# the guest reads its completion mode from the command line (as build/vmm passes it); the Linux guest gets
-	# what build/vmm gives it: the console, a reset through ACPI on a reboot or a panic, a virtio_blk poll queue
-	# for polled completions
-	if [ -n "$linux" ]; then
-		append="console=ttyS0 reboot=acpi panic=-1" acpi=on
-	else
-		append=${TSC_KHZ:+tsc_khz=$TSC_KHZ}
-	fi
-	[ -z "${CONF[$c.completion]:-}" ] || append+=" completion=${CONF[$c.completion]}"
-	if [ -n "$linux" ] && [ "${CONF[$c.completion]:-}" = poll ]; then
-		append+=" virtio_blk.poll_queues=1"
-		[ "$cpus" -gt 1 ] || append+=" possible_cpus=2"
-		[ -n "$(conf "$c" queues)" ] || dev="${dev%,num-queues=*},num-queues=$((cpus > 1 ? cpus : 2))"
-	fi
-	v=$(conf "$c" guest_cmdline)
-	[ -z "$v" ] || append+=" $v"
+	[ -z "$linux" ] || acpi=on
 	RESULT=guest.json
 	# microvm describes its devices in ACPI (what the Linux guest reads) with acpi=on; the tiny guest needs none
 	# shellcheck disable=SC2054 # commas belong to QEMU option values
@@ -200,9 +222,9 @@ cell_qemu() {
 	if [ -n "$linux" ]; then
 		# QEMU cannot append the job to the initramfs: a copy per job holds it
 		[ -f "$OUT/jobs/$job.linux.cpio" ] || "$ROOT/guest-linux/initrd-with-job" "$LINUX_INITRD" "$OUT/jobs/$job.fio" "$OUT/jobs/$job.linux.cpio"
-		CMD+=(-kernel "$LINUX_KERNEL" -initrd "$OUT/jobs/$job.linux.cpio" -append "${append# }")
+		CMD+=(-kernel "$LINUX_KERNEL" -initrd "$OUT/jobs/$job.linux.cpio" -append "$WORDS")
 	else
-		CMD+=(-kernel "$GUEST" -initrd "$OUT/jobs/$job.fio" -append "${append# }")
+		CMD+=(-kernel "$GUEST" -initrd "$OUT/jobs/$job.fio" -append "$WORDS")
 	fi
 	[ "$variant" = default ] || CMD+=(-object "iothread,id=io0")
 	# QEMU's RAM is anonymous memory it madvises for THP; hugetlb puts it on 2 MiB pages as build/vmm does

@@ -22,35 +22,25 @@ size_bytes() {
 	numfmt --from=iec "$s"
 }
 
-# kvm_flavor: pvm when the kvm_pvm module is loaded, else vmx or svm from the loaded KVM module, else none.
-kvm_flavor() {
-	local sys=${EXITLESS_SYSFS:-/sys}
-	if [ -d "$sys/module/kvm_pvm" ]; then
-		echo pvm
-	elif [ -d "$sys/module/kvm_intel" ]; then
-		echo vmx
-	elif [ -d "$sys/module/kvm_amd" ]; then
-		echo svm
-	else
-		echo none
-	fi
+# vmm_path: the VMM the kit runs and asks ($EXITLESS_VMM, default build/vmm), as an absolute path.
+vmm_path() {
+	local v=${EXITLESS_VMM:-build/vmm}
+	[[ "$v" == /* ]] || v=$ROOT/$v
+	echo "$v"
 }
 
-# posted_interrupts FLAVOR: true/false from APICv (vmx) or AVIC (svm); false on pvm; null when unknown.
-posted_interrupts() {
-	local sys=${EXITLESS_SYSFS:-/sys} f v
-	case "$1" in
-	vmx) f=$sys/module/kvm_intel/parameters/enable_apicv ;;
-	svm) f=$sys/module/kvm_amd/parameters/avic ;;
-	pvm) echo false; return ;;
-	*) echo null; return ;;
-	esac
-	v=$(cat "$f" 2>/dev/null || true)
-	case "$v" in
-	Y | y | 1) echo true ;;
-	N | n | 0) echo false ;;
-	*) echo null ;;
-	esac
+# platform_json: what build/vmm --platform says of this host (KVM flavor, emulated or not, the hypervisor it
+# runs under, posted interrupts), or null when build/vmm is not built. The kit's host facts come from here
+# only, so a run's meta.json and the VMM's stats can never disagree.
+platform_json() {
+	local out
+	out=$("$(vmm_path)" --platform 2>/dev/null) || out=null
+	jq -c . <<<"$out" 2>/dev/null || echo null
+}
+
+# kvm_flavor: pvm, vmx or svm as build/vmm --platform says; "unknown" when it cannot tell or is not built.
+kvm_flavor() {
+	jq -r '.kvm_flavor // "unknown"' <<<"$(platform_json)"
 }
 
 # host_tsc_khz: the host TSC frequency in kHz from sysfs, else from the kernel log; empty when unknown
@@ -121,14 +111,6 @@ shell_words() {
 		fi
 	done
 	echo "${out# }"
-}
-
-# platform_json: what build/vmm --platform says of this host (KVM flavor, emulated or not, the hypervisor it
-# runs under, posted interrupts), or null when build/vmm is not built.
-platform_json() {
-	local out
-	out=$("$ROOT/build/vmm" --platform 2>/dev/null) || out=null
-	jq -c . <<<"$out" 2>/dev/null || echo null
 }
 
 # run_emulated RUN: 1 when the run was made on an emulated platform (its meta.json says so), else 0.

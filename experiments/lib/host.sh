@@ -84,12 +84,9 @@ meta_pinning() {
 
 # meta_write: meta.json (format 1) on stdout.
 meta_write() {
-	local flavor
-	flavor=$(kvm_flavor)
 	jq -n --arg run "$(basename "$OUT")" --arg study "$STUDY_NAME" --arg commit "$(git_commit)" \
 		--argjson dirty "$(git_dirty)" --arg date "$(date -Iseconds)" --arg host "$(hostname)" \
-		--arg cpu "$(cpu_model)" --argjson cores "$(nproc)" --arg kernel "$(uname -r)" --arg flavor "$flavor" \
-		--argjson posted "$(posted_interrupts "$flavor")" --arg tsc "$TSC_KHZ" \
+		--arg cpu "$(cpu_model)" --argjson cores "$(nproc)" --arg kernel "$(uname -r)" --arg tsc "$TSC_KHZ" \
 		--arg fio "$(tool_version "$FIO" --version)" --arg qemu "$(tool_version "$QEMU" --version)" \
 		--arg gcc "$(tool_version gcc --version)" --arg perf "$(tool_version perf --version)" \
 		--arg disk "$DISK" --arg disk_kind "$DISK_KIND" --argjson disk_bytes "$DISK_BYTES" \
@@ -102,8 +99,8 @@ meta_write() {
 		--rawfile pins <(meta_pinning) --rawfile cmds <(meta_commands) '
 	def lines: split("\n") | map(select(length > 0) | split("\t"));
 	{format: 1, run: $run, study: $study, git: {commit: $commit, dirty: $dirty}, date: $date,
-	 host: {name: $host, cpu_model: $cpu, cores: $cores, kernel: $kernel, kvm_flavor: $flavor,
-	        posted_interrupts: $posted, tsc_khz: (if $tsc == "" then null else ($tsc | tonumber) end),
+	 host: {name: $host, cpu_model: $cpu, cores: $cores, kernel: $kernel, kvm_flavor: ($platform.kvm_flavor // "unknown"),
+	        posted_interrupts: ($platform.posted_interrupts // null), tsc_khz: (if $tsc == "" then null else ($tsc | tonumber) end),
 	        emulated: ($platform.emulated // false), hypervisor: ($platform.host_hypervisor // null)},
 	 versions: {fio: $fio, qemu: $qemu, gcc: $gcc, perf: $perf},
 	 host_settings: ($settings + {busy_pct: (if $busy == "" then null else ($busy | tonumber) end)}),

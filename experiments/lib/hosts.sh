@@ -6,15 +6,14 @@
 
 # hosts_record OUT: OUT/hosts/HOST.json, the facts of this host, unless already there.
 hosts_record() {
-	local f flavor
+	local f
 	f=$1/hosts/$(hostname -s).json
 	[ -f "$f" ] && return 0
 	mkdir -p "$1/hosts"
-	flavor=$(kvm_flavor)
 	jq -n --arg name "$(hostname -s)" --arg cpu "$(cpu_model)" --argjson cores "$(nproc)" --arg kernel "$(uname -r)" \
-		--arg flavor "$flavor" --argjson posted "$(posted_interrupts "$flavor")" --argjson platform "$(platform_json)" '
-	{format: 1, name: $name, cpu_model: $cpu, cores: $cores, kernel: $kernel, kvm_flavor: $flavor,
-	 posted_interrupts: $posted, emulated: ($platform.emulated // false)}' >"$f.$$"
+		--argjson platform "$(platform_json)" '
+	{format: 1, name: $name, cpu_model: $cpu, cores: $cores, kernel: $kernel, kvm_flavor: ($platform.kvm_flavor // "unknown"),
+	 posted_interrupts: ($platform.posted_interrupts // null), emulated: ($platform.emulated // false)}' >"$f.$$"
 	mv -f "$f.$$" "$f"
 }
 

@@ -4,7 +4,9 @@
 # to or override experiments/configs.ini key by key. The format is described in experiments/README.md.
 
 STUDY_KEYS="description reps image_size drop_caches runtime ramp_time jobs configs shuffle pin mem timeout backend hugepages thp_shmem cpus guest guest_cmdline"
-CONFIG_KEYS="kind label colour request emulation completion poll_us pin backend mem mem_backing cpus queues contexts qemu qemu_mem qemu_drive guest guest_cmdline vmm_args fio_options"
+# the configuration keys of the kit's own; every switch of build/vmm --switches is one too (request, emulation,
+# completion, transport, hlt_exits, ...: ini_parse adds them)
+CONFIG_KEYS="kind label colour poll_us pin backend mem mem_backing cpus queues contexts qemu qemu_mem qemu_drive guest guest_cmdline vmm_args fio_options"
 
 declare -A STUDY=()  # study key -> value
 declare -A CONF=()   # "config.key" -> value
@@ -13,11 +15,23 @@ JOBS=()              # job names of the study, expanded, in order
 CONFIGS=()           # configuration names of the study, in order
 
 # ini_parse FILE [NEED_STUDY]: prints "kind name key value file:line" (fields separated by \x1f) per setting;
-# a line that is neither a comment, a section header nor a valid "key = value" is one error naming file and line (exit 2).
+# a line that is neither a comment, a section header nor a valid "key = value" is one error naming file and line
+# (exit 2). The switches and backends come from build/vmm --switches (switches_load first): each switch is a
+# configuration key whose values are its modes.
 ini_parse() {
-	awk -v file="$1" -v need="${2:-0}" -v skeys="$STUDY_KEYS" -v ckeys="$CONFIG_KEYS" -v prog="${PROG:-experiments}" '
+	awk -v file="$1" -v need="${2:-0}" -v skeys="$STUDY_KEYS" -v ckeys="$CONFIG_KEYS" -v prog="${PROG:-experiments}" \
+		-v vocab="$(switch_vocab)" '
 	function fail(msg) { printf "%s: %s:%d: %s\n", prog, file, FNR, msg > "/dev/stderr"; bad = 1; exit 2 }
+	# words_or(list): "a b c" as "a, b or c"
+	function words_or(l,   w, n, i, s) { n = split(l, w, " "); s = w[1]; for (i = 2; i <= n; i++) s = s (i < n ? ", " : " or ") w[i]; return s }
 	BEGIN {
+		n = split(vocab, a, ";")
+		for (i = 1; i <= n; i++) {
+			k = substr(a[i], 1, index(a[i], "=") - 1); l = substr(a[i], index(a[i], "=") + 1)
+			m = split(l, w, " "); for (j = 1; j <= m; j++) mode[k, w[j]] = 1
+			vk[k] = 1; what[k] = words_or(l) " (build/vmm --switches)"
+			if (k != "backend") ckeys = ckeys " " k
+		}
 		n = split(skeys, a, " "); for (i = 1; i <= n; i++) sk[a[i]] = 1
 		n = split(ckeys, a, " "); for (i = 1; i <= n; i++) ck[a[i]] = 1
 		# what each key accepts: a regular expression and the words for the error message
@@ -31,10 +45,6 @@ ini_parse() {
 		re["drop_caches"] = "^(yes|no)$"; what["drop_caches"] = "yes or no"
 		re["shuffle"] = "^(no|yes|[0-9]+)$"; what["shuffle"] = "no, yes or a seed"
 		re["kind"] = "^(vmm|bare|qemu)$"; what["kind"] = "vmm, bare or qemu"
-		re["request"] = "^(exit|ioeventfd|exitless)$"; what["request"] = "exit, ioeventfd or exitless"
-		re["emulation"] = "^(thread|process|inline|auto)$"; what["emulation"] = "thread, process, inline or auto"
-		re["completion"] = "^(irq|poll)$"; what["completion"] = "irq or poll"
-		re["backend"] = "^(uring|sync|null|ram)$"; what["backend"] = "uring, sync, null or ram"
 		re["qemu"] = "^(default|iothread|iothread-uring)$"; what["qemu"] = "default, iothread or iothread-uring"
 		re["qemu_mem"] = "^(default|hugetlb)$"; what["qemu_mem"] = "default (anonymous RAM, THP by madvise) or hugetlb"
 		re["qemu_drive"] = "^(file|null)$"; what["qemu_drive"] = "file (the image) or null (the null-co driver)"
@@ -73,6 +83,7 @@ ini_parse() {
 		if (kind == "config" && !(key in ck)) fail("unknown config key \"" key "\" (known: " ckeys ")")
 		if (val == "" && key != "guest_cmdline" && key != "vmm_args" && key != "fio_options") fail("\"" key "\" has no value")
 		if ((key in re) && val !~ re[key]) fail(key " = " val ": expected " what[key])
+		if ((key in vk) && !((key, val) in mode)) fail(key " = " val ": expected " what[key])
 		printf "%s\037%s\037%s\037%s\037%s:%d\n", kind, name, key, val, file, FNR
 	}
 	END { if (!bad && need && !seen_study) { printf "%s: %s: no [study] section\n", prog, file > "/dev/stderr"; exit 2 } }
@@ -99,6 +110,7 @@ study_file() {
 study_load() {
 	local sfile=$1 cfile=$2 f parsed kind name key val where need
 	STUDY=() CONF=() CONFIG_NAMES=()
+	switches_load
 	for f in "$cfile" "$sfile"; do
 		need=0
 		[ "$f" = "$sfile" ] && need=1

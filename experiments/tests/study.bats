@@ -80,7 +80,7 @@ bad_study() {
 	f=$(bad_study '[study]' 'jobs = randread-4k-qd1' 'configs = fast' '[config fast]' 'request = teleport')
 	run "$ROOT/experiments/run" "$f" --list
 	[ "$status" -eq 2 ]
-	[ "$output" = "run: $f:5: request = teleport: expected exit, ioeventfd or exitless" ]
+	[ "$output" = "run: $f:5: request = teleport: expected exit, ioeventfd or exitless (build/vmm --switches)" ]
 }
 
 @test "an unknown section is an error" {
