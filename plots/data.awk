@@ -1,6 +1,6 @@
 # plots/data.awk - the data files of the figures, from a run's cells.tsv, summary.csv and results.csv.
 # Writes DIR/<panel>.dat (tab-separated, a header row naming the series, then rows of value/low/high triples;
-# figure d: a value per series) and DIR/panels.tsv: figure, data file, panel title, series count, solid-bar
+# figure d: a value per series; figure h: an x and a y per series) and DIR/panels.tsv: figure, data file, panel title, series count, solid-bar
 # count, colour list (#RRGGBB words), the panel's y-axis label (empty: the figure's). A title "-" is none.
 # Variables: dir (output folder). POSIX awk (mawk).
 
@@ -320,6 +320,37 @@ function fig_g(   i, j, c, b, nb, bl, bseen, sc, oc, out, row, done) {
 		print "configuration\tsame vCPU, between I/Os\tlow\thigh\tother vCPU, while the I/O runs\tlow\thigh" > out; close(out) }
 }
 
+# fig_h: the load study: host CPU per I/O and latency (p50, p99) against the I/Os per second each configuration
+# carried, one line per configuration through the run's 4 KiB random-read jobs (offered at fixed rates,
+# rate_iops, then saturated at queue depth 1 and 32), log-log. Only for a run with an offered-rate job
+# (a job named ...-NNNiops). Data: a row per job, each series' x (IOPS) and y.
+function fig_h(   i, n, jl, nl, out) {
+	for (i = 1; i <= njob; i++) if (jobs[i] ~ /-[0-9]+iops(-[a-z]+)?$/) n++
+	if (!n) { nser = nsolid = 0; colours = ""
+		out = panel("h", "h-none", "no offered-rate jobs in this run (experiments/studies/load.ini)", "")
+		print "I/Os per second" > out; close(out); return }
+	for (i = 1; i <= njob; i++) if (jrw[jobs[i]] == "randread" && jbs[jobs[i]] == 4096) jl[++nl] = jobs[i]
+	series("all")
+	load_panel("h-cpu", "host CPU per I/O (perf task-clock)", "host_cpu_us_per_io", "µs per I/O", jl, nl)
+	load_panel("h-p50", "latency p50 (submission to completion)", "lat_p50_us_median", "µs", jl, nl)
+	load_panel("h-p99", "latency p99", "lat_p99_us_median", "µs", jl, nl)
+}
+
+function load_panel(name, title, m, ylabel, jl, nl,   out, i, j, row) {
+	out = panel("h", name, title, ylabel)
+	row = "I/Os per second"
+	for (j = 1; j <= nser; j++) row = row "\t" (clabel[ser[j]] != "" ? clabel[ser[j]] : ser[j]) "\ty"
+	print row > out
+	for (i = 1; i <= nl; i++) {
+		row = jl[i]
+		# a point needs both: no y, no x (a panel without any point is left out)
+		for (j = 1; j <= nser; j++) row = row "\t" (S[ser[j], jl[i], m] == "" ? "NaN" : v(S[ser[j], jl[i], "iops_median"])) \
+			"\t" v(S[ser[j], jl[i], m])
+		print row > out
+	}
+	close(out)
+}
+
 # gv(c, j, m): "median<TAB>min<TAB>max" of metric m of configuration c on job j, NaN when c is empty.
 function gv(c, j, m) { return c == "" ? "NaN\tNaN\tNaN" : v(S[c, j, m]) "\t" v(S[c, j, m "_min"]) "\t" v(S[c, j, m "_max"]) }
 
@@ -330,5 +361,5 @@ END {
 	printf "" > (dir "/panels.tsv")
 	compact()
 	keyjobs()
-	fig_a(); fig_b(); fig_c(); fig_d(); fig_e(); fig_f(); fig_g()
+	fig_a(); fig_b(); fig_c(); fig_d(); fig_e(); fig_f(); fig_g(); fig_h()
 }

@@ -383,6 +383,7 @@ int stats_write(struct vmm *v, int fd)
 	write_headline(&w, v, ios);
 	json_ratio(&w, "cpu_us_per_io", cpu_total(v, true), ios * 1000, 3);
 	json_ratio(&w, "io_cpu_us_per_io", cpu_total(v, false), ios * 1000, 3);
+	json_ratio(&w, "iops_per_core", ios * 1000000000ull, cpu_total(v, true), 1);
 	write_kvm(&w, v);
 	write_vcpus(&w, v);
 	write_memory(&w, v);

@@ -40,7 +40,7 @@ ini_parse() {
 		re["ramp_time"] = "^[0-9]+$"; what["ramp_time"] = "seconds (an integer)"
 		re["timeout"] = "^[1-9][0-9]*$"; what["timeout"] = "seconds (a positive integer)"
 		re["mem"] = "^[1-9][0-9]*$"; what["mem"] = "MiB (a positive integer)"
-		re["poll_us"] = "^[0-9]+$"; what["poll_us"] = "microseconds (an integer)"
+		re["poll_us"] = "^([0-9]+|adaptive(:[0-9]+)?)$"; what["poll_us"] = "microseconds (an integer), adaptive or adaptive:MAX"
 		re["image_size"] = "^[0-9]+[kKmMgGtT]?$"; what["image_size"] = "a size such as 1G or 512M"
 		re["drop_caches"] = "^(yes|no)$"; what["drop_caches"] = "yes or no"
 		re["shuffle"] = "^(no|yes|[0-9]+)$"; what["shuffle"] = "no, yes or a seed"

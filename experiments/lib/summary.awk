@@ -118,6 +118,13 @@ function cpu_missing(c, ok,   r) {
 	return r
 }
 
+# per_core(c, metric): I/Os per host CPU-second, 1e6 / the median of a CPU-µs-per-I/O metric ("" without it).
+function per_core(c, metric,   m) {
+	if (!gather(c, metric, 1)) return ""
+	m = median(gather(c, metric, 1))
+	return m > 0 ? fmt(1e6 / m) : ""
+}
+
 function loop_pct(k, name, u, t, ru, rt) {
 	if (val[k, t] > 0 && val[k, u] > 0 && val[k, rt] > 0 && val[k, ru] > 0)
 		put(k, name, fmt(100 * (val[k, u] / val[k, t]) / (val[k, ru] / val[k, rt])))
@@ -142,7 +149,7 @@ function write_summary(   i, j, c, ok, bad, pct, mb, mc, cpu, src, n) {
 	printf "pct_of_bare,pct_of_bare_min,pct_of_bare_max,exits_per_io,exits_per_io_min,exits_per_io_max," > summary
 	printf "irqs_per_io,irqs_per_io_min,irqs_per_io_max,notifies_per_io,cpu_us_per_io,cpu_us_per_io_min," > summary
 	printf "cpu_us_per_io_max,cpu_source,host_cpu_us_per_io,bare_ref,loop_same_pct,loop_same_pct_min,loop_same_pct_max," > summary
-	print "loop_other_pct,loop_other_pct_min,loop_other_pct_max,host_cpu_us_per_io_min,host_cpu_us_per_io_max,cores_busy,cores_busy_min,cores_busy_max,cpu_missing" > summary
+	print "loop_other_pct,loop_other_pct_min,loop_other_pct_max,host_cpu_us_per_io_min,host_cpu_us_per_io_max,cores_busy,cores_busy_min,cores_busy_max,cpu_missing,iops_per_core,host_iops_per_core" > summary
 	for (i = 1; i <= ncell; i++) {
 		c = cells[i]
 		if (nrep[c] == 0) continue
@@ -167,7 +174,10 @@ function write_summary(   i, j, c, ok, bad, pct, mb, mc, cpu, src, n) {
 		printf "%s,%s,%s,%s,", cpu, src, (emulated ? "" : fmt(median(gather(c, "host_cpu_us_per_io", 1)))), config[bare[job[c]]] > summary
 		printf "%s,%s,", perf_triple(c, "loop_same_pct", 1), perf_triple(c, "loop_other_pct", 1) > summary
 		cpu = perf_triple(c, "host_cpu_us_per_io", 1); sub(/^[^,]*,/, "", cpu)
-		printf "%s,%s,%s\n", cpu, perf_triple(c, "cores_busy", 1), (emulated ? "" : cpu_missing(c, ok)) > summary
+		printf "%s,%s,%s,", cpu, perf_triple(c, "cores_busy", 1), (emulated ? "" : cpu_missing(c, ok)) > summary
+		# I/Os per host CPU-second (Firecracker's figure of merit): of the CPU per I/O above, and of perf's
+		printf "%s,%s\n", per_core(c, src == "stats" ? "cpu_us_per_io" : "host_cpu_us_per_io"), \
+			(emulated ? "" : per_core(c, "host_cpu_us_per_io")) > summary
 	}
 }
 

@@ -59,6 +59,14 @@ setup() {
 	[ -z "$(csv_get "$S" bare/randread-4k-qd1 exits_per_io)" ]
 }
 
+@test "I/Os per host CPU-second: 1e6 over the CPU per I/O, the VMM's own or perf's, and perf's like for like" {
+	[ "$(csv_get "$S" full/randread-4k-qd1 iops_per_core)" = 33333.3 ]
+	[ "$(csv_get "$S" bare/randread-4k-qd1 iops_per_core)" = 500000 ]
+	[ "$(csv_get "$S" bare/randread-4k-qd1 host_iops_per_core)" = 500000 ]
+	run "$ROOT/experiments/summarize" "$RUN"
+	[[ "$output" == *"I/Os per host CPU-second"* ]] || { echo "$output"; false; }
+}
+
 @test "latency columns are in microseconds" {
 	[ "$(csv_get "$S" bare/randread-4k-qd1 clat_p50_us_median)" = 50 ]
 	[ "$(csv_get "$S" baseline/randread-4k-qd1 clat_p99_us_median)" = 360 ]

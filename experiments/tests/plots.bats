@@ -12,8 +12,8 @@ setup() {
 @test "every figure is produced in PNG, SVG and PDF and is not empty" {
 	run "$ROOT/plots/plot" "$RUN"
 	[ "$status" -eq 0 ]
-	[ "$output" = "plot: 21 files in $RUN/figures" ]
-	for f in a-pct-of-bare b-technique c-exits d-latency e-cpu f-per-io g-neighbour; do
+	[ "$output" = "plot: 24 files in $RUN/figures" ]
+	for f in a-pct-of-bare b-technique c-exits d-latency e-cpu f-per-io g-neighbour h-load; do
 		[ -s "$RUN/figures/fig-$f.png" ]
 		[ -s "$RUN/figures/fig-$f.svg" ]
 		[ -s "$RUN/figures/fig-$f.pdf" ]
@@ -107,7 +107,7 @@ setup() {
 	mv "$RUN/cells.new" "$RUN/cells.tsv"
 	run "$ROOT/plots/plot" "$RUN"
 	[ "$status" -eq 0 ]
-	[ "$(find "$RUN/figures" -maxdepth 1 -name 'fig-*' -size +1k | wc -l)" -eq 21 ]
+	[ "$(find "$RUN/figures" -maxdepth 1 -name 'fig-*' -size +1k | wc -l)" -eq 24 ]
 }
 
 @test "--out draws somewhere else; a folder that is not a run is an error" {
@@ -135,8 +135,27 @@ setup() {
 	reverse_columns "$RUN/summary.csv" ,
 	reverse_columns "$RUN/results.csv" ,
 	awk -v dir="$BATS_TEST_TMPDIR/after" -f "$ROOT/plots/data.awk" "$RUN/cells.tsv" "$RUN/summary.csv" "$RUN/results.csv"
-	[ "$(find "$BATS_TEST_TMPDIR/after" -name "*.dat" | wc -l)" -eq 9 ]
+	[ "$(find "$BATS_TEST_TMPDIR/after" -name "*.dat" | wc -l)" -eq 10 ]
 	diff -r -x panels.tsv "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after"
 	diff <(sed "s#/before/#/#" "$BATS_TEST_TMPDIR/before/panels.tsv") <(sed "s#/after/#/#" "$BATS_TEST_TMPDIR/after/panels.tsv")
 	head -1 "$RUN/results.csv" | grep -q '^value,metric,'
+}
+
+@test "figure h draws CPU per I/O and latency against the IOPS carried, for a run with an offered-rate job only" {
+	local d
+	"$ROOT/plots/plot" "$RUN" >/dev/null
+	[ "$(grep '^h' "$RUN/figures/data/panels.tsv" | cut -f2)" = "$RUN/figures/data/h-none.dat" ]
+	grep -q 'no data for this figure' "$RUN/figures/fig-h-load.svg"
+	# the same run with its queue-depth-32 job renamed into an offered-rate one (a load study's job name)
+	sed -i 's/randread-4k-qd32/randread-4k-qd1-1000iops/g' "$RUN/cells.tsv"
+	for d in "$RUN"/cells/*/randread-4k-qd32; do mv "$d" "${d%qd32}qd1-1000iops"; done
+	rm "$RUN/summary.csv" "$RUN/results.csv" # collected again by plot
+	"$ROOT/plots/plot" "$RUN" >/dev/null
+	[ "$(grep -c '^h' "$RUN/figures/data/panels.tsv")" = 3 ]
+	# a row per job, an x (the cell's median IOPS) and a y (perf's CPU per I/O) per series: bare metal first
+	[ "$(awk -F'\t' '$1 == "randread-4k-qd1-1000iops" { print $2, $3 }' "$RUN/figures/data/h-cpu.dat")" = \
+		"$(csv_get "$RUN/summary.csv" bare/randread-4k-qd1-1000iops iops_median) $(csv_get "$RUN/summary.csv" bare/randread-4k-qd1-1000iops host_cpu_us_per_io)" ]
+	grep -q '>host CPU per I/O (perf task-clock)<' "$RUN/figures/fig-h-load.svg"
+	run grep -c 'no data for this figure' "$RUN/figures/fig-h-load.svg"
+	[ "$output" = 0 ]
 }

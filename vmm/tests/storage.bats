@@ -200,7 +200,7 @@ host_only() {
 	[ "$status" -eq 0 ]
 	[ "$(nproc)" -gt 1 ] || pin=null # one CPU (the VMX rig): nothing to place apart, no default placement
 	# one jq run for every field (its start-up costs seconds in the rigs): a line per field missing or wrong
-	run jq -r --arg pin "$pin" --arg num "ios exits exits_per_io irqs_per_io notifies_per_io cpu_us_per_io kvm.exits
+	run jq -r --arg pin "$pin" --arg num "ios exits exits_per_io irqs_per_io notifies_per_io cpu_us_per_io iops_per_core kvm.exits
 		kvm.halt_exits threads.vcpu.cpu_us threads.iocore.cpu_us threads.dev0.cpu_us iocore.polls devices.requests
 		queues.0.requests queues.0.completed vcpus.0.kvm.exits vcpus.0.cpu_us config.cpus" \
 		--arg str "config.affinity.vcpu0 config.affinity.iocore config.kvm_flavor config.host_hypervisor" '
