@@ -135,7 +135,7 @@ ref_check() {
 @test "the exact counts at queue depth 1 of every request path and placement hold against the rig's reference" {
 	first_boot
 	# where the counts study runs (the next test: these cells at both depths), it covers this one
-	[ -n "${VMX_RIG:-}" ] && [ "${EXITLESS_VMX_LONG:-0}" != 1 ] || skip "the counts study (the next test) covers it here"
+	[ -n "${VMX_RIG:-}" ] && [ "${EXITLESS_RIG_LONG:-0}" != 1 ] || skip "the counts study (the next test) covers it here"
 	local c cell switches v
 	# the counts study's configurations (experiments/configs.ini), run directly with a count of I/Os
 	for c in full:exitless/auto full-inline:exitless/inline full-emu:exitless/process full-req:exit/auto \
@@ -152,8 +152,8 @@ ref_check() {
 
 @test "the counts study holds against the rig's reference" {
 	first_boot
-	[ -z "${VMX_RIG:-}" ] || [ "${EXITLESS_VMX_LONG:-0}" = 1 ] ||
-		skip "Bochs time: 8 minutes in the VMX rig (EXITLESS_VMX_LONG=1 tests/run vmx: runs it)"
+	[ -z "${VMX_RIG:-}" ] || [ "${EXITLESS_RIG_LONG:-0}" = 1 ] ||
+		skip "Bochs time: 8 minutes in the VMX rig (EXITLESS_RIG_LONG=1 tests/run vmx: runs it)"
 	run ci/perf-gate --study counts --reference "ci/perf-reference-$FLAVOR.csv"
 	echo "$output"
 	[ "$status" -eq 0 ]

@@ -12,8 +12,8 @@ MODES="exit/thread exit/process exit/inline ioeventfd/thread ioeventfd/process i
 	exitless/process exitless/inline"
 # In the rigs (SVM_RIG, VMX_RIG: emulator time) each request path once, each with another emulation placement:
 # the request path is what KVM sees (a trap, an ioeventfd, nothing); the placement is the host's side, which
-# this host runs in all nine modes against the sanitized VMM.
-[ -z "${SVM_RIG:-}${VMX_RIG:-}" ] || MODES="exit/thread ioeventfd/inline exitless/process"
+# this host runs in all nine modes against the sanitized VMM (and a rig with EXITLESS_RIG_LONG=1).
+[ -z "${SVM_RIG:-}${VMX_RIG:-}" ] || [ "${EXITLESS_RIG_LONG:-0}" = 1 ] || MODES="exit/thread ioeventfd/inline exitless/process"
 ALL_CASES="outside-ram straddle-ram-end chain-loop chain-too-long zero-len huge-len unknown-type past-end bad-head
 	queue-regs-running ro-regs config-write notify-storm ack-storm reinit avail-jump framing dup-head
 	bad-ring-setup aliased-rings"
