@@ -4,6 +4,7 @@
 # adaptive polling, read-only disks and bad disk arguments.
 
 load ../../tests/image
+load ../../tests/rig
 
 setup_file() {
 	base_image storage
@@ -73,12 +74,6 @@ refused() {
 	run "$VMM" "$@" "$GUEST"
 	[ "$status" -eq 2 ] || { echo "status $status: $output"; return 1; }
 	[ "$output" = "$line" ] || { echo "said: $output"; return 1; }
-}
-
-# host_only: skips a test in the rigs (SVM_RIG, VMX_RIG: emulator time): what it checks is the VMM's own side
-# (arguments, files, backends, its threads' timing), the same on any KVM, and this host runs it.
-host_only() {
-	[ -z "${SVM_RIG:-}${VMX_RIG:-}" ] || skip "the VMM's own side, the same on any KVM: runs on this host"
 }
 
 @test "the verify job passes on the uring backend and the image checks on the host" {
@@ -353,10 +348,15 @@ window_apart() {
 	awk -v m="${WIN[1]}" -v s="${WIN[2]}" 'BEGIN { exit !(m < 16000 && s >= 0.9) }'
 	# back to back, a busy host can stretch enough gaps past the window to make WHO sleep: one more run before
 	# failing (as a benchmark gate re-runs what it flagged)
-	adaptive_counts "$who" 0 20000 "$@"
-	if awk -v m="${WIN[1]}" -v s="${WIN[2]}" 'BEGIN { exit !(m >= 16000 && m <= 200000 && s < 0.5) }'; then return; fi
-	adaptive_counts "$who" 0 20000 "$@"
-	awk -v m="${WIN[1]}" -v s="${WIN[2]}" 'BEGIN { exit !(m >= 16000 && m <= 200000 && s < 0.5) }'
+	local try
+	for try in 1 2; do
+		adaptive_counts "$who" 0 20000 "$@"
+		if awk -v m="${WIN[1]}" -v s="${WIN[2]}" 'BEGIN { exit !(m >= 16000 && m <= 200000 && s < 0.5) }'; then
+			return 0
+		fi
+	done
+	echo "back to back in $try runs: window mean ${WIN[1]} ns, sleeps per I/O ${WIN[2]}"
+	return 1
 }
 
 @test "--poll-us adaptive: the IOCore's window closes at about 500 IOPS and opens for back-to-back requests" {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # vmm.bats - build/vmm end to end: boot, exit codes, timeout and the one-line errors on bad input.
 
+load ../../tests/rig
+
 setup() {
 	VMM=${VMM:-build/vmm}
 	MINI=build/tests/mini-guest.elf
@@ -9,12 +11,6 @@ setup() {
 
 teardown() {
 	rm -rf "$TMP"
-}
-
-# host_only: skips a test in the rigs (SVM_RIG, VMX_RIG: emulator time): what it checks is the VMM's own side
-# (arguments, files, backends, its threads' timing), the same on any KVM, and this host runs it.
-host_only() {
-	[ -z "${SVM_RIG:-}${VMX_RIG:-}" ] || skip "the VMM's own side, the same on any KVM: runs on this host"
 }
 
 @test "the mini guest boots, prints on COM1 and exits 0" {
