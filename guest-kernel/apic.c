@@ -11,6 +11,8 @@
 #define MSR_X2APIC_SELF_IPI 0x83f
 #define MSR_X2APIC_ICR    0x830
 #define MSR_KVM_PV_EOI_EN 0x4b564d04
+#define MSR_TSC_DEADLINE  0x6e0
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define KVM_FEATURE_PV_EOI (1u << 6)
 
 #define XAPIC_BASE  0xfee00000ull
@@ -31,6 +33,7 @@
 
 #define SVR_ENABLE_SPURIOUS_FF 0x1ff
 #define LVT_MASKED             0x10000
+#define LVT_TSC_DEADLINE       (2u << 17)
 
 uint8_t apic_x2apic, apic_pv_eoi;
 volatile uint32_t apic_pv_eoi_word __attribute__((aligned(4)));
@@ -159,5 +162,34 @@ long apic_start_cpu(uint32_t dest, uint32_t vector, int init)
 	if (init)
 		apic_ipi(dest, ICR_INIT_ASSERT);
 	apic_ipi(dest, ICR_STARTUP | vector);
+	return 0;
+}
+
+/* Halts the boot CPU until its TSC reaches tsc: the LAPIC timer in TSC-deadline mode raises line IRQ_TIMER_LINE
+ * (a handler that only counts and EOIs); another interrupt ends one halt and the loop halts again; a deadline
+ * already past fires at once. -ENODEV, and the caller spins instead, without the TSC-deadline timer in CPUID
+ * or on another CPU (smp.c sets up no LAPIC there). Entered with interrupts off (the gate): `sti; hlt` as in
+ * irq_wait, so the timer cannot fire unseen between the check and the halt. */
+long apic_sleep_until(uint64_t tsc)
+{
+	static int8_t has_deadline = -1, lvt_set;
+	uint32_t r[4], lvt = LVT_TSC_DEADLINE | (IRQ_VECTOR_BASE + IRQ_TIMER_LINE);
+
+	if (has_deadline < 0) {
+		cpuid(1, 0, r);
+		has_deadline = (r[2] & CPUID_1_ECX_TSC_DEADLINE) != 0;
+	}
+	if (!has_deadline || !apic_ready || smp_this_cpu() != 0)
+		return -19;	/* -ENODEV */
+	if (!lvt_set) {	/* the mode first: a deadline written before it is ignored (SDM 10.5.4.1) */
+		if (apic_x2apic)
+			wrmsr(MSR_X2APIC_TIMER, lvt);
+		else
+			*mmio32(XAPIC_BASE + XAPIC_TIMER) = lvt;
+		lvt_set = 1;
+	}
+	wrmsr(MSR_TSC_DEADLINE, tsc);
+	while (clock_tsc() < tsc)
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
 	return 0;
 }

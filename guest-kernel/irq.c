@@ -34,7 +34,7 @@ long irq_msi(uint64_t out)
 	uint32_t *o = (uint32_t *)(uintptr_t)out;
 
 	apic_setup(-1);
-	for (int line = IRQ_MAX_GSI; line < IRQ_MAX_LINES; line++) {
+	for (int line = IRQ_MAX_GSI; line < IRQ_TIMER_LINE; line++) {
 		struct irq_line *l = &irq_lines[line];
 
 		if (l->attached)

@@ -45,6 +45,7 @@ long irq_wait(long gsi, uint64_t seen);
 long irq_raise(long gsi);
 long irq_msi(uint64_t out);
 void apic_self_ipi(uint8_t vector);
+long apic_sleep_until(uint64_t tsc);
 long apic_start_cpu(uint32_t apic_id, uint32_t vector, int init);
 
 /* The hvm_start_info address from ebx at the PVH entry (entry.S). */

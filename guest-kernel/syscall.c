@@ -55,6 +55,8 @@ long syscall_dispatch(long nr, long a, long b, long c)
 		return irq_raise(a);
 	case SYS_IRQ_MSI:
 		return irq_msi((uint64_t)a);
+	case SYS_SLEEP_UNTIL:
+		return apic_sleep_until((uint64_t)a);
 	case SYS_CPU_START:
 		return apic_start_cpu((uint32_t)a, (uint32_t)b, (int)c);
 	case SYS_HOLD:

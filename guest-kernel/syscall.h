@@ -19,6 +19,8 @@
  *  10   cpu_start   cpu, SIPI vector, with INIT (1) or not (0) 0, or -EINVAL: INIT (then) STARTUP IPIs to CPU cpu
  *  11   irq_msi     uint32_t out[2]                        a free MSI line (>= IRQ_MAX_GSI), or -EBUSY: out = its vector and
  *                                                          this CPU's APIC ID, what a device's MSI message names
+ *  12   sleep_until TSC value                              0 once the TSC reached it (the CPU halted meanwhile), or
+ *                                                          -ENODEV (no TSC-deadline timer, or not CPU 0): spin instead
  *
  * irq_attach routes IOAPIC pin gsi (edge-triggered, active high, fixed delivery to this CPU) to vector
  * IRQ_VECTOR_BASE + gsi. Its CPL0 handler reads 32 bits at status_mmio_addr, writes that value to
@@ -42,7 +44,8 @@
 #define SYS_HOLD       9
 #define SYS_CPU_START  10
 #define SYS_IRQ_MSI    11
-#define SYS_COUNT      12
+#define SYS_SLEEP_UNTIL 12
+#define SYS_COUNT      13
 
 #define IRQ_EOI_XAPIC  0	/* MMIO write to the LAPIC EOI register */
 #define IRQ_EOI_X2APIC 1	/* wrmsr 0x80b */
@@ -52,6 +55,7 @@
 #define IRQ_MAX_GSI     24	/* IOAPIC pins: lines 0 .. 23 */
 #define IRQ_MAX_MSI     32	/* message-signalled lines: IRQ_MAX_GSI .. IRQ_MAX_LINES - 1 */
 #define IRQ_MAX_LINES   (IRQ_MAX_GSI + IRQ_MAX_MSI)
+#define IRQ_TIMER_LINE  (IRQ_MAX_LINES - 1)	/* sleep_until's LAPIC timer: the last MSI line, never handed out */
 #define IRQ_ANY         (-1L)	/* irq_wait / irq_count: the sum over all pins */
 
 #ifndef __ASSEMBLER__
@@ -95,6 +99,8 @@ static inline long sys_kvmclock(uintptr_t paddr) { return syscall3(SYS_KVMCLOCK,
 static inline long sys_irq_raise(long gsi) { return syscall3(SYS_IRQ_RAISE, gsi, 0, 0); }
 
 static inline long sys_irq_msi(uint32_t out[2]) { return syscall3(SYS_IRQ_MSI, (long)out, 0, 0); }
+
+static inline long sys_sleep_until(uint64_t tsc) { return syscall3(SYS_SLEEP_UNTIL, (long)tsc, 0, 0); }
 
 static inline long sys_cpu_start(unsigned cpu, unsigned vector, int init)
 {

@@ -14,6 +14,23 @@ static void *app_queues[BLK_MAX_QUEUES];
 
 static uint64_t env_now_ns(void) { return clock_ns(); }
 
+/* A paced job's wait for its next request (rate, rate_iops): the vCPU halts on the LAPIC timer, as fio sleeps
+ * between paced requests on bare metal, instead of spinning (a vCPU busy at any offered load). It wakes
+ * SLEEP_EARLY_NS before the deadline and the engine spins the rest (the timer's wake-up latency); a wait shorter
+ * than SLEEP_MIN_NS spins. Where the kernel has no timer for it (-ENODEV: not CPU 0, no TSC-deadline timer),
+ * the engine spins. */
+#define SLEEP_EARLY_NS 20000
+#define SLEEP_MIN_NS   50000
+
+static void env_sleep_until(uint64_t deadline)
+{
+	uint64_t tsc = clock_tsc(), now = clock_tsc_to_ns(tsc), khz = clock_tsc_khz();
+
+	if (!khz || deadline < now + SLEEP_MIN_NS)
+		return;
+	sys_sleep_until(tsc + (deadline - SLEEP_EARLY_NS - now) * khz / 1000000);
+}
+
 /* Zeroed, aligned, never freed. Big requests get their own pages (contiguous, gpa == va: DMA-able as one
  * descriptor); small ones share a chunk so that the engine's bookkeeping does not burn a page each. */
 static void *env_alloc(size_t size, size_t align)
@@ -132,6 +149,7 @@ static int env_parallel(unsigned n, void (*fn)(void *arg, unsigned i), void *arg
 
 static const struct eng_env app_env = {
 	.now_ns = env_now_ns,
+	.sleep_until = env_sleep_until,
 	.console = con_write,
 	.results = res_write,
 	.alloc = env_alloc,

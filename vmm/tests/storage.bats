@@ -381,6 +381,26 @@ window_apart() {
 	[ "$(stat_of .notifies)" -eq 0 ]
 }
 
+@test "a paced job (rate_iops) halts its vCPU between requests on the LAPIC timer instead of spinning, at the offered rate" {
+	not_in_vmx
+	cat >"$BATS_TEST_TMPDIR/paced.fio" <<-EOF
+		[paced]
+		rw=randread
+		bs=4k
+		time_based
+		runtime=2
+		rate_iops=200
+	EOF
+	# full mode (polled completions, exitless requests): without the timer the vCPU spins between requests
+	# and never halts
+	vmm_job "$BATS_TEST_TMPDIR/paced.fio" --request exitless --completion poll
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	jq -e '.jobs[0].read.iops > 190 and .jobs[0].read.iops < 210' "$RES" || { jq .jobs[0].read.iops "$RES"; false; }
+	# a halt for (nearly) every request, and the vCPU thread busy for less than half of the 2 s window
+	jq -e '.vcpus[0].kvm.halt_exits >= 0.9 * .ios' "$STATS" || { jq -c '[.ios, .vcpus[0].kvm]' "$STATS"; false; }
+	jq -e '.threads.vcpu.cpu_us < 1000000' "$STATS" || { jq -c .threads "$STATS"; false; }
+}
+
 # ---- the virtio-pci transport ---------------------------------------------------------------------------
 
 @test "virtio-pci: completions arrive as MSI-X vectors whose handler reads no register: no MMIO exit in the window" {
