@@ -167,7 +167,7 @@ long apic_start_cpu(uint32_t dest, uint32_t vector, int init)
 
 /* Halts the boot CPU until its TSC reaches tsc: the LAPIC timer in TSC-deadline mode raises line IRQ_TIMER_LINE
  * (a handler that only counts and EOIs); another interrupt ends one halt and the loop halts again; a deadline
- * already past fires at once. -ENODEV, and the caller spins instead, without the TSC-deadline timer in CPUID
+ * already past fires at once, one that fires early is armed again. -ENODEV, and the caller spins instead, without the TSC-deadline timer in CPUID
  * or on another CPU (smp.c sets up no LAPIC there). Entered with interrupts off (the gate): `sti; hlt` as in
  * irq_wait, so the timer cannot fire unseen between the check and the halt. */
 long apic_sleep_until(uint64_t tsc)
@@ -182,14 +182,24 @@ long apic_sleep_until(uint64_t tsc)
 	if (!has_deadline || !apic_ready || smp_this_cpu() != 0)
 		return -19;	/* -ENODEV */
 	if (!lvt_set) {	/* the mode first: a deadline written before it is ignored (SDM 10.5.4.1) */
-		if (apic_x2apic)
+		if (apic_x2apic) {
 			wrmsr(MSR_X2APIC_TIMER, lvt);
-		else
+		} else {
 			*mmio32(XAPIC_BASE + XAPIC_TIMER) = lvt;
+			__asm__ volatile("mfence" ::: "memory");	/* the SDM's order: the LVT, then the MSR */
+		}
 		lvt_set = 1;
 	}
 	wrmsr(MSR_TSC_DEADLINE, tsc);
-	while (clock_tsc() < tsc)
+	for (;;) {
+		uint64_t seen = irq_lines[IRQ_TIMER_LINE].count;
+
+		if (clock_tsc() >= tsc)
+			return 0;
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
-	return 0;
+		/* A timer that fired before the guest's TSC got there (a hypervisor's host timer runs on host
+		 * time) disarmed itself: arm it again, or the next halt would wait for another interrupt. */
+		if (irq_lines[IRQ_TIMER_LINE].count != seen && clock_tsc() < tsc)
+			wrmsr(MSR_TSC_DEADLINE, tsc);
+	}
 }

@@ -53,10 +53,10 @@
 
 #define IRQ_VECTOR_BASE 0x30
 #define IRQ_MAX_GSI     24	/* IOAPIC pins: lines 0 .. 23 */
-#define IRQ_MAX_MSI     32	/* message-signalled lines: IRQ_MAX_GSI .. IRQ_MAX_LINES - 1 */
+#define IRQ_MAX_MSI     33	/* message-signalled lines: IRQ_MAX_GSI .. IRQ_MAX_LINES - 1, the last the timer's */
 #define IRQ_MAX_LINES   (IRQ_MAX_GSI + IRQ_MAX_MSI)
-#define IRQ_TIMER_LINE  (IRQ_MAX_LINES - 1)	/* sleep_until's LAPIC timer: the last MSI line, never handed out */
-#define IRQ_ANY         (-1L)	/* irq_wait / irq_count: the sum over all pins */
+#define IRQ_TIMER_LINE  (IRQ_MAX_LINES - 1)	/* sleep_until's LAPIC timer: the last MSI line, never handed out (32 left) */
+#define IRQ_ANY         (-1L)	/* irq_wait / irq_count: the sum over all lines (the timer's included) */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

@@ -24,11 +24,12 @@ static uint64_t env_now_ns(void) { return clock_ns(); }
 
 static void env_sleep_until(uint64_t deadline)
 {
-	uint64_t tsc = clock_tsc(), now = clock_tsc_to_ns(tsc), khz = clock_tsc_khz();
+	uint64_t tsc = clock_tsc(), now = clock_tsc_to_ns(tsc), khz = clock_tsc_khz(), wait;
 
 	if (!khz || deadline < now + SLEEP_MIN_NS)
 		return;
-	sys_sleep_until(tsc + (deadline - SLEEP_EARLY_NS - now) * khz / 1000000);
+	wait = deadline - SLEEP_EARLY_NS - now;
+	sys_sleep_until(tsc + wait / 1000000 * khz + wait % 1000000 * khz / 1000000); /* no 64-bit overflow */
 }
 
 /* Zeroed, aligned, never freed. Big requests get their own pages (contiguous, gpa == va: DMA-able as one

@@ -3,6 +3,11 @@
 # and a VMM killed after a FLUSH completed. Each must end clearly, without hangs, zombies or lost data.
 # The guest's jobs outlast any pause of a loaded machine (the SVM rig under TCG can stall for tens of
 # seconds), so a stop signal always reaches a VMM that is still running its job.
+# In the rigs the stop signals (a vCPU in KVM_RUN must leave it) and the seccomp allowlists (the calls KVM's
+# paths make) run; a dead device process, a truncated backing file and a kill after FLUSH are the VMM's own
+# side (host_only).
+
+load ../../tests/rig
 
 setup() {
 	VMM=${VMM:-build/vmm}
@@ -78,6 +83,7 @@ interrupt_write() {
 }
 
 @test "a killed device process is reported and the VMM exits non-zero, leaving no zombie" {
+	host_only
 	local dev status=0
 	start_vmm --disk "$IMG" --emulation process --module "$BATS_TEST_TMPDIR/long-read.fio"
 	wait_for "job 'long'" "$BATS_TEST_TMPDIR/con"
@@ -124,6 +130,7 @@ interrupt_write() {
 }
 
 @test "a backing file truncated under a running job gives the guest I/O errors, nothing hangs" {
+	host_only
 	local status=0
 	start_vmm --disk "$IMG,backend=sync" --module "$BATS_TEST_TMPDIR/long-read.fio" --stats "$BATS_TEST_TMPDIR/stats.json"
 	wait_for "job 'long'" "$BATS_TEST_TMPDIR/con"
@@ -135,6 +142,7 @@ interrupt_write() {
 }
 
 @test "the VMM killed after the guest's FLUSH completed loses none of the flushed writes" {
+	host_only
 	cat >"$BATS_TEST_TMPDIR/flush.fio" <<-EOF
 		[flushed]
 		rw=randwrite

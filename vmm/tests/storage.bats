@@ -252,7 +252,7 @@ refused() {
 }
 
 @test "backend=null,latency=US: no request completes before its service time, in every emulation mode" {
-	not_in_vmx
+	host_only
 	local mode
 	for mode in inline thread process; do
 		DISKOPT=,backend=null,latency=2000 vmm_job "$(read_job 200 4)" --emulation "$mode"
@@ -382,7 +382,7 @@ window_apart() {
 }
 
 @test "a paced job (rate_iops) halts its vCPU between requests on the LAPIC timer instead of spinning, at the offered rate" {
-	not_in_vmx
+	[ -z "${SVM_RIG:-}${VMX_RIG:-}" ] || skip "a timing test: a rig's emulated CPU runs behind the job's schedule"
 	cat >"$BATS_TEST_TMPDIR/paced.fio" <<-EOF
 		[paced]
 		rw=randread
@@ -396,8 +396,9 @@ window_apart() {
 	vmm_job "$BATS_TEST_TMPDIR/paced.fio" --request exitless --completion poll
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	jq -e '.jobs[0].read.iops > 190 and .jobs[0].read.iops < 210' "$RES" || { jq .jobs[0].read.iops "$RES"; false; }
-	# a halt for (nearly) every request, and the vCPU thread busy for less than half of the 2 s window
-	jq -e '.vcpus[0].kvm.halt_exits >= 0.9 * .ios' "$STATS" || { jq -c '[.ios, .vcpus[0].kvm]' "$STATS"; false; }
+	# a halt for most requests (all of them on a quiet host; a loaded one wakes the vCPU late, and a request
+	# already due needs no wait), and the vCPU thread busy for less than half of the 2 s window
+	jq -e '.vcpus[0].kvm.halt_exits >= 0.5 * .ios' "$STATS" || { jq -c '[.ios, .vcpus[0].kvm]' "$STATS"; false; }
 	jq -e '.threads.vcpu.cpu_us < 1000000' "$STATS" || { jq -c .threads "$STATS"; false; }
 }
 
