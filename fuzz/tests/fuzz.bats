@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
 # fuzz.bats - a short run of each libFuzzer target from its seeds: no crash, no broken invariant (skipped without clang's libFuzzer).
-# FUZZ_TEST_SECONDS (default 10) bounds each run; `make fuzz` runs them longer. A crash input is saved in fuzz/crashes/.
+# FUZZ_TEST_SECONDS (default 5) bounds each run; `make fuzz` runs them longer. A crash input is saved in fuzz/crashes/.
 
 setup() {
-	SECS=${FUZZ_TEST_SECONDS:-10}
+	SECS=${FUZZ_TEST_SECONDS:-5}
 	local rt
 	rt=$(clang --print-runtime-dir 2>/dev/null || true)
 	if [ -z "$rt" ] || [ ! -f "$rt/libclang_rt.fuzzer-x86_64.a" ]; then

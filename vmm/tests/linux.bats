@@ -36,6 +36,13 @@ needs_linux() {
 	if [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" ]; then skip "no Linux guest image: make linux-guest"; fi
 }
 
+# rig_long: skips a test in a rig (SVM_RIG, VMX_RIG: emulator time; a Linux boot there takes about a minute) unless
+# EXITLESS_RIG_LONG=1. On a host with VT-x or SVM it runs.
+rig_long() {
+	[ -z "${SVM_RIG:-}${VMX_RIG:-}" ] || [ "${EXITLESS_RIG_LONG:-0}" = 1 ] ||
+		skip "emulator time: a rig runs it with EXITLESS_RIG_LONG=1"
+}
+
 # linux_run JOB [VMM FLAGS...]: JOB with real fio in the Linux guest on $IMG. The SVM rig's emulated SVM
 # sometimes stops a Linux boot before /init runs (QEMU's as well as build/vmm's); such a boot (the console
 # has no "init:" line) is retried, up to three boots, and each retry is reported.
@@ -129,6 +136,7 @@ exits_per_io() {
 
 @test "Linux: random reads in full mode, the job alone on a nohz_full vCPU: below 0.05 guest exits per I/O there" {
 	needs_linux
+	rig_long
 	# RCU asks the polling vCPU for a quiescent state, restarting its tick, once a grace period is 25 jiffies
 	# old; 2000 lets the guest's grace periods wait for one (docs/exit-accounting.md, "What is left").
 	linux_run "$(reads_job 16000 32)" --cpus 2 --cmdline "nohz_full=1 fio_cpus=1 rcutree.jiffies_till_sched_qs=2000"
@@ -170,6 +178,7 @@ exits_per_io() {
 
 @test "Linux on virtio-pci, completion=hybrid: cpuidle-haltpoll polls before the vCPU halts" {
 	needs_linux
+	rig_long
 	# one vCPU in the rig shares its CPU, so the VMM gives no KVM_HINTS_REALTIME: force the driver
 	linux_run "$(reads_job 2000)" --transport pci --completion hybrid --cmdline cpuidle_haltpoll.force=1
 	fio_ok
@@ -204,6 +213,7 @@ init_initrd() {
 
 @test "Linux: QEMU microvm (ACPI on, KVM) boots the same image and runs the job with poll queues" {
 	needs_linux
+	rig_long
 	command -v qemu-system-x86_64 >/dev/null || skip "no QEMU"
 	guest-linux/initrd-with-job "$INITRD" "$(reads_job 300)" "$BATS_TEST_TMPDIR/job.cpio"
 	# shellcheck disable=SC2054 # commas belong to QEMU option values

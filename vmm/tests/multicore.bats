@@ -86,7 +86,12 @@ verified() {
 	local req emu comp pair=0 rig_comp
 	for req in exit ioeventfd exitless; do
 		for emu in thread process inline; do
-			# in the SVM rig (TCG time) every request x emulation pair once, the completion alternating
+			# in the SVM rig (TCG time) each request path once (exit/thread, ioeventfd/process, exitless/inline:
+			# the placements are the host's side), the completion alternating; every pair with EXITLESS_RIG_LONG=1
+			if [ -n "${SVM_RIG:-}" ] && [ "${EXITLESS_RIG_LONG:-0}" != 1 ] &&
+				[ "$emu" != "$(case $req in exit) echo thread ;; ioeventfd) echo process ;; *) echo inline ;; esac)" ]; then
+				continue
+			fi
 			rig_comp=$([ $((pair % 2)) -eq 0 ] && echo poll || echo irq)
 			pair=$((pair + 1))
 			for comp in poll irq; do
