@@ -62,7 +62,9 @@ stat_of() {
 }
 
 # not_in_vmx: skips a test in the VMX rig (VMX_RIG: Bochs time); the paths it takes are taken there by the
-# verify job in every request path and transport, the stats fields, and ci/tests/rig.bats's exact counts.
+# verify job in every request path and transport, the stats fields, and ci/tests/rig.bats's exact counts. The
+# tests that run there are tagged vmx (tests/run runs only those in the VMX rig: a test costs seconds there even
+# when it skips).
 not_in_vmx() {
 	[ -z "${VMX_RIG:-}" ] || skip "Bochs time: runs on this host and in the SVM rig"
 }
@@ -83,6 +85,7 @@ refused() {
 }
 
 @test "the verify job passes on the uring backend and the image checks on the host" {
+	not_in_vmx # the verify job in each request path covers the guest's side there
 	vmm_job "$(verify_job)"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	[ "$(jq '.jobs[0].write.io_bytes' "$RES")" -eq "$(numfmt --from=iec "${VERIFY_SIZE^^}")" ]
@@ -132,6 +135,7 @@ refused() {
 	[[ "$output" == *"offset 8192"* ]]
 }
 
+# bats test_tags=vmx
 @test "the verify job passes in all 36 combinations of --transport, --request, --emulation and --completion" {
 	local job tr req emu comp c combos=""
 	job=$(verify_job)
@@ -198,6 +202,7 @@ refused() {
 	[ "$(stat_of .irqs_sent)" -eq 0 ]
 }
 
+# bats test_tags=vmx
 @test "the stats JSON carries the documented fields" {
 	local pin=string
 	vmm_job "$(read_job 500)" --emulation thread # an emulation thread: its own threads.dev0

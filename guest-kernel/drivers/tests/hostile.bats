@@ -196,7 +196,8 @@ hostile_pci() {
 }
 
 # not_in_vmx: skips a test in the VMX rig (VMX_RIG: Bochs time): there hostile-all runs in each request path and on
-# virtio-pci once; the cases of a boot of their own run on this host and in the SVM rig.
+# virtio-pci once (the tests tagged vmx, the only ones tests/run runs there); the cases of a boot of their own run on
+# this host and in the SVM rig.
 not_in_vmx() {
 	[ -z "${VMX_RIG:-}" ] || skip "Bochs time: runs on this host and in the SVM rig"
 }
@@ -210,13 +211,16 @@ one_mode() {
 	skip "emulator time in a rig: its modes are the three request paths' in the other tests"
 }
 
+# bats test_tags=vmx
 @test "hostile-all, request=exit emulation=thread" { one_mode exit/thread; }
 @test "hostile-all, request=exit emulation=process" { one_mode exit/process; }
 @test "hostile-all, request=exit emulation=inline" { one_mode exit/inline; }
 @test "hostile-all, request=ioeventfd emulation=thread" { one_mode ioeventfd/thread; }
 @test "hostile-all, request=ioeventfd emulation=process" { one_mode ioeventfd/process; }
+# bats test_tags=vmx
 @test "hostile-all, request=ioeventfd emulation=inline" { one_mode ioeventfd/inline; }
 @test "hostile-all, request=exitless emulation=thread" { one_mode exitless/thread; }
+# bats test_tags=vmx
 @test "hostile-all, request=exitless emulation=process" { one_mode exitless/process; }
 @test "hostile-all, request=exitless emulation=inline" { one_mode exitless/inline; }
 
@@ -249,6 +253,7 @@ one_mode() {
 	done
 }
 
+# bats test_tags=vmx
 @test "virtio-pci: hostile-all and the PCI cases (configuration space, BARs, MSI-X, bus mastering), each request path" {
 	local mode modes="exit/thread ioeventfd/process exitless/inline"
 	[ -z "${SVM_RIG:-}" ] || modes="exit/thread exitless/inline" # emulator time in a rig
