@@ -84,9 +84,10 @@ first_boot() {
 	first_boot
 	local n=300
 	vmm_read $n 1 --request exitless --completion irq
+	# (a completion the guest finds before it halts needs neither: a few of them on a quiet host)
 	holds $n '.vcpus[0].kvm as $v | .kvm as $k
-		| $v.halt_exits >= $n and $v.halt_exits <= $n + 3
-		and $v.irq_injections >= $n and $v.irq_injections <= $n + 3
+		| $v.halt_exits >= $n - 3 and $v.halt_exits <= $n + 3
+		and $v.irq_injections >= $n - 3 and $v.irq_injections <= $n + 3
 		and $v.mmio_exits >= 2 * $n and $v.mmio_exits <= 2 * $n + 3
 		and $v.io_exits <= 2
 		and $v.exits == $k.exits and $v.mmio_exits == $k.mmio_exits'
@@ -97,7 +98,7 @@ first_boot() {
 	local n=300
 	vmm_read $n 1 --transport pci --request exitless --completion irq
 	# all but the halt gone: the MSI-X handler reads no register, the EOI clears KVM's PV EOI flag in guest memory
-	holds $n '.vcpus[0].kvm as $v | .config.pv_eoi and $v.irq_injections >= $n
+	holds $n '.vcpus[0].kvm as $v | .config.pv_eoi and $v.irq_injections >= $n - 3
 		and $v.halt_exits >= $n - 3 and $v.mmio_exits == 0 and $v.io_exits <= 2
 		and .exits <= $n + 6'
 	# the guest's xAPIC/x2APIC EOI instead (eoi=x2apic): one more exit per interrupt, the EOI's MSR write
