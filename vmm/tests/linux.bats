@@ -149,6 +149,7 @@ exits_per_io() {
 
 @test "Linux: the baseline (exit / process / irq): a notification exit per request and an interrupt per completion" {
 	needs_linux
+	rig_long
 	linux_run "$(reads_job 500)" --request exit --emulation process --completion irq
 	fio_ok
 	[ "$(jq '.jobs[0].read.total_ios' "$RES")" -eq 500 ]
@@ -200,6 +201,7 @@ init_initrd() {
 
 @test "Linux: an ACPI power-off ends the run with 0, a reset (reboot, panic) with 125 and one line" {
 	needs_linux
+	rig_long
 	init_initrd poweroff
 	BOOT_INITRD=$BATS_TEST_TMPDIR/init.cpio
 	linux_run workloads/jobs/randread-4k-qd1.fio
