@@ -10,6 +10,8 @@
 # bats file_tags=vmx
 # (every test here runs in the VMX rig: tests/run keeps only the tests tagged vmx there)
 
+load ../../tests/rig
+
 setup_file() {
 	# one image for the file: random bytes are slow to make in the rigs (the verify jobs write it, the rest read)
 	export RIG_IMG
@@ -132,7 +134,7 @@ ref_check() {
 	# rig (Bochs time) each request path once, unless EXITLESS_RIG_LONG=1
 	local cells="full:exitless/auto full-inline:exitless/inline full-emu:exitless/process full-req:exit/auto
 		base+poll:exit/process full-ioev:ioeventfd/auto"
-	[ -z "${VMX_RIG:-}" ] || [ "${EXITLESS_RIG_LONG:-0}" = 1 ] || cells="full:exitless/auto full-req:exit/auto full-ioev:ioeventfd/auto"
+	if vmx_short; then cells="full:exitless/auto full-req:exit/auto full-ioev:ioeventfd/auto"; fi
 	for c in $cells; do
 		cell=${c%%:*} switches=${c#*:}
 		vmm_read 300 1 --request "${switches%/*}" --emulation "${switches#*/}" --completion poll

@@ -6,6 +6,7 @@
 # skipped with that reason. The refusals and the ACPI tables (disassembled by iasl) are checked everywhere.
 
 load ../../tests/image
+load ../../tests/rig
 
 KERNEL=build/linux/vmlinux
 INITRD=build/linux/initramfs.cpio
@@ -34,13 +35,6 @@ needs_linux() {
 	[ "$flavor" = svm ] || [ "$flavor" = vmx ] ||
 		skip "KVM here is $flavor: guest CPL0 is emulated, a Linux boot takes minutes (the SVM rig runs these)"
 	if [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" ]; then skip "no Linux guest image: make linux-guest"; fi
-}
-
-# rig_long: skips a test in a rig (SVM_RIG, VMX_RIG: emulator time; a Linux boot there takes about a minute) unless
-# EXITLESS_RIG_LONG=1. On a host with VT-x or SVM it runs.
-rig_long() {
-	[ -z "${SVM_RIG:-}${VMX_RIG:-}" ] || [ "${EXITLESS_RIG_LONG:-0}" = 1 ] ||
-		skip "emulator time: a rig runs it with EXITLESS_RIG_LONG=1"
 }
 
 # linux_run JOB [VMM FLAGS...]: JOB with real fio in the Linux guest on $IMG. The SVM rig's emulated SVM
@@ -136,7 +130,7 @@ exits_per_io() {
 
 @test "Linux: random reads in full mode, the job alone on a nohz_full vCPU: below 0.05 guest exits per I/O there" {
 	needs_linux
-	rig_long
+	long_in_rigs # a Linux boot takes about a minute in a rig
 	# RCU asks the polling vCPU for a quiescent state, restarting its tick, once a grace period is 25 jiffies
 	# old; 2000 lets the guest's grace periods wait for one (docs/exit-accounting.md, "What is left").
 	linux_run "$(reads_job 16000 32)" --cpus 2 --cmdline "nohz_full=1 fio_cpus=1 rcutree.jiffies_till_sched_qs=2000"
@@ -149,7 +143,7 @@ exits_per_io() {
 
 @test "Linux: the baseline (exit / process / irq): a notification exit per request and an interrupt per completion" {
 	needs_linux
-	rig_long
+	long_in_rigs # a Linux boot takes about a minute in a rig
 	linux_run "$(reads_job 500)" --request exit --emulation process --completion irq
 	fio_ok
 	[ "$(jq '.jobs[0].read.total_ios' "$RES")" -eq 500 ]
@@ -179,7 +173,7 @@ exits_per_io() {
 
 @test "Linux on virtio-pci, completion=hybrid: cpuidle-haltpoll polls before the vCPU halts" {
 	needs_linux
-	rig_long
+	long_in_rigs # a Linux boot takes about a minute in a rig
 	# one vCPU in the rig shares its CPU, so the VMM gives no KVM_HINTS_REALTIME: force the driver
 	linux_run "$(reads_job 2000)" --transport pci --completion hybrid --cmdline cpuidle_haltpoll.force=1
 	fio_ok
@@ -201,7 +195,7 @@ init_initrd() {
 
 @test "Linux: an ACPI power-off ends the run with 0, a reset (reboot, panic) with 125 and one line" {
 	needs_linux
-	rig_long
+	long_in_rigs # a Linux boot takes about a minute in a rig
 	init_initrd poweroff
 	BOOT_INITRD=$BATS_TEST_TMPDIR/init.cpio
 	linux_run workloads/jobs/randread-4k-qd1.fio
@@ -215,7 +209,7 @@ init_initrd() {
 
 @test "Linux: QEMU microvm (ACPI on, KVM) boots the same image and runs the job with poll queues" {
 	needs_linux
-	rig_long
+	long_in_rigs # a Linux boot takes about a minute in a rig
 	command -v qemu-system-x86_64 >/dev/null || skip "no QEMU"
 	guest-linux/initrd-with-job "$INITRD" "$(reads_job 300)" "$BATS_TEST_TMPDIR/job.cpio"
 	# shellcheck disable=SC2054 # commas belong to QEMU option values

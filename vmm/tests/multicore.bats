@@ -85,14 +85,12 @@ verified() {
 
 @test "2 vCPUs, 2 queues: numjobs=2 verifies in every combination of the switches" {
 	local req emu comp pair=0 rig_comp
+	local -A rig_emu=([exit]=thread [ioeventfd]=process [exitless]=inline)
 	for req in exit ioeventfd exitless; do
 		for emu in thread process inline; do
 			# in the SVM rig (TCG time) each request path once (exit/thread, ioeventfd/process, exitless/inline:
 			# the placements are the host's side), the completion alternating; every pair with EXITLESS_RIG_LONG=1
-			if [ -n "${SVM_RIG:-}" ] && [ "${EXITLESS_RIG_LONG:-0}" != 1 ] &&
-				[ "$emu" != "$(case $req in exit) echo thread ;; ioeventfd) echo process ;; *) echo inline ;; esac)" ]; then
-				continue
-			fi
+			if rig_short && [ "$emu" != "${rig_emu[$req]}" ]; then continue; fi
 			rig_comp=$([ $((pair % 2)) -eq 0 ] && echo poll || echo irq)
 			pair=$((pair + 1))
 			for comp in poll irq; do
@@ -109,7 +107,7 @@ verified() {
 	verified 4
 	[ "$(jq '[.queues[] | select(.requests > 0)] | length' "$STATS")" -eq 4 ]
 	# emulator time in a rig (4 vCPUs on its CPUs): full mode only, unless EXITLESS_RIG_LONG=1
-	[ -z "${SVM_RIG:-}${VMX_RIG:-}" ] || [ "${EXITLESS_RIG_LONG:-0}" = 1 ] || return 0
+	if rig_short; then return 0; fi
 	mc_run 4 4 "$(clones_job 4)" --request exit --emulation process --completion irq
 	verified 4
 	mc_run 4 4 "$(clones_job 4)" --emulation thread --emulation-contexts queue --completion irq

@@ -61,13 +61,8 @@ stat_of() {
 	jq -r "$1" "$STATS"
 }
 
-# not_in_vmx: skips a test in the VMX rig (VMX_RIG: Bochs time); the paths it takes are taken there by the
-# verify job in every request path and transport, the stats fields, and ci/tests/rig.bats's exact counts. The
-# tests that run there are tagged vmx (tests/run runs only those in the VMX rig: a test costs seconds there even
-# when it skips).
-not_in_vmx() {
-	[ -z "${VMX_RIG:-}" ] || skip "Bochs time: runs on this host and in the SVM rig"
-}
+# In the VMX rig (not_in_vmx, tests/rig.bash) the paths of the other tests are taken by the tests tagged vmx: the
+# verify job in every request path and transport, the stats fields, and ci/tests/rig.bats's exact counts.
 
 # counted_in_rigs: skips a test of exits, notifies and interrupts per I/O in the rigs, where ci/tests/rig.bats
 # checks the same counts exactly, by KVM's own statistics, against the rig's reference.
@@ -151,10 +146,12 @@ refused() {
 	# emulator time in a rig (SVM_RIG, VMX_RIG): each transport and request path once, the placements and
 	# completions spread over them (what KVM sees is the transport and the request path; all 36 run on this host,
 	# and in a rig with EXITLESS_RIG_LONG=1)
-	[ -z "${SVM_RIG:-}${VMX_RIG:-}" ] || [ "${EXITLESS_RIG_LONG:-0}" = 1 ] || combos="mmio/exit/thread/irq mmio/ioeventfd/process/poll mmio/exitless/inline/irq
-		pci/exit/inline/poll pci/ioeventfd/thread/irq pci/exitless/process/poll"
+	if rig_short; then
+		combos="mmio/exit/thread/irq mmio/ioeventfd/process/poll mmio/exitless/inline/irq
+			pci/exit/inline/poll pci/ioeventfd/thread/irq pci/exitless/process/poll"
+	fi
 	# Bochs time (VMX_RIG): each request path once, on both transports
-	[ -z "${VMX_RIG:-}" ] || [ "${EXITLESS_RIG_LONG:-0}" = 1 ] || combos="mmio/exit/thread/irq pci/ioeventfd/process/poll pci/exitless/inline/irq"
+	if vmx_short; then combos="mmio/exit/thread/irq pci/ioeventfd/process/poll pci/exitless/inline/irq"; fi
 	for c in $combos; do
 		IFS=/ read -r tr req emu comp <<<"$c"
 		vmm_job "$job" --transport "$tr" --request "$req" --emulation "$emu" --completion "$comp"

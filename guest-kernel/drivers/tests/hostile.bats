@@ -14,7 +14,8 @@ MODES="exit/thread exit/process exit/inline ioeventfd/thread ioeventfd/process i
 # In the rigs (SVM_RIG, VMX_RIG: emulator time) each request path once, each with another emulation placement:
 # the request path is what KVM sees (a trap, an ioeventfd, nothing); the placement is the host's side, which
 # this host runs in all nine modes against the sanitized VMM (and a rig with EXITLESS_RIG_LONG=1).
-[ -z "${SVM_RIG:-}${VMX_RIG:-}" ] || [ "${EXITLESS_RIG_LONG:-0}" = 1 ] || MODES="exit/thread ioeventfd/inline exitless/process"
+load ../../../tests/rig
+if rig_short; then MODES="exit/thread ioeventfd/inline exitless/process"; fi
 ALL_CASES="outside-ram straddle-ram-end chain-loop chain-too-long zero-len huge-len unknown-type past-end bad-head
 	queue-regs-running ro-regs config-write notify-storm ack-storm reinit avail-jump framing dup-head
 	bad-ring-setup aliased-rings"
@@ -133,7 +134,7 @@ hostile_all() {
 test_modes() {
 	# shellcheck disable=SC2206 # MODES is a list of words
 	local -a m=($MODES)
-	if [ -n "${SVM_RIG:-}${VMX_RIG:-}" ] && [ "${EXITLESS_RIG_LONG:-0}" != 1 ]; then
+	if rig_short; then
 		echo "${m[BATS_TEST_NUMBER % ${#m[@]}]}"
 	else
 		echo "$MODES"
@@ -195,12 +196,8 @@ hostile_pci() {
 	done
 }
 
-# not_in_vmx: skips a test in the VMX rig (VMX_RIG: Bochs time): there hostile-all runs in each request path and on
-# virtio-pci once (the tests tagged vmx, the only ones tests/run runs there); the cases of a boot of their own run on
-# this host and in the SVM rig.
-not_in_vmx() {
-	[ -z "${VMX_RIG:-}" ] || skip "Bochs time: runs on this host and in the SVM rig"
-}
+# In the VMX rig (not_in_vmx, tests/rig.bash) hostile-all runs in each request path and on virtio-pci once (the tests
+# tagged vmx); the cases of a boot of their own run on this host and in the SVM rig.
 
 # one_mode MODE: hostile-all in MODE, when MODE is one of this run's (all of them but in a rig).
 one_mode() {
@@ -267,7 +264,7 @@ one_mode() {
 	not_in_vmx
 	local mode modes="exit/thread ioeventfd/process exitless/inline"
 	# emulator time in a rig: one request path (the exit path's notify), unless EXITLESS_RIG_LONG=1
-	[ -z "${SVM_RIG:-}${VMX_RIG:-}" ] || [ "${EXITLESS_RIG_LONG:-0}" = 1 ] || modes=exit/thread
+	if rig_short; then modes=exit/thread; fi
 	for mode in $modes; do
 		boot hostile-reset-inflight "$mode" --transport pci && check_exit && check_pass reset-inflight && check_image ||
 			return 1
