@@ -48,16 +48,7 @@ static int cpu_has_x2apic(void)
 }
 
 /* KVM's paravirtual EOI: advertised in CPUID 0x40000001 eax bit 6 behind the "KVMKVMKVM" signature. */
-static int cpu_has_pv_eoi(void)
-{
-	uint32_t r[4];
-
-	cpuid(0x40000000, 0, r);
-	if (r[1] != 0x4b4d564b || r[2] != 0x564b4d56 || r[3] != 0x4d || r[0] < 0x40000001)
-		return 0;
-	cpuid(0x40000001, 0, r);
-	return (r[0] & KVM_FEATURE_PV_EOI) != 0;
-}
+static int cpu_has_pv_eoi(void) { return (kvm_features() & KVM_FEATURE_PV_EOI) != 0; }
 
 /* Enables the LAPIC with spurious vector 0xff; the timer and LINT0 (ExtINT from the legacy PIC after a
  * KVM reset) stay masked: this guest takes IOAPIC interrupts only. */

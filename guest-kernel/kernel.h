@@ -79,6 +79,19 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 }
 
+/* KVM's paravirtual features (CPUID 0x40000001 eax, KVM_FEATURE_* bits) behind the "KVMKVMKVM" signature; 0 when
+ * the hypervisor is not KVM. */
+static inline uint32_t kvm_features(void)
+{
+	uint32_t r[4];
+
+	cpuid(0x40000000, 0, r);
+	if (r[1] != 0x4b4d564b || r[2] != 0x564b4d56 || r[3] != 0x4d || r[0] < 0x40000001)
+		return 0;
+	cpuid(0x40000001, 0, r);
+	return r[0];
+}
+
 static inline volatile uint32_t *mmio32(uint64_t addr) { return (volatile uint32_t *)(uintptr_t)addr; }
 
 #endif

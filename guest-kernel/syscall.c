@@ -6,6 +6,8 @@
 
 #define MSR_KVM_SYSTEM_TIME_NEW   0x4b564d01
 #define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define MSR_KVM_POLL_CONTROL      0x4b564d05
+#define KVM_FEATURE_POLL_CONTROL (1u << 12)
 
 static long sys_cpuid_into(uint32_t leaf, uint32_t sub, uint64_t out)
 {
@@ -19,15 +21,20 @@ static long sys_cpuid_into(uint32_t leaf, uint32_t sub, uint64_t out)
 /* Points KVM's per-vCPU time structure at paddr (CPL3 reads it: version, tsc_to_system_mul, tsc_shift). */
 static long sys_kvmclock_at(uint64_t paddr)
 {
-	uint32_t r[4];
-
-	cpuid(0x40000000, 0, r);
-	if (r[1] != 0x4b4d564b || r[0] < 0x40000001)
-		return -ENODEV;
-	cpuid(0x40000001, 0, r);
-	if (!(r[0] & KVM_FEATURE_CLOCKSOURCE2))
+	if (!(kvm_features() & KVM_FEATURE_CLOCKSOURCE2))
 		return -ENODEV;
 	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, paddr ? paddr | 1 : 0);
+	return 0;
+}
+
+/* KVM's poll control (as Linux's cpuidle-haltpoll writes it): bit 0 of the MSR clear, a halt of this vCPU blocks at
+ * once instead of KVM polling for a wake-up first (halt_poll_ns); set, KVM polls again. For a guest that polls
+ * where polling pays itself (completion=poll or hybrid), the host's polling after its halt only burns the CPU. */
+static long host_haltpoll_set(long on)
+{
+	if (!(kvm_features() & KVM_FEATURE_POLL_CONTROL))
+		return -ENODEV;
+	wrmsr(MSR_KVM_POLL_CONTROL, on ? 1 : 0);
 	return 0;
 }
 
@@ -55,6 +62,8 @@ long syscall_dispatch(long nr, long a, long b, long c)
 		return irq_raise(a);
 	case SYS_IRQ_MSI:
 		return irq_msi((uint64_t)a);
+	case SYS_HOST_HALTPOLL:
+		return host_haltpoll_set(a);
 	case SYS_SLEEP_UNTIL:
 		return apic_sleep_until((uint64_t)a);
 	case SYS_CPU_START:

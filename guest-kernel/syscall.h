@@ -21,6 +21,8 @@
  *                                                          this CPU's APIC ID, what a device's MSI message names
  *  12   sleep_until TSC value                              0 once the TSC reached it (the CPU halted meanwhile), or
  *                                                          -ENODEV (no TSC-deadline timer, or not CPU 0): spin instead
+ *  13   host_haltpoll 0 or 1                                0, or -ENODEV without KVM_FEATURE_POLL_CONTROL: 0 turns KVM's halt
+ *                                                          polling for this vCPU off (MSR_KVM_POLL_CONTROL), 1 on again
  *
  * irq_attach routes IOAPIC pin gsi (edge-triggered, active high, fixed delivery to this CPU) to vector
  * IRQ_VECTOR_BASE + gsi. Its CPL0 handler reads 32 bits at status_mmio_addr, writes that value to
@@ -45,7 +47,8 @@
 #define SYS_CPU_START  10
 #define SYS_IRQ_MSI    11
 #define SYS_SLEEP_UNTIL 12
-#define SYS_COUNT      13
+#define SYS_HOST_HALTPOLL 13
+#define SYS_COUNT      14
 
 #define IRQ_EOI_XAPIC  0	/* MMIO write to the LAPIC EOI register */
 #define IRQ_EOI_X2APIC 1	/* wrmsr 0x80b */
@@ -101,6 +104,8 @@ static inline long sys_irq_raise(long gsi) { return syscall3(SYS_IRQ_RAISE, gsi,
 static inline long sys_irq_msi(uint32_t out[2]) { return syscall3(SYS_IRQ_MSI, (long)out, 0, 0); }
 
 static inline long sys_sleep_until(uint64_t tsc) { return syscall3(SYS_SLEEP_UNTIL, (long)tsc, 0, 0); }
+/* 0: KVM does not poll after this vCPU halts (the guest polls itself); 1: it does (the default). */
+static inline long sys_host_haltpoll(int on) { return syscall3(SYS_HOST_HALTPOLL, on, 0, 0); }
 
 static inline long sys_cpu_start(unsigned cpu, unsigned vector, int init)
 {

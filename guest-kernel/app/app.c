@@ -138,6 +138,23 @@ static unsigned env_counters(const char **names, uint64_t *values, unsigned max)
 	return n;
 }
 
+/* host_haltpoll=: whether KVM polls after a vCPU of the job halts (1) or blocks it at once (0), applied on every CPU
+ * the job runs on; -1 leaves KVM's default (no KVM_FEATURE_POLL_CONTROL). */
+static int host_haltpoll = -1;
+
+static struct {
+	void (*fn)(void *arg, unsigned i);
+	void *arg;
+} par;
+
+static void par_entry(void *unused, unsigned i)
+{
+	(void)unused;
+	if (i && host_haltpoll >= 0)
+		sys_host_haltpoll(host_haltpoll);
+	par.fn(par.arg, i);
+}
+
 /* numjobs: the clones run on CPUs 0 .. n-1 at once, each on its own queue. */
 static int env_parallel(unsigned n, void (*fn)(void *arg, unsigned i), void *arg)
 {
@@ -145,7 +162,8 @@ static int env_parallel(unsigned n, void (*fn)(void *arg, unsigned i), void *arg
 		kprintf("app: neighbour=other keeps CPU 1 for its loop: a job with numjobs=%u cannot run beside it\n", n);
 		return -1;
 	}
-	return smp_run(n, fn, arg);
+	par.fn = fn, par.arg = arg;
+	return smp_run(n, par_entry, NULL);
 }
 
 static const struct eng_env app_env = {
@@ -210,6 +228,21 @@ static int completion_from_cmdline(void)
 	if (!strcmp(v, "hybrid"))
 		return BLK_HYBRID;
 	kprintf("app: bad completion=%s on the command line: use completion=poll, irq or hybrid\n", v);
+	return -1;
+}
+
+/* `host_haltpoll=on|off`: KVM's halt polling for the job's vCPUs (MSR_KVM_POLL_CONTROL, when KVM offers it). Off by
+ * default when the guest polls itself (completion=poll, hybrid: the wait's own window, and a paced sleep spins its
+ * last 20 us), as Linux's cpuidle-haltpoll turns it off; on (KVM's default) with completion=irq. 0 or -1 (bad value). */
+static int host_haltpoll_from_cmdline(int mode)
+{
+	const char *v = kcmd_get("host_haltpoll");
+
+	if (!v)
+		return mode == BLK_IRQ;
+	if (!strcmp(v, "on") || !strcmp(v, "off"))
+		return !strcmp(v, "on");
+	kprintf("app: bad host_haltpoll=%s on the command line: use host_haltpoll=on or off\n", v);
 	return -1;
 }
 
@@ -302,12 +335,14 @@ int app_main(const void *job, size_t job_len)
 {
 	struct vdev m;
 	struct eng_dev dev;
-	int mode = completion_from_cmdline(), code;
+	int mode = completion_from_cmdline(), code, hp;
 	int ok;
 
 	if (!job)
 		return ABI_EXIT_OK;
 	if (mode < 0)
+		return ABI_EXIT_BADARG;
+	if ((hp = host_haltpoll_from_cmdline(mode)) < 0)
 		return ABI_EXIT_BADARG;
 	if ((nb.on = neighbour_from_cmdline()) < 0)
 		return ABI_EXIT_BADARG;
@@ -326,6 +361,11 @@ int app_main(const void *job, size_t job_len)
 	for (unsigned i = 0; i < app_disk.nq; i++)
 		app_queues[i] = &app_disk.q[i];
 	print_disk(&app_disk);
+	host_haltpoll = sys_host_haltpoll(hp) == 0 ? hp : -1;
+	if (host_haltpoll < 0)
+		kprintf("app: host halt polling: as the host sets it (KVM offers no poll control)\n");
+	else
+		kprintf("app: host halt polling: %s (MSR_KVM_POLL_CONTROL)\n", hp ? "on" : "off");
 	dev = (struct eng_dev){
 		.ops = &app_dev_ops,
 		.ctx = &app_disk.q[0],

@@ -108,7 +108,7 @@ refused() {
 
 @test "the null backend moves no data: a verify job fails with a named mismatch" {
 	host_only
-	DISKOPT=,backend=null vmm_job "$(verify_job)"
+	DISKOPT=,backend=null,latency=50 vmm_job "$(verify_job)"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"verify"* ]]
 }
@@ -410,6 +410,36 @@ window_apart() {
 	# already due needs no wait), and the vCPU thread busy for less than half of the 2 s window
 	jq -e '.vcpus[0].kvm.halt_exits >= 0.5 * .ios' "$STATS" || { jq -c '[.ios, .vcpus[0].kvm]' "$STATS"; false; }
 	jq -e '.threads.vcpu.cpu_us < 1000000' "$STATS" || { jq -c .threads "$STATS"; false; }
+}
+
+@test "a guest that polls itself turns KVM's halt polling off for its vCPU (MSR_KVM_POLL_CONTROL); host_haltpoll=on leaves it" {
+	[ -z "${SVM_RIG:-}${VMX_RIG:-}" ] ||
+		skip "a rig's KVM never polls after a halt (its emulated wake-ups outlast halt_poll_ns): nothing to turn off"
+	[ "$(cat /sys/module/kvm/parameters/halt_poll_ns)" -gt 0 ] || skip "this host's KVM does not poll (halt_poll_ns 0)"
+	local job=$BATS_TEST_TMPDIR/paced.fio
+	# a null device that answers in 50 us wakes a halted vCPU within KVM's polling window: KVM widens it and
+	# polls after the halts it is allowed to (it counts each, even when another task on the CPU cuts it short)
+	printf '[paced]\nrw=randread\nbs=4k\nnumber_ios=300\n' >"$job"
+	DISKOPT=,backend=null,latency=50 vmm_job "$job" --request exitless --completion irq --console "$BATS_TEST_TMPDIR/con"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	grep -q '^app: host halt polling: on (MSR_KVM_POLL_CONTROL)' "$BATS_TEST_TMPDIR/con"
+	jq -e '.ios == 300 and .kvm.halt_attempted_poll >= 30' "$STATS" ||
+		{ jq -c '[.ios, .vcpus[0].kvm.halt_exits, .kvm]' "$STATS"; false; }
+	# the same halts, the guest's word against it: KVM never polls
+	DISKOPT=,backend=null,latency=50 vmm_job "$job" --request exitless --completion irq --cmdline host_haltpoll=off \
+		--console "$BATS_TEST_TMPDIR/con"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	grep -q '^app: host halt polling: off (MSR_KVM_POLL_CONTROL)' "$BATS_TEST_TMPDIR/con"
+	jq -e '.ios == 300 and .vcpus[0].kvm.halt_exits >= 150 and .kvm.halt_attempted_poll == 0' "$STATS" ||
+		{ jq -c '[.ios, .vcpus[0].kvm.halt_exits, .kvm]' "$STATS"; false; }
+	# completion=hybrid (and poll): off unless asked
+	DISKOPT=,backend=null,latency=50 vmm_job "$job" --request exitless --completion hybrid --console "$BATS_TEST_TMPDIR/con"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	grep -q '^app: host halt polling: off (MSR_KVM_POLL_CONTROL)' "$BATS_TEST_TMPDIR/con"
+	jq -e '.kvm.halt_attempted_poll == 0' "$STATS" || { jq -c '[.ios, .vcpus[0].kvm.halt_exits, .kvm]' "$STATS"; false; }
+	vmm_job "$job" --cmdline host_haltpoll=sometimes --console "$BATS_TEST_TMPDIR/con"
+	[ "$status" -eq 2 ]
+	grep -q '^app: bad host_haltpoll=sometimes on the command line: use host_haltpoll=on or off$' "$BATS_TEST_TMPDIR/con"
 }
 
 # ---- the virtio-pci transport ---------------------------------------------------------------------------
