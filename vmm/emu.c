@@ -148,12 +148,22 @@ static void emu_idle(struct emu_ctx *c)
  * window (--poll-us: fixed, adaptive, or never ending) after the last work, then sleeps; a device process,
  * or a context sharing the IOCore's CPU, has a window of 0: it sleeps at once. The clock is read only where
  * an idle period starts and ends, and never when the window never ends. */
+/* True when c's queues have POLLWIN_DEEP requests or more outstanding: a wait for a deep queue. */
+static bool emu_deep(const struct emu_ctx *c)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < c->nq; i++)
+		n += queue_outstanding(&c->q[i]->c);
+	return n >= POLLWIN_DEEP;
+}
+
 static void emu_loop(struct emu_ctx *c)
 {
 	while (!atomic_load(&c->stop)) {
 		if (emu_ctx_service(c))
 			pollwin_busy(&c->win);
-		else if (!pollwin_expired(&c->win))
+		else if (!pollwin_expired(&c->win, pollwin_starting(&c->win) && emu_deep(c)))
 			__builtin_ia32_pause();
 		else
 			emu_idle(c); /* the next round takes what woke it, and ends the idle period */

@@ -161,6 +161,17 @@ static void iocore_spin(void)
 		__builtin_ia32_pause();
 }
 
+/* True when the active queues have POLLWIN_DEEP requests or more outstanding: a wait for a deep queue. */
+static bool iocore_deep(void)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < io.cfg.nqueues; i++)
+		if (queue_active(io.cfg.queues[i]))
+			n += queue_outstanding(&io.cfg.queues[i]->c);
+	return n >= POLLWIN_DEEP;
+}
+
 /* Polls the rings; with a window (--poll-us N or adaptive) an idle period that outlasts it ends in a
  * sleep: spin -> arm (notifications on) -> re-check (iocore_idle, after a fence) -> block. The clock is
  * read only where an idle period starts and ends, and never with --poll-us 0. */
@@ -171,7 +182,7 @@ static void iocore_poll_loop(void)
 		if (iocore_pass(true)) {
 			COUNT(busy_polls, 1);
 			pollwin_busy(&io.win);
-		} else if (!pollwin_expired(&io.win)) {
+		} else if (!pollwin_expired(&io.win, pollwin_starting(&io.win) && iocore_deep())) {
 			iocore_spin();
 		} else {
 			set_notify_all(true);

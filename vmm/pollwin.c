@@ -16,7 +16,15 @@
  * most the maximum the thread polls that long: at a high rate (short periods) it practically never sleeps,
  * as with a fixed window. When it is longer (a low rate: most gaps outlast the maximum) it sleeps at once:
  * one wake-up per idle period, without first burning the maximum on a poll that would fail 7 times in 8.
- * Before any history the window is the maximum. The decision costs a bucket scan every 8 periods. */
+ * Before any history the window is the maximum. The decision costs a bucket scan every 8 periods.
+ *
+ * A deep queue is the one wait an adaptive window never sleeps through: with POLLWIN_DEEP requests or more
+ * outstanding at the thread's devices (as the guest's hybrid wait polls a deep queue to its next completion).
+ * There the thread is the turnaround of a saturated device: a device of fixed service time runs at depth /
+ * (service + turnaround), and requests that complete together are taken and resubmitted together, so a sleep
+ * after each batch (its waits are the service time, longer than the maximum on a disk) would put a wake-up and
+ * a kick into every batch for good. Such a wait starts no idle period and enters no history; with a fixed window
+ * (--poll-us N) the window holds whatever the depth. */
 #include <string.h>
 
 #include "virtio.h"
@@ -85,11 +93,11 @@ void pollwin_idle_end(struct pollwin *w, uint64_t idle_ns)
 		set_window(w, choose(w));
 }
 
-bool pollwin_expired(struct pollwin *w)
+bool pollwin_expired(struct pollwin *w, bool deep)
 {
 	uint64_t now;
 
-	if (w->window_ns == POLLWIN_NEVER)
+	if (w->window_ns == POLLWIN_NEVER || (deep && !w->idle_from && w->policy.kind == POLL_ADAPTIVE))
 		return false;
 	now = mono_ns();
 	w->idle_from = w->idle_from ? w->idle_from : now;

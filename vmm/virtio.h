@@ -116,6 +116,16 @@ struct queue_counters {
 #undef X
 };
 
+/* Requests the device took and has not completed yet. completed is read first (acquire: requests is read after
+ * it), so the difference is never negative: a request is counted before it completes. */
+static inline uint64_t queue_outstanding(struct queue_counters *c)
+{
+	uint64_t done = atomic_load_explicit(&c->completed, memory_order_acquire);
+	uint64_t taken = atomic_load_explicit(&c->requests, memory_order_relaxed);
+
+	return taken > done ? taken - done : 0;
+}
+
 
 
 /* ---- a device's queue and its hand-off: the unit the IOCore and the emulation contexts see --- */
@@ -344,6 +354,7 @@ extern const int n_request_modes, n_emu_modes, n_completion_modes, n_transport_m
 
 #define POLLWIN_BUCKETS 20          /* log2 buckets of idle periods, from 1 µs; the last is open */
 #define POLLWIN_NEVER   UINT64_MAX  /* a window that never ends: the thread never sleeps */
+#define POLLWIN_DEEP    2           /* requests outstanding from which a wait is for a deep queue */
 
 /* The window's numbers, by name: X a counter (the stats report its change over the measured window), G a gauge
  * (its value at the end). Counted where the thread may sleep (not with --poll-us 0: no clock is read there). */
@@ -380,8 +391,15 @@ static inline uint64_t pollwin_window(const struct pollwin *w)
 	return w->window_ns;
 }
 /* The thread's pass found no work: starts an idle period or goes on with it. True when the window is over
- * (sleep now); never for a window that never ends, and then without reading the clock. */
-bool pollwin_expired(struct pollwin *w);
+ * (sleep now); never for a window that never ends, and then without reading the clock. deep: the thread waits for
+ * a deep queue (POLLWIN_DEEP requests or more outstanding at its devices): an adaptive window then never sleeps,
+ * and the wait starts no idle period (pollwin.c). */
+bool pollwin_expired(struct pollwin *w, bool deep);
+/* True when the thread's next pass without work starts an idle period: whether it is deep is asked only then. */
+static inline bool pollwin_starting(const struct pollwin *w)
+{
+	return !w->idle_from && w->window_ns != POLLWIN_NEVER;
+}
 /* The thread's pass found work: ends the idle period in progress, if any (pollwin_idle_end). */
 static inline void pollwin_busy(struct pollwin *w)
 {

@@ -289,10 +289,22 @@ static int blk_wait_irq(struct blk_q *q)
  * spin -> arm -> re-check -> halt). The window adapts as Linux's guest halt polling does (haltpoll's
  * adjust_poll_limit): a halt that ended within the largest window means polling longer would have caught it, so
  * the window grows (from a quarter of the largest, doubling); a halt longer than the largest window means polling
- * was wasted, so it halves. Returns 0, or -1 if the kernel refused the wait. */
+ * was wasted, so it halves.
+ * A deep queue (BLK_HYBRID_DEEP or more requests in flight) is polled until its next completion instead: the gap
+ * to it is about the service time over the depth, and a halt there, besides its own cost, lets every request
+ * complete meanwhile, so the driver takes and resubmits them as one batch that completes as one again: the
+ * queue falls into lock step, a halt per batch. Returns 0, or -1 if the kernel refused the wait. */
 static int blk_wait_hybrid(struct blk_q *q)
 {
-	uint64_t max = q->dev->hybrid_max_ns, t0 = clock_ns(), waited;
+	uint64_t max = q->dev->hybrid_max_ns, t0, waited;
+
+	if (q->requests - q->completions >= BLK_HYBRID_DEEP) {
+		q->deep++;
+		while (!vq_has_used(&q->vq))
+			__asm__ volatile("pause");
+		return 0;
+	}
+	t0 = clock_ns();
 
 	while (clock_ns() - t0 < q->window_ns)
 		if (vq_has_used(&q->vq)) {
@@ -389,7 +401,7 @@ void blk_summary(const struct blk_dev *b)
 
 		t.requests += q->requests, t.errors += q->errors, t.commits += q->commits;
 		t.completions += q->completions, t.irq_waits += q->irq_waits;
-		t.polled += q->polled, t.grows += q->grows, t.shrinks += q->shrinks;
+		t.polled += q->polled, t.grows += q->grows, t.shrinks += q->shrinks, t.deep += q->deep;
 		t.vq.kicks += q->vq.kicks, t.vq.suppressed += q->vq.suppressed;
 		if (b->nq > 1)
 			kprintf("virtio-blk: queue %u: requests %lu errors %lu commits %lu notifies %lu suppressed %lu "
@@ -405,6 +417,6 @@ void blk_summary(const struct blk_dev *b)
 		t.errors, t.commits, t.vq.kicks, t.vq.suppressed, t.irq_waits, irqs, np, ip);
 	if (b->completion == BLK_HYBRID) /* the waits the window caught, those that halted, how it moved */
 		kprintf("virtio-blk: hybrid: window max %lu us, waits polled %lu halted %lu, grew %lu shrank %lu, "
-			"queue 0 window now %lu us\n", b->hybrid_max_ns / 1000, t.polled, t.irq_waits, t.grows, t.shrinks,
-			b->q[0].window_ns / 1000);
+			"queue 0 window now %lu us; deep-queue waits polled %lu\n", b->hybrid_max_ns / 1000, t.polled, t.irq_waits,
+			t.grows, t.shrinks, b->q[0].window_ns / 1000, t.deep);
 }

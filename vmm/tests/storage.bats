@@ -382,6 +382,21 @@ window_apart() {
 	window_apart '.contexts[0]' --request exit --emulation thread --pin "vcpu=0,iocore=0,dev=1"
 }
 
+@test "a deep queue is polled to its next completion: hybrid at depth 32 on a 300 us device, no halt, no sleep per batch" {
+	host_only
+	printf '[deep]\nrw=randread\nbs=4k\niodepth=32\nnumber_ios=6400\n' >"$BATS_TEST_TMPDIR/deep.fio"
+	# the 32 requests complete together 300 us after they started: a halt (the guest's window, 200 us at most) and
+	# an IOCore sleep (or two) after each of the 200 batches if depth did not count; fewer than one per two batches: the
+	# queue's shallow ends (start-up, the last requests) and a guest descheduled between batches on a busy host
+	DISKOPT=,backend=null,latency=300 vmm_job "$BATS_TEST_TMPDIR/deep.fio" --request exitless --completion hybrid \
+		--poll-us adaptive --console "$BATS_TEST_TMPDIR/con"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	jq -e '.ios == 6400 and .irqs_sent <= 3 and .iocore.sleeps < 100' "$STATS" ||
+		{ jq -c '[.ios, .irqs_sent, .iocore]' "$STATS"; false; }
+	grep -Eq '^virtio-blk: hybrid: .* deep-queue waits polled ([1-9][0-9]{2,})$' "$BATS_TEST_TMPDIR/con" ||
+		{ grep '^virtio-blk: hybrid' "$BATS_TEST_TMPDIR/con"; false; }
+}
+
 @test "--poll-us 0: the IOCore never sleeps and the guest never kicks, even across pauses" {
 	host_only
 	vmm_job workloads/jobs/pause-resume.fio --request exitless --emulation thread --poll-us 0

@@ -84,9 +84,29 @@ static void adaptive(void)
 	   "the gauge follows the window; every period is counted");
 }
 
+/* A wait for a deep queue: an adaptive window never sleeps through it (and starts no idle period); a fixed one does. */
+static void deep(void)
+{
+	static const uint64_t low_rate[] = { 20 * US, 1980 * US };
+
+	start(POLL_ADAPTIVE, 200 * US);
+	feed(low_rate, 2, 40);
+	ok(pollwin_window(&w) == 0 && pollwin_expired(&w, false), "a closed window: a shallow wait sleeps at once");
+	pollwin_busy(&w);
+	ok(pollwin_starting(&w) && !pollwin_expired(&w, true) && !pollwin_expired(&w, true) && pollwin_starting(&w),
+	   "the same window, a deep queue: it polls on, and no idle period starts");
+	pollwin_busy(&w);
+	ok(counter(PWC_idles) == 81, "the shallow wait was counted, the deep one enters no history");
+	start(POLL_FIXED, 0);
+	ok(pollwin_expired(&w, true), "a context that must sleep at once sleeps whatever the depth");
+	start(POLL_NEVER_SLEEP, 0);
+	ok(!pollwin_starting(&w) && !pollwin_expired(&w, false), "--poll-us 0: never sleeps, and never asks the depth");
+}
+
 int main(void)
 {
 	fixed();
 	adaptive();
+	deep();
 	return tap_done();
 }
