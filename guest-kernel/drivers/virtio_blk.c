@@ -284,6 +284,13 @@ static int blk_wait_irq(struct blk_q *q)
 	return 0;
 }
 
+/* hybrid: the window doubles, from a quarter of the largest, up to the largest. */
+static void blk_hybrid_grow(struct blk_q *q, uint64_t max)
+{
+	q->window_ns = q->window_ns * 2 < max / 4 ? max / 4 : q->window_ns * 2 > max ? max : q->window_ns * 2;
+	q->grows++;
+}
+
 /* completion=hybrid, nothing harvested: poll the used ring for the queue's window with interrupts suppressed (a
  * completion inside it costs no interrupt at all); only when nothing came, arm, re-check and halt (blk_wait_irq:
  * spin -> arm -> re-check -> halt). The window adapts as Linux's guest halt polling does (haltpoll's
@@ -293,10 +300,15 @@ static int blk_wait_irq(struct blk_q *q)
  * A deep queue (BLK_HYBRID_DEEP or more requests in flight) is polled until its next completion instead: the gap
  * to it is about the service time over the depth, and a halt there, besides its own cost, lets every request
  * complete meanwhile, so the driver takes and resubmits them as one batch that completes as one again: the
- * queue falls into lock step, a halt per batch. Returns 0, or -1 if the kernel refused the wait. */
+ * queue falls into lock step, a halt per batch.
+ * A halt's own wake-up counts in the wait it ends, so where waking costs more than the largest window (an
+ * interrupt path the hypervisor emulates: PVM's is 100-250 µs) every halted wait looks too long and a closed
+ * window never opens again, however fast the device. So every BLK_HYBRID_PROBE-th wait of a window below the
+ * largest polls the largest instead: a completion it catches, later than the window, grows the window as a
+ * short halt would. Returns 0, or -1 if the kernel refused the wait. */
 static int blk_wait_hybrid(struct blk_q *q)
 {
-	uint64_t max = q->dev->hybrid_max_ns, t0, waited;
+	uint64_t max = q->dev->hybrid_max_ns, t0, waited, win = q->window_ns;
 
 	if (q->requests - q->completions >= BLK_HYBRID_DEEP) {
 		q->deep++;
@@ -304,19 +316,25 @@ static int blk_wait_hybrid(struct blk_q *q)
 			__asm__ volatile("pause");
 		return 0;
 	}
+	if (win < max && ++q->since_probe >= BLK_HYBRID_PROBE) {
+		q->since_probe = 0;
+		q->probes++;
+		win = max;
+	}
 	t0 = clock_ns();
 
-	while (clock_ns() - t0 < q->window_ns)
+	while ((waited = clock_ns() - t0) < win)
 		if (vq_has_used(&q->vq)) {
 			q->polled++;
+			if (waited > q->window_ns) /* a probe caught what the window would have missed */
+				blk_hybrid_grow(q, max);
 			return 0;
 		}
 	if (blk_wait_irq(q) != 0)
 		return -1;
 	waited = clock_ns() - t0;
 	if (waited > q->window_ns && waited <= max) {
-		q->window_ns = q->window_ns * 2 < max / 4 ? max / 4 : q->window_ns * 2 > max ? max : q->window_ns * 2;
-		q->grows++;
+		blk_hybrid_grow(q, max);
 	} else if (waited > max) {
 		q->window_ns /= 2;
 		q->shrinks++;
@@ -402,6 +420,7 @@ void blk_summary(const struct blk_dev *b)
 		t.requests += q->requests, t.errors += q->errors, t.commits += q->commits;
 		t.completions += q->completions, t.irq_waits += q->irq_waits;
 		t.polled += q->polled, t.grows += q->grows, t.shrinks += q->shrinks, t.deep += q->deep;
+		t.probes += q->probes;
 		t.vq.kicks += q->vq.kicks, t.vq.suppressed += q->vq.suppressed;
 		if (b->nq > 1)
 			kprintf("virtio-blk: queue %u: requests %lu errors %lu commits %lu notifies %lu suppressed %lu "
@@ -417,6 +436,6 @@ void blk_summary(const struct blk_dev *b)
 		t.errors, t.commits, t.vq.kicks, t.vq.suppressed, t.irq_waits, irqs, np, ip);
 	if (b->completion == BLK_HYBRID) /* the waits the window caught, those that halted, how it moved */
 		kprintf("virtio-blk: hybrid: window max %lu us, waits polled %lu halted %lu, grew %lu shrank %lu, "
-			"queue 0 window now %lu us; deep-queue waits polled %lu\n", b->hybrid_max_ns / 1000, t.polled, t.irq_waits,
-			t.grows, t.shrinks, b->q[0].window_ns / 1000, t.deep);
+			"queue 0 window now %lu us, probes %lu; deep-queue waits polled %lu\n", b->hybrid_max_ns / 1000, t.polled, t.irq_waits,
+			t.grows, t.shrinks, b->q[0].window_ns / 1000, t.probes, t.deep);
 }

@@ -12,6 +12,7 @@
 enum blk_completion { BLK_POLL = 0, BLK_IRQ = 1, BLK_HYBRID = 2 };
 
 #define BLK_HYBRID_MAX_NS 200000 /* the largest hybrid polling window by default: Linux's guest_halt_poll_ns */
+#define BLK_HYBRID_PROBE 16 /* hybrid: every this many waits of a window below the largest, one polls the largest */
 #define BLK_HYBRID_DEEP 2 /* hybrid: with this many requests of a queue in flight, a wait polls until the next completes (the VMM's POLLWIN_DEEP) */
 
 /* Return values of blk_queue. */
@@ -37,6 +38,7 @@ struct blk_q {
 	uint64_t window_ns;	/* hybrid: how long the next wait polls before it halts */
 	uint64_t polled, grows, shrinks; /* hybrid: waits the window caught; window changes */
 	uint64_t deep;		/* hybrid: waits polled to the end because the queue was deep */
+	uint64_t probes, since_probe; /* hybrid: waits that polled the largest window to test a smaller one */
 };
 
 struct blk_dev {

@@ -397,6 +397,17 @@ window_apart() {
 		{ grep '^virtio-blk: hybrid' "$BATS_TEST_TMPDIR/con"; false; }
 }
 
+@test "hybrid at depth 1 on a 50 us device polls instead of halting: the window opens from closed, whatever a halt costs" {
+	host_only
+	# the window starts closed; a halt's wake-up counts in its wait, and where it costs more than the largest window
+	# less the device's 50 us (PVM) no halted wait ever opens it: the probes (a wait in 16 polls the largest) do
+	DISKOPT=,backend=null,latency=50 vmm_job "$(read_job 3000)" --request exitless --completion hybrid \
+		--poll-us adaptive --console "$BATS_TEST_TMPDIR/con"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	jq -e '.ios == 3000 and .irqs_sent < 300' "$STATS" || { jq -c '[.ios, .irqs_sent]' "$STATS"; grep '^virtio-blk: hybrid' "$BATS_TEST_TMPDIR/con"; false; }
+	grep -Eq '^virtio-blk: hybrid: .* probes [1-9][0-9]*;' "$BATS_TEST_TMPDIR/con"
+}
+
 @test "--poll-us 0: the IOCore never sleeps and the guest never kicks, even across pauses" {
 	host_only
 	vmm_job workloads/jobs/pause-resume.fio --request exitless --emulation thread --poll-us 0
