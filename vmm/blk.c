@@ -218,6 +218,7 @@ void blk_complete(struct blk_req *r)
 	vq_push_used(&q->vq, r->head, r->used_len);
 	q->inflight[r->head] = 0;
 	atomic_fetch_add(&q->c.completed, 1);
+	atomic_fetch_sub_explicit(&q->outstanding, 1, memory_order_relaxed);
 }
 
 /* ---- the emulation context's backend --------------------------------------------------------- */

@@ -144,20 +144,20 @@ static void emu_idle(struct emu_ctx *c)
 	drain_fd(p[1].fd);
 }
 
+/* True when one of c's active queues has POLLWIN_DEEP requests or more outstanding: a wait for a deep queue. */
+static bool emu_deep(const struct emu_ctx *c)
+{
+	for (int i = 0; i < c->nq; i++)
+		if (atomic_load(&c->q[i]->active) &&
+		    atomic_load_explicit(&c->q[i]->outstanding, memory_order_relaxed) >= POLLWIN_DEEP)
+			return true;
+	return false;
+}
+
 /* Serves until stopped. An emulation thread on a CPU of its own polls its rings and its backend for its
  * window (--poll-us: fixed, adaptive, or never ending) after the last work, then sleeps; a device process,
  * or a context sharing the IOCore's CPU, has a window of 0: it sleeps at once. The clock is read only where
  * an idle period starts and ends, and never when the window never ends. */
-/* True when c's queues have POLLWIN_DEEP requests or more outstanding: a wait for a deep queue. */
-static bool emu_deep(const struct emu_ctx *c)
-{
-	uint64_t n = 0;
-
-	for (int i = 0; i < c->nq; i++)
-		n += queue_outstanding(&c->q[i]->c);
-	return n >= POLLWIN_DEEP;
-}
-
 static void emu_loop(struct emu_ctx *c)
 {
 	while (!atomic_load(&c->stop)) {
@@ -331,6 +331,7 @@ int emu_handoff(struct vqueue *q)
 		q->ring.slot[head & (SPSC_SIZE - 1)] = vq_pop(&q->vq);
 	if (!n)
 		return 0;
+	atomic_fetch_add_explicit(&q->outstanding, n, memory_order_relaxed); /* before the context can complete them */
 	atomic_store_explicit(&q->ring.head, head, memory_order_release);
 	smp_mb(); /* head store -> sleeping load: pairs with the fence in emu_idle() */
 	if (c->mode->always_wake || atomic_load(&c->sleeping))
@@ -341,6 +342,7 @@ int emu_handoff(struct vqueue *q)
 void emu_queue_ready(struct virtio_dev *d, struct vqueue *q)
 {
 	(void)d;
+	atomic_store(&q->outstanding, 0); /* a queue is made ready with nothing in flight (a reset quiesced it) */
 	vq_set_notify(&q->vq, iocore_initial_notify());
 	atomic_store_explicit(&q->active, 1, memory_order_release);
 }

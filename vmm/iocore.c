@@ -161,15 +161,14 @@ static void iocore_spin(void)
 		__builtin_ia32_pause();
 }
 
-/* True when the active queues have POLLWIN_DEEP requests or more outstanding: a wait for a deep queue. */
+/* True when an active queue has POLLWIN_DEEP requests or more outstanding: a wait for a deep queue. */
 static bool iocore_deep(void)
 {
-	uint64_t n = 0;
-
 	for (int i = 0; i < io.cfg.nqueues; i++)
-		if (queue_active(io.cfg.queues[i]))
-			n += queue_outstanding(&io.cfg.queues[i]->c);
-	return n >= POLLWIN_DEEP;
+		if (queue_active(io.cfg.queues[i]) &&
+		    atomic_load_explicit(&io.cfg.queues[i]->outstanding, memory_order_relaxed) >= POLLWIN_DEEP)
+			return true;
+	return false;
 }
 
 /* Polls the rings; with a window (--poll-us N or adaptive) an idle period that outlasts it ends in a

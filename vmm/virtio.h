@@ -116,16 +116,6 @@ struct queue_counters {
 #undef X
 };
 
-/* Requests the device took and has not completed yet. completed is read first (acquire: requests is read after
- * it), so the difference is never negative: a request is counted before it completes. */
-static inline uint64_t queue_outstanding(struct queue_counters *c)
-{
-	uint64_t done = atomic_load_explicit(&c->completed, memory_order_acquire);
-	uint64_t taken = atomic_load_explicit(&c->requests, memory_order_relaxed);
-
-	return taken > done ? taken - done : 0;
-}
-
 
 
 /* ---- a device's queue and its hand-off: the unit the IOCore and the emulation contexts see --- */
@@ -141,6 +131,8 @@ struct vqueue {
 	int notify_fd;            /* ioeventfd on QueueNotify == index; -1 with request=exit */
 	struct emu_ctx *ctx;      /* the emulation context that serves it */
 	uint8_t inflight[VQ_MAX_SIZE]; /* per head: started and not yet completed (emulation side) */
+	_Atomic int outstanding;  /* heads handed to the emulation, not yet completed: the depth adaptive polling
+	                           * counts (emu_handoff adds, the device's completion takes; 0 at activation) */
 	struct queue_counters c;
 	void *priv;               /* the device's per-queue state (virtio-blk: its requests) */
 };
@@ -354,7 +346,7 @@ extern const int n_request_modes, n_emu_modes, n_completion_modes, n_transport_m
 
 #define POLLWIN_BUCKETS 20          /* log2 buckets of idle periods, from 1 µs; the last is open */
 #define POLLWIN_NEVER   UINT64_MAX  /* a window that never ends: the thread never sleeps */
-#define POLLWIN_DEEP    2           /* requests outstanding from which a wait is for a deep queue */
+#define POLLWIN_DEEP    2           /* requests outstanding on a queue from which a wait is for a deep queue */
 
 /* The window's numbers, by name: X a counter (the stats report its change over the measured window), G a gauge
  * (its value at the end). Counted where the thread may sleep (not with --poll-us 0: no clock is read there). */
@@ -398,7 +390,7 @@ bool pollwin_expired(struct pollwin *w, bool deep);
 /* True when the thread's next pass without work starts an idle period: whether it is deep is asked only then. */
 static inline bool pollwin_starting(const struct pollwin *w)
 {
-	return !w->idle_from && w->window_ns != POLLWIN_NEVER;
+	return !w->idle_from && w->policy.kind == POLL_ADAPTIVE;
 }
 /* The thread's pass found work: ends the idle period in progress, if any (pollwin_idle_end). */
 static inline void pollwin_busy(struct pollwin *w)

@@ -108,7 +108,7 @@ refused() {
 
 @test "the null backend moves no data: a verify job fails with a named mismatch" {
 	host_only
-	DISKOPT=,backend=null,latency=50 vmm_job "$(verify_job)"
+	DISKOPT=,backend=null vmm_job "$(verify_job)"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"verify"* ]]
 }
@@ -400,11 +400,13 @@ window_apart() {
 @test "hybrid at depth 1 on a 50 us device polls instead of halting: the window opens from closed, whatever a halt costs" {
 	host_only
 	# the window starts closed; a halt's wake-up counts in its wait, and where it costs more than the largest window
-	# less the device's 50 us (PVM) no halted wait ever opens it: the probes (a wait in 16 polls the largest) do
+	# less the device's 50 us (PVM) no halted wait ever opens it: the probes (a wait in 16 polls the largest) do. Where a
+	# wake-up costs a few µs (VT-x, SVM) the halts open it too, and the count of probes is what shows them at work
 	DISKOPT=,backend=null,latency=50 vmm_job "$(read_job 3000)" --request exitless --completion hybrid \
 		--poll-us adaptive --console "$BATS_TEST_TMPDIR/con"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	jq -e '.ios == 3000 and .irqs_sent < 300' "$STATS" || { jq -c '[.ios, .irqs_sent]' "$STATS"; grep '^virtio-blk: hybrid' "$BATS_TEST_TMPDIR/con"; false; }
+	jq -e '.ios == 3000 and .irqs_sent < 300' "$STATS" ||
+		{ jq -c '[.ios, .irqs_sent]' "$STATS"; grep '^virtio-blk: hybrid' "$BATS_TEST_TMPDIR/con"; false; }
 	grep -Eq '^virtio-blk: hybrid: .* probes [1-9][0-9]*;' "$BATS_TEST_TMPDIR/con"
 }
 
@@ -449,7 +451,7 @@ window_apart() {
 	DISKOPT=,backend=null,latency=50 vmm_job "$job" --request exitless --completion irq --console "$BATS_TEST_TMPDIR/con"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	grep -q '^app: host halt polling: on (MSR_KVM_POLL_CONTROL)' "$BATS_TEST_TMPDIR/con"
-	jq -e '.ios == 300 and .kvm.halt_attempted_poll >= 30' "$STATS" ||
+	jq -e '.ios == 300 and .kvm.halt_attempted_poll >= 10' "$STATS" ||
 		{ jq -c '[.ios, .vcpus[0].kvm.halt_exits, .kvm]' "$STATS"; false; }
 	# the same halts, the guest's word against it: KVM never polls
 	DISKOPT=,backend=null,latency=50 vmm_job "$job" --request exitless --completion irq --cmdline host_haltpoll=off \
@@ -458,11 +460,13 @@ window_apart() {
 	grep -q '^app: host halt polling: off (MSR_KVM_POLL_CONTROL)' "$BATS_TEST_TMPDIR/con"
 	jq -e '.ios == 300 and .vcpus[0].kvm.halt_exits >= 150 and .kvm.halt_attempted_poll == 0' "$STATS" ||
 		{ jq -c '[.ios, .vcpus[0].kvm.halt_exits, .kvm]' "$STATS"; false; }
-	# completion=hybrid (and poll): off unless asked
-	DISKOPT=,backend=null,latency=50 vmm_job "$job" --request exitless --completion hybrid --console "$BATS_TEST_TMPDIR/con"
+	# completion=hybrid (and poll): off unless asked; a 1 us window makes it halt for nearly every completion
+	DISKOPT=,backend=null,latency=50 vmm_job "$job" --request exitless --completion hybrid --cmdline hybrid_poll_us=1 \
+		--console "$BATS_TEST_TMPDIR/con"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	grep -q '^app: host halt polling: off (MSR_KVM_POLL_CONTROL)' "$BATS_TEST_TMPDIR/con"
-	jq -e '.kvm.halt_attempted_poll == 0' "$STATS" || { jq -c '[.ios, .vcpus[0].kvm.halt_exits, .kvm]' "$STATS"; false; }
+	jq -e '.vcpus[0].kvm.halt_exits >= 150 and .kvm.halt_attempted_poll == 0' "$STATS" ||
+		{ jq -c '[.ios, .vcpus[0].kvm.halt_exits, .kvm]' "$STATS"; false; }
 	vmm_job "$job" --cmdline host_haltpoll=sometimes --console "$BATS_TEST_TMPDIR/con"
 	[ "$status" -eq 2 ]
 	grep -q '^app: bad host_haltpoll=sometimes on the command line: use host_haltpoll=on or off$' "$BATS_TEST_TMPDIR/con"
