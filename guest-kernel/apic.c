@@ -13,7 +13,6 @@
 #define MSR_KVM_PV_EOI_EN 0x4b564d04
 #define MSR_TSC_DEADLINE  0x6e0
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
-#define KVM_FEATURE_PV_EOI (1u << 6)
 
 #define XAPIC_BASE  0xfee00000ull
 #define XAPIC_ID    0x020

@@ -79,6 +79,10 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 }
 
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define KVM_FEATURE_PV_EOI       (1u << 6)
+#define KVM_FEATURE_POLL_CONTROL (1u << 12)
+
 /* KVM's paravirtual features (CPUID 0x40000001 eax, KVM_FEATURE_* bits) behind the "KVMKVMKVM" signature; 0 when
  * the hypervisor is not KVM. */
 static inline uint32_t kvm_features(void)

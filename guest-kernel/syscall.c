@@ -5,9 +5,7 @@
 #define ENODEV 19
 
 #define MSR_KVM_SYSTEM_TIME_NEW   0x4b564d01
-#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
 #define MSR_KVM_POLL_CONTROL      0x4b564d05
-#define KVM_FEATURE_POLL_CONTROL (1u << 12)
 
 static long sys_cpuid_into(uint32_t leaf, uint32_t sub, uint64_t out)
 {

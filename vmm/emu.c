@@ -144,12 +144,11 @@ static void emu_idle(struct emu_ctx *c)
 	drain_fd(p[1].fd);
 }
 
-/* True when one of c's active queues has POLLWIN_DEEP requests or more outstanding: a wait for a deep queue. */
+/* True when one of c's queues is deep (queue_deep): a wait for a deep queue. */
 static bool emu_deep(const struct emu_ctx *c)
 {
 	for (int i = 0; i < c->nq; i++)
-		if (atomic_load(&c->q[i]->active) &&
-		    atomic_load_explicit(&c->q[i]->outstanding, memory_order_relaxed) >= POLLWIN_DEEP)
+		if (queue_deep(c->q[i]))
 			return true;
 	return false;
 }

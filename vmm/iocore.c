@@ -161,12 +161,11 @@ static void iocore_spin(void)
 		__builtin_ia32_pause();
 }
 
-/* True when an active queue has POLLWIN_DEEP requests or more outstanding: a wait for a deep queue. */
+/* True when one of the IOCore's queues is deep (queue_deep): a wait for a deep queue. */
 static bool iocore_deep(void)
 {
 	for (int i = 0; i < io.cfg.nqueues; i++)
-		if (queue_active(io.cfg.queues[i]) &&
-		    atomic_load_explicit(&io.cfg.queues[i]->outstanding, memory_order_relaxed) >= POLLWIN_DEEP)
+		if (queue_deep(io.cfg.queues[i]))
 			return true;
 	return false;
 }

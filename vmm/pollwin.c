@@ -97,7 +97,7 @@ bool pollwin_expired(struct pollwin *w, bool deep)
 {
 	uint64_t now;
 
-	if (w->window_ns == POLLWIN_NEVER || (deep && !w->idle_from && w->policy.kind == POLL_ADAPTIVE))
+	if (w->window_ns == POLLWIN_NEVER || (deep && pollwin_starting(w)))
 		return false;
 	now = mono_ns();
 	w->idle_from = w->idle_from ? w->idle_from : now;

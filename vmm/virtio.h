@@ -348,6 +348,13 @@ extern const int n_request_modes, n_emu_modes, n_completion_modes, n_transport_m
 #define POLLWIN_NEVER   UINT64_MAX  /* a window that never ends: the thread never sleeps */
 #define POLLWIN_DEEP    2           /* requests outstanding on a queue from which a wait is for a deep queue */
 
+/* True when q is served and has POLLWIN_DEEP requests or more outstanding: a wait on it is for a deep queue. */
+static inline bool queue_deep(struct vqueue *q)
+{
+	return atomic_load_explicit(&q->active, memory_order_acquire) &&
+	       atomic_load_explicit(&q->outstanding, memory_order_relaxed) >= POLLWIN_DEEP;
+}
+
 /* The window's numbers, by name: X a counter (the stats report its change over the measured window), G a gauge
  * (its value at the end). Counted where the thread may sleep (not with --poll-us 0: no clock is read there). */
 #define POLLWIN_COUNTERS(X, G)                                                                     \

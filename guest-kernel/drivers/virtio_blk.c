@@ -436,6 +436,6 @@ void blk_summary(const struct blk_dev *b)
 		t.errors, t.commits, t.vq.kicks, t.vq.suppressed, t.irq_waits, irqs, np, ip);
 	if (b->completion == BLK_HYBRID) /* the waits the window caught, those that halted, how it moved */
 		kprintf("virtio-blk: hybrid: window max %lu us, waits polled %lu halted %lu, grew %lu shrank %lu, "
-			"queue 0 window now %lu us, probes %lu; deep-queue waits polled %lu\n", b->hybrid_max_ns / 1000, t.polled, t.irq_waits,
-			t.grows, t.shrinks, b->q[0].window_ns / 1000, t.probes, t.deep);
+			"queue 0 window now %lu us, probes %lu; deep-queue waits polled %lu\n", b->hybrid_max_ns / 1000,
+			t.polled, t.irq_waits, t.grows, t.shrinks, b->q[0].window_ns / 1000, t.probes, t.deep);
 }
