@@ -144,13 +144,18 @@ static void emu_idle(struct emu_ctx *c)
 	drain_fd(p[1].fd);
 }
 
-/* True when one of c's queues is deep (queue_deep): a wait for a deep queue. */
-static bool emu_deep(const struct emu_ctx *c)
+/* What context c (an emu_ctx) waits for (pollwin_expired): the furthest along of its queues' waits (queue_wait). */
+static enum pollwin_wait emu_waits_for(const void *arg)
 {
-	for (int i = 0; i < c->nq; i++)
-		if (queue_deep(c->q[i]))
-			return true;
-	return false;
+	const struct emu_ctx *c = arg;
+	enum pollwin_wait w = PW_GUEST;
+
+	for (int i = 0; i < c->nq && w != PW_DEEP; i++) {
+		enum pollwin_wait q = queue_wait(c->q[i]);
+
+		w = q > w ? q : w;
+	}
+	return w;
 }
 
 /* Serves until stopped. An emulation thread on a CPU of its own polls its rings and its backend for its
@@ -162,7 +167,7 @@ static void emu_loop(struct emu_ctx *c)
 	while (!atomic_load(&c->stop)) {
 		if (emu_ctx_service(c))
 			pollwin_busy(&c->win);
-		else if (!pollwin_expired(&c->win, pollwin_starting(&c->win) && emu_deep(c)))
+		else if (!pollwin_expired(&c->win, emu_waits_for, c))
 			__builtin_ia32_pause();
 		else
 			emu_idle(c); /* the next round takes what woke it, and ends the idle period */

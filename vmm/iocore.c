@@ -161,13 +161,18 @@ static void iocore_spin(void)
 		__builtin_ia32_pause();
 }
 
-/* True when one of the IOCore's queues is deep (queue_deep): a wait for a deep queue. */
-static bool iocore_deep(void)
+/* What the IOCore waits for (pollwin_expired): the furthest along of its queues' waits (queue_wait). */
+static enum pollwin_wait iocore_waits_for(const void *unused)
 {
-	for (int i = 0; i < io.cfg.nqueues; i++)
-		if (queue_deep(io.cfg.queues[i]))
-			return true;
-	return false;
+	enum pollwin_wait w = PW_GUEST;
+
+	(void)unused;
+	for (int i = 0; i < io.cfg.nqueues && w != PW_DEEP; i++) {
+		enum pollwin_wait q = queue_wait(io.cfg.queues[i]);
+
+		w = q > w ? q : w;
+	}
+	return w;
 }
 
 /* Polls the rings; with a window (--poll-us N or adaptive) an idle period that outlasts it ends in a
@@ -180,7 +185,7 @@ static void iocore_poll_loop(void)
 		if (iocore_pass(true)) {
 			COUNT(busy_polls, 1);
 			pollwin_busy(&io.win);
-		} else if (!pollwin_expired(&io.win, pollwin_starting(&io.win) && iocore_deep())) {
+		} else if (!pollwin_expired(&io.win, iocore_waits_for, NULL)) {
 			iocore_spin();
 		} else {
 			set_notify_all(true);

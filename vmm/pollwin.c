@@ -18,6 +18,16 @@
  * one wake-up per idle period, without first burning the maximum on a poll that would fail 7 times in 8.
  * Before any history the window is the maximum. The decision costs a bucket scan every 8 periods.
  *
+ * Two windows, by what a period waits for (asked where it starts: the requests outstanding at the thread's
+ * queues). A wait for the guest's next request (none outstanding) takes the window learned from every period, as
+ * above: the guest's turnaround is short, but its tail (a guest preempted, a guest that halted) is long, and a
+ * sleep there costs the guest a kick. A wait for the device (one outstanding: its service time) takes a window
+ * learned from the device's waits alone. One history of both let the guest's gaps decide how the thread waits for
+ * the device: a low offered rate, or a guest halting in its own wait (whose wake-up, 100-250 µs on PVM, lengthens
+ * the gap to its next request), closed the window, the thread slept through every service time, each completion
+ * reached the guest a wake-up late, later than the guest's own window, so the guest halted again: a loop that
+ * kept both sides sleeping. The device's waits do not depend on the guest, so its window does not either.
+ *
  * A deep queue is the one wait an adaptive window never sleeps through: with POLLWIN_DEEP requests or more
  * outstanding at the thread's devices (as the guest's hybrid wait polls a deep queue to its next completion).
  * There the thread is the turnaround of a saturated device: a device of fixed service time runs at depth /
@@ -31,6 +41,7 @@
 
 #define POLLWIN_DECAY   32 /* halve the histogram every this many idle periods */
 #define POLLWIN_RECOMPUTE 8 /* choose the window again every this many */
+#define POLLWIN_PROBE   16 /* every this many waits for the device with a window below the maximum, one polls the maximum */
 
 /* Bucket b holds idle periods in [2^(b+9), 2^(b+10)) ns (bucket 0: below 1.024 µs); the last is open. */
 static int bucket(uint64_t ns)
@@ -50,58 +61,96 @@ static void publish(struct pollwin *w, enum pollwin_counter k, uint64_t v)
 	atomic_store_explicit(&w->n[k], v, memory_order_relaxed); /* one writer: the polling thread */
 }
 
-static void set_window(struct pollwin *w, uint64_t ns)
+static void set_window(struct pollwin *w, enum pollwin_wait k, uint64_t ns)
 {
-	w->window_ns = ns;
-	publish(w, PWC_window_now_ns, ns);
+	w->learned[k].window_ns = ns;
+	publish(w, k == PW_DEVICE ? PWC_device_window_now_ns : PWC_window_now_ns, ns);
 }
 
 void pollwin_init(struct pollwin *w, const struct poll_policy *p)
 {
 	memset(w, 0, sizeof(*w));
 	w->policy = *p;
-	set_window(w, p->kind == POLL_NEVER_SLEEP ? POLLWIN_NEVER : p->ns);
+	for (int k = 0; k < PW_LEARNED; k++)
+		set_window(w, (enum pollwin_wait)k, p->kind == POLL_NEVER_SLEEP ? POLLWIN_NEVER : p->ns);
 }
 
-/* The window that would have caught 7 of 8 recent idle periods, or 0 when that is longer than the maximum. */
-static uint64_t choose(const struct pollwin *w)
+/* The window that would have caught 7 of 8 recent idle periods of a kind, or 0 when that is longer than the
+ * maximum. */
+static uint64_t choose(const struct pollwin *w, enum pollwin_wait k)
 {
+	const uint32_t *hist = w->learned[k].hist;
 	uint32_t total = 0, sum = 0;
 
 	for (int b = 0; b < POLLWIN_BUCKETS; b++)
-		total += w->hist[b];
+		total += hist[b];
 	for (int b = 0; b < POLLWIN_BUCKETS; b++) {
-		sum += w->hist[b];
+		sum += hist[b];
 		if (8ull * sum >= 7ull * total)
 			return bucket_edge(b) <= w->policy.ns ? bucket_edge(b) : 0;
 	}
 	return 0;
 }
 
-void pollwin_idle_end(struct pollwin *w, uint64_t idle_ns)
+/* Enters an idle period of idle_ns into history k and chooses its window again every POLLWIN_RECOMPUTE. */
+static void learn(struct pollwin *w, enum pollwin_wait k, uint64_t idle_ns)
 {
-	publish(w, PWC_idles, w->n[PWC_idles] + 1);
-	publish(w, PWC_idle_ns, w->n[PWC_idle_ns] + idle_ns);
-	publish(w, PWC_window_ns, w->n[PWC_window_ns] + w->window_ns);
-	if (w->policy.kind != POLL_ADAPTIVE)
-		return;
-	w->hist[bucket(idle_ns)]++;
-	if (++w->periods % POLLWIN_DECAY == 0)
+	uint32_t *hist = w->learned[k].hist, periods = ++w->learned[k].periods;
+
+	hist[bucket(idle_ns)]++;
+	if (periods % POLLWIN_DECAY == 0)
 		for (int b = 0; b < POLLWIN_BUCKETS; b++)
-			w->hist[b] >>= 1;
-	if (w->periods % POLLWIN_RECOMPUTE == 0)
-		set_window(w, choose(w));
+			hist[b] >>= 1;
+	if (periods % POLLWIN_RECOMPUTE == 0)
+		set_window(w, k, choose(w, k));
 }
 
-bool pollwin_expired(struct pollwin *w, bool deep)
+void pollwin_start(struct pollwin *w, enum pollwin_wait k)
 {
-	uint64_t now;
+	uint64_t max = w->policy.ns;
 
-	if (w->window_ns == POLLWIN_NEVER || (deep && pollwin_starting(w)))
+	w->wait = k;
+	w->in_force = w->learned[k].window_ns;
+	if (k == PW_DEVICE && w->policy.kind == POLL_ADAPTIVE && w->in_force < max &&
+	    ++w->since_probe >= POLLWIN_PROBE) {
+		w->since_probe = 0;
+		w->in_force = max;
+		publish(w, PWC_probes, w->n[PWC_probes] + 1);
+	}
+	w->idle_from = mono_ns();
+}
+
+void pollwin_idle_end(struct pollwin *w, uint64_t idle_ns)
+{
+	enum pollwin_wait k = w->wait;
+
+	publish(w, PWC_idles, w->n[PWC_idles] + 1);
+	publish(w, PWC_idle_ns, w->n[PWC_idle_ns] + idle_ns);
+	publish(w, PWC_window_ns, w->n[PWC_window_ns] + w->in_force);
+	if (k == PW_DEVICE)
+		publish(w, PWC_device_idles, w->n[PWC_device_idles] + 1);
+	w->idle_from = 0;
+	if (w->policy.kind != POLL_ADAPTIVE)
+		return;
+	learn(w, PW_GUEST, idle_ns); /* every period */
+	/* the device's, unless it slept from a window below the maximum: how much of it was the wait and how much the
+	 * wake-up is not known (the probes learn the rest) */
+	if (k == PW_DEVICE && (idle_ns < w->in_force || w->in_force >= w->policy.ns))
+		learn(w, PW_DEVICE, idle_ns);
+}
+
+bool pollwin_expired(struct pollwin *w, enum pollwin_wait (*what_for)(const void *arg), const void *arg)
+{
+	if (w->learned[PW_GUEST].window_ns == POLLWIN_NEVER)
 		return false;
-	now = mono_ns();
-	w->idle_from = w->idle_from ? w->idle_from : now;
-	return now - w->idle_from >= w->window_ns;
+	if (!w->idle_from) {
+		enum pollwin_wait k = what_for(arg);
+
+		if (k == PW_DEEP && w->policy.kind == POLL_ADAPTIVE)
+			return false;
+		pollwin_start(w, k == PW_DEEP ? PW_DEVICE : k); /* a fixed window holds whatever the depth */
+	}
+	return mono_ns() - w->idle_from >= w->in_force;
 }
 
 void pollwin_counters_read(const struct pollwin *w, uint64_t *out)

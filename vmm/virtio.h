@@ -348,11 +348,21 @@ extern const int n_request_modes, n_emu_modes, n_completion_modes, n_transport_m
 #define POLLWIN_NEVER   UINT64_MAX  /* a window that never ends: the thread never sleeps */
 #define POLLWIN_DEEP    2           /* requests outstanding on a queue from which a wait is for a deep queue */
 
-/* True when q is served and has POLLWIN_DEEP requests or more outstanding: a wait on it is for a deep queue. */
-static inline bool queue_deep(struct vqueue *q)
+/* What an idle period waits for, from the requests outstanding at the thread's queues when it starts: the guest's
+ * next request (none), the device (one: its service time), or a deep queue's next completion (POLLWIN_DEEP). An
+ * adaptive window learns the first two apart and never sleeps through the third (pollwin.c). */
+enum pollwin_wait { PW_GUEST, PW_DEVICE, PW_DEEP };
+#define PW_LEARNED 2 /* the waits with a window of their own: PW_GUEST, PW_DEVICE */
+
+/* What a wait on q is for (an unserved queue: the guest's). */
+static inline enum pollwin_wait queue_wait(struct vqueue *q)
 {
-	return atomic_load_explicit(&q->active, memory_order_acquire) &&
-	       atomic_load_explicit(&q->outstanding, memory_order_relaxed) >= POLLWIN_DEEP;
+	int n;
+
+	if (!atomic_load_explicit(&q->active, memory_order_acquire))
+		return PW_GUEST;
+	n = atomic_load_explicit(&q->outstanding, memory_order_relaxed);
+	return n >= POLLWIN_DEEP ? PW_DEEP : n > 0 ? PW_DEVICE : PW_GUEST;
 }
 
 /* The window's numbers, by name: X a counter (the stats report its change over the measured window), G a gauge
@@ -361,7 +371,10 @@ static inline bool queue_deep(struct vqueue *q)
 	X(idles)         /* idle periods that ended with work */                                  \
 	X(idle_ns)       /* their total length, sleeps included */                                \
 	X(window_ns)     /* sum of the window in force in each: / idles = the mean window */       \
-	G(window_now_ns) /* the window now (POLLWIN_NEVER: never sleeps) */
+	X(device_idles)  /* those of them that waited for the device */                           \
+	X(probes)        /* waits for the device that polled the maximum to test a smaller window */ \
+	G(window_now_ns) /* the window for the guest's next request now (POLLWIN_NEVER: never sleeps) */ \
+	G(device_window_now_ns) /* the window for the device now */
 enum pollwin_counter {
 #define X(name) PWC_##name,
 	POLLWIN_COUNTERS(X, X)
@@ -372,40 +385,41 @@ enum pollwin_counter {
 /* One polling thread's window. Written by that thread only; the counters are read by the stats. */
 struct pollwin {
 	struct poll_policy policy;
-	uint64_t window_ns;              /* poll this long without work, then sleep (0: at once) */
-	uint32_t hist[POLLWIN_BUCKETS];  /* adaptive: recent idle periods by length */
-	uint32_t periods;
-	uint64_t idle_from;              /* mono_ns() of the first pass without work of this idle period, 0: busy */
+	struct {
+		uint64_t window_ns;              /* poll this long without work, then sleep (0: at once) */
+		uint32_t hist[POLLWIN_BUCKETS];  /* adaptive: recent idle periods by length */
+		uint32_t periods;
+	} learned[PW_LEARNED];                   /* the window for a wait for the guest, learned from every period;
+	                                          * the one for the device, from the device's waits (pollwin.c) */
+	enum pollwin_wait wait;                  /* what the idle period in progress waits for */
+	uint64_t in_force;                       /* its window (a probe's: the maximum) */
+	uint32_t since_probe;                    /* waits for the device since the last probe */
+	uint64_t idle_from;                      /* mono_ns() of the first pass without work of this idle period, 0: busy */
 	_Atomic uint64_t n[PWC_COUNT];
 };
 
 /* Starts a window with policy p (never sleep, fixed, adaptive up to p->ns). */
 void pollwin_init(struct pollwin *w, const struct poll_policy *p);
-/* An idle period of idle_ns (from the first pass without work to the pass that found work, sleeps
- * included) has ended: counts it and, adaptive, moves the window. */
+/* An idle period waiting for `wait` (PW_GUEST, PW_DEVICE) starts now, with the window of such waits. */
+void pollwin_start(struct pollwin *w, enum pollwin_wait wait);
+/* The idle period in progress has ended after idle_ns (from the first pass without work to the pass that found
+ * work, sleeps included): counts it and, adaptive, moves the windows. */
 void pollwin_idle_end(struct pollwin *w, uint64_t idle_ns);
-/* How long to poll without work before sleeping, now. */
-static inline uint64_t pollwin_window(const struct pollwin *w)
+/* How long to poll without work before sleeping, now, in a wait for `wait` (PW_GUEST, PW_DEVICE). */
+static inline uint64_t pollwin_window(const struct pollwin *w, enum pollwin_wait wait)
 {
-	return w->window_ns;
+	return w->learned[wait].window_ns;
 }
 /* The thread's pass found no work: starts an idle period or goes on with it. True when the window is over
- * (sleep now); never for a window that never ends, and then without reading the clock. deep: the thread waits for
- * a deep queue (POLLWIN_DEEP requests or more outstanding at its devices): an adaptive window then never sleeps,
- * and the wait starts no idle period (pollwin.c). */
-bool pollwin_expired(struct pollwin *w, bool deep);
-/* True when the thread's next pass without work starts an idle period: whether it is deep is asked only then. */
-static inline bool pollwin_starting(const struct pollwin *w)
-{
-	return !w->idle_from && w->policy.kind == POLL_ADAPTIVE;
-}
+ * (sleep now); never for a window that never ends, and then without reading the clock. Where a period starts (only
+ * there) it asks what_for(arg) what the wait is for and takes the window of that kind; an adaptive window never
+ * sleeps through a wait for a deep queue, which starts no idle period (a fixed one counts it a wait for the device). */
+bool pollwin_expired(struct pollwin *w, enum pollwin_wait (*what_for)(const void *arg), const void *arg);
 /* The thread's pass found work: ends the idle period in progress, if any (pollwin_idle_end). */
 static inline void pollwin_busy(struct pollwin *w)
 {
-	if (w->idle_from) {
+	if (w->idle_from)
 		pollwin_idle_end(w, mono_ns() - w->idle_from);
-		w->idle_from = 0;
-	}
 }
 /* Snapshot of the window's counters into out[PWC_COUNT] (its owner publishes them with its own). */
 void pollwin_counters_read(const struct pollwin *w, uint64_t *out);

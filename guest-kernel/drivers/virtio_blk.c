@@ -284,10 +284,14 @@ static int blk_wait_irq(struct blk_q *q)
 	return 0;
 }
 
-/* hybrid: the window doubles, from a quarter of the largest, up to the largest. */
-static void blk_hybrid_grow(struct blk_q *q, uint64_t max)
+/* hybrid: the window doubles, from a quarter of the largest, up to the largest, until it covers the wait `waited`
+ * (one step for a halted wait, which only says the window was short; as many as a probe's wait needs: it measured
+ * the gap, and one step short of it would miss, halt and shrink again). */
+static void blk_hybrid_grow(struct blk_q *q, uint64_t max, uint64_t waited)
 {
-	q->window_ns = q->window_ns * 2 < max / 4 ? max / 4 : q->window_ns * 2 > max ? max : q->window_ns * 2;
+	do
+		q->window_ns = q->window_ns * 2 < max / 4 ? max / 4 : q->window_ns * 2 > max ? max : q->window_ns * 2;
+	while (q->window_ns < waited && q->window_ns < max);
 	q->grows++;
 }
 
@@ -295,20 +299,24 @@ static void blk_hybrid_grow(struct blk_q *q, uint64_t max)
  * completion inside it costs no interrupt at all); only when nothing came, arm, re-check and halt (blk_wait_irq:
  * spin -> arm -> re-check -> halt). The window adapts as Linux's guest halt polling does (haltpoll's
  * adjust_poll_limit): a halt that ended within the largest window means polling longer would have caught it, so
- * the window grows (from a quarter of the largest, doubling); a halt longer than the largest window means polling
+ * the window grows (from a quarter of the largest, doubling); a halt after polling the largest window means polling
  * was wasted, so it halves.
  * A deep queue (BLK_HYBRID_DEEP or more requests in flight) is polled until its next completion instead: the gap
  * to it is about the service time over the depth, and a halt there, besides its own cost, lets every request
  * complete meanwhile, so the driver takes and resubmits them as one batch that completes as one again: the
  * queue falls into lock step, a halt per batch.
- * A halt's own wake-up counts in the wait it ends, so where waking costs more than the largest window (an
- * interrupt path the hypervisor emulates: PVM's is 100-250 µs) every halted wait looks too long and a closed
- * window never opens again, however fast the device. So every BLK_HYBRID_PROBE-th wait of a window below the
- * largest polls the largest instead: a completion it catches, later than the window, grows the window as a
- * short halt would. Returns 0, or -1 if the kernel refused the wait. */
+ * A halt's own wake-up counts in the wait it ends. Where waking costs more than the largest window (an interrupt
+ * path the hypervisor emulates: PVM's is 100-250 µs) every halted wait looks too long: so a halt from a window
+ * below the largest that ended after the largest says nothing (wait or wake-up?) and moves nothing, and every
+ * BLK_HYBRID_PROBE-th wait of a window below the largest polls the largest instead (a probe): a completion it
+ * catches, later than the window, grows the window to cover it; one it misses halves it. So does the wait right
+ * after a halt from the largest window that followed a caught wait: one late completion (a host that descheduled
+ * the device's thread) must not cost the waits after it, each halting until the next probe. Returns 0, or -1 if
+ * the kernel refused the wait. */
 static int blk_wait_hybrid(struct blk_q *q)
 {
 	uint64_t max = q->dev->hybrid_max_ns, t0, waited, win = q->window_ns;
+	int caught = q->caught;
 
 	if (q->requests - q->completions >= BLK_HYBRID_DEEP) {
 		q->deep++;
@@ -323,21 +331,26 @@ static int blk_wait_hybrid(struct blk_q *q)
 	}
 	t0 = clock_ns();
 
+	q->caught = 1;
 	while ((waited = clock_ns() - t0) < win)
 		if (vq_has_used(&q->vq)) {
 			q->polled++;
 			if (waited > q->window_ns) /* a probe caught what the window would have missed */
-				blk_hybrid_grow(q, max);
+				blk_hybrid_grow(q, max, waited);
 			return 0;
 		}
+	q->caught = 0;
 	if (blk_wait_irq(q) != 0)
 		return -1;
 	waited = clock_ns() - t0;
-	if (waited > q->window_ns && waited <= max) {
-		blk_hybrid_grow(q, max);
-	} else if (waited > max) {
+	if (waited <= max) {
+		if (waited > q->window_ns)
+			blk_hybrid_grow(q, max, 0);
+	} else if (win >= max && q->window_ns > 0) { /* the largest was polled, and missed */
 		q->window_ns /= 2;
 		q->shrinks++;
+		if (caught) /* the wait before was caught: the next one probes */
+			q->since_probe = BLK_HYBRID_PROBE - 1;
 	}
 	return 0;
 }

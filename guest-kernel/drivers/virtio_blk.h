@@ -39,6 +39,7 @@ struct blk_q {
 	uint64_t polled, grows, shrinks; /* hybrid: waits the window caught; window changes */
 	uint64_t deep;		/* hybrid: waits polled to the end because the queue was deep */
 	uint64_t probes, since_probe; /* hybrid: waits that polled the largest window to test a smaller one */
+	int caught;		/* hybrid: the last shallow wait was caught by polling */
 };
 
 struct blk_dev {

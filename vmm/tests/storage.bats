@@ -328,8 +328,8 @@ paused_job() {
 }
 
 # adaptive_counts WHO PAUSE N [VMM FLAGS...]: runs paused_job PAUSE N on the null device (20 us a request) with
-# --poll-us adaptive; WIN gets WHO's (a jq path: .iocore, .contexts[0]) window now and mean (ns) and its sleeps
-# (a context: wake-ups) per I/O.
+# --poll-us adaptive; WIN gets WHO's (a jq path: .iocore, .contexts[0]) window now and mean (ns), its sleeps
+# (a context: wake-ups) per I/O, and its window for the device now (ns).
 adaptive_counts() {
 	local who=$1 pause=$2 n=$3
 	shift 3
@@ -337,8 +337,9 @@ adaptive_counts() {
 	"$VMM" --timeout 120 --disk "$IMG,backend=null,latency=20" --module "$(paused_job "$pause" "$n")" \
 		--stats "$STATS" --poll-us adaptive "$@" "$GUEST" >"$BATS_TEST_TMPDIR/console" 2>&1 ||
 		{ cat "$BATS_TEST_TMPDIR/console"; return 1; }
-	read -r -a WIN <<<"$(stat_of "[$who.window_now_ns, $who.window_mean_ns, ($who.sleeps // $who.wakeups) / .ios] | @tsv")"
-	echo "pause $pause us: window now ${WIN[0]} ns, mean ${WIN[1]} ns, sleeps per I/O ${WIN[2]}"
+	read -r -a WIN <<<"$(stat_of "[$who.window_now_ns, $who.window_mean_ns, ($who.sleeps // $who.wakeups) / .ios,
+		$who.device_window_now_ns] | @tsv")"
+	echo "pause $pause us: window now ${WIN[0]} ns, mean ${WIN[1]} ns, sleeps per I/O ${WIN[2]}, for the device ${WIN[3]} ns"
 }
 
 # on_hardware_timing: skips where time is emulated (the SVM rig's TCG), where an idle period lasts what TCG
@@ -347,15 +348,16 @@ on_hardware_timing() {
 	[ "$("$VMM" --platform | jq .emulated)" = false ] || skip "timings are TCG's here: the window follows them"
 }
 
-# window_apart WHO FLAGS...: with a 2 ms pause after each read (about 500 IOPS) the idle periods (2 ms, and the
-# device's 20 us) mostly outlast the maximum (200 us): the window closes and WHO sleeps in every gap (twice per
-# I/O). Back to back they are 20 us and about 1 us: the window covers them and WHO hardly ever sleeps. Means over
-# the run: a busy host lengthens some periods, which moves the last window more than the mean.
+# window_apart WHO FLAGS...: with a 2 ms pause after each read (about 500 IOPS) half the idle periods (the 2 ms)
+# outlast the maximum (200 us): the window for the guest's next request closes and WHO sleeps in every pause, while
+# the window for the device (its 20 us alone) stays open. Back to back the periods are 20 us and about 1 us: the
+# window covers them and WHO hardly ever sleeps (a mean over the run there: a busy host lengthens some periods,
+# which moves the last window more than the mean).
 window_apart() {
 	local who=$1
 	shift
 	adaptive_counts "$who" 2000 300 "$@"
-	awk -v m="${WIN[1]}" -v s="${WIN[2]}" 'BEGIN { exit !(m < 16000 && s >= 0.9) }'
+	awk -v g="${WIN[0]}" -v s="${WIN[2]}" -v d="${WIN[3]}" 'BEGIN { exit !(g == 0 && s >= 0.9 && d > 0 && d <= 200000) }'
 	# back to back, a busy host can stretch enough gaps past the window to make WHO sleep: one more run before
 	# failing (as a benchmark gate re-runs what it flagged)
 	local try
@@ -369,7 +371,7 @@ window_apart() {
 	return 1
 }
 
-@test "--poll-us adaptive: the IOCore's window closes at about 500 IOPS and opens for back-to-back requests" {
+@test "--poll-us adaptive: the IOCore's window for the guest closes at about 500 IOPS, the device's stays open, both open back to back" {
 	host_only
 	on_hardware_timing
 	window_apart .iocore
@@ -397,15 +399,20 @@ window_apart() {
 		{ grep '^virtio-blk: hybrid' "$BATS_TEST_TMPDIR/con"; false; }
 }
 
-@test "hybrid at depth 1 on a 50 us device polls instead of halting: the window opens from closed, whatever a halt costs" {
+@test "hybrid at depth 1 on a 100 us device polls instead of halting: the window opens from closed, whatever a halt costs" {
 	host_only
 	# the window starts closed; a halt's wake-up counts in its wait, and where it costs more than the largest window
-	# less the device's 50 us (PVM) no halted wait ever opens it: the probes (a wait in 16 polls the largest) do. Where a
-	# wake-up costs a few µs (VT-x, SVM) the halts open it too, and the count of probes is what shows them at work
-	DISKOPT=,backend=null,latency=50 vmm_job "$(read_job 3000)" --request exitless --completion hybrid \
+	# (200 us) less the device's 100 us (PVM) no halted wait ever opens it: the probes (a wait in 16 polls the largest) do,
+	# and a probe opens it at once to cover the gap it caught (grown one doubling, short of 100 us, it missed, halted,
+	# looked too long and closed again: 2,800 interrupts). A halt from a smaller window that outlasts the largest moves
+	# nothing, and one after polling the largest is followed by a probe when the wait before was caught, so a late
+	# completion on a busy host (the IOCore or the vCPU descheduled) costs a few halts, not all of them until the next
+	# probe: a run takes 15-80 interrupts here, 370 at worst seen. Where a wake-up costs a few µs (VT-x, SVM) the halts
+	# open the window too, and the count of probes is what shows them at work
+	DISKOPT=,backend=null,latency=100 vmm_job "$(read_job 3000)" --request exitless --completion hybrid \
 		--poll-us adaptive --console "$BATS_TEST_TMPDIR/con"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	jq -e '.ios == 3000 and .irqs_sent < 300' "$STATS" ||
+	jq -e '.ios == 3000 and .irqs_sent < 900' "$STATS" ||
 		{ jq -c '[.ios, .irqs_sent]' "$STATS"; grep '^virtio-blk: hybrid' "$BATS_TEST_TMPDIR/con"; false; }
 	grep -Eq '^virtio-blk: hybrid: .* probes [1-9][0-9]*;' "$BATS_TEST_TMPDIR/con"
 }

@@ -1,5 +1,6 @@
 /* unit-pollwin.c - unit tests of the idle window (pollwin.c): fixed and never-ending windows, the adaptive
- * window that covers 7 of 8 recent idle periods or closes, its memory, and its counters. */
+ * window that covers 7 of 8 recent idle periods or closes, its memory, the waits for the guest and for the device
+ * learned apart, deep queues, and its counters. */
 #include <stdio.h>
 
 #include "tap.h"
@@ -16,12 +17,19 @@ static void start(enum poll_kind kind, uint64_t ns)
 	pollwin_init(&w, &p);
 }
 
-/* n rounds of the idle periods pattern[0..k) */
+/* An idle period of ns waiting for k. */
+static void period(enum pollwin_wait k, uint64_t ns)
+{
+	pollwin_start(&w, k);
+	pollwin_idle_end(&w, ns);
+}
+
+/* n rounds of the idle periods pattern[0..k), waits for the guest */
 static void feed(const uint64_t *pattern, int k, int n)
 {
 	for (int r = 0; r < n; r++)
 		for (int i = 0; i < k; i++)
-			pollwin_idle_end(&w, pattern[i]);
+			period(PW_GUEST, pattern[i]);
 }
 
 static uint64_t counter(enum pollwin_counter k)
@@ -37,18 +45,18 @@ static void fixed(void)
 	static const uint64_t gaps[] = { 1 * US, 3000 * US };
 
 	start(POLL_NEVER_SLEEP, 0);
-	ok(pollwin_window(&w) == POLLWIN_NEVER && counter(PWC_window_now_ns) == POLLWIN_NEVER,
+	ok(pollwin_window(&w, PW_GUEST) == POLLWIN_NEVER && counter(PWC_window_now_ns) == POLLWIN_NEVER,
 	   "--poll-us 0: a window that never ends");
 	start(POLL_FIXED, 50 * US);
 	feed(gaps, 2, 50);
-	ok(pollwin_window(&w) == 50 * US, "--poll-us 50: 50 us whatever the traffic");
+	ok(pollwin_window(&w, PW_GUEST) == 50 * US, "--poll-us 50: 50 us whatever the traffic");
 	ok(counter(PWC_idles) == 100 && counter(PWC_idle_ns) == 50 * 3001 * US && counter(PWC_window_ns) == 100 * 50 * US,
 	   "idle periods, their length and the window in force are counted (%llu, %llu, %llu)",
 	   (unsigned long long)counter(PWC_idles), (unsigned long long)counter(PWC_idle_ns),
 	   (unsigned long long)counter(PWC_window_ns));
 	start(POLL_FIXED, 0);
 	feed(gaps, 2, 50);
-	ok(pollwin_window(&w) == 0, "a context that must sleep at once: a window of 0");
+	ok(pollwin_window(&w, PW_GUEST) == 0, "a context that must sleep at once: a window of 0");
 }
 
 static void adaptive(void)
@@ -60,28 +68,107 @@ static void adaptive(void)
 	static const uint64_t tiny[] = { 300 };
 
 	start(POLL_ADAPTIVE, 200 * US);
-	ok(pollwin_window(&w) == 200 * US, "adaptive, no history yet: the maximum");
+	ok(pollwin_window(&w, PW_GUEST) == 200 * US, "adaptive, no history yet: the maximum");
 	feed(qd1, 2, 40);
-	ok(pollwin_window(&w) == 32768, "20 us and 1 us idle periods: a window of 32.8 us covers them (%llu)",
-	   (unsigned long long)pollwin_window(&w));
+	ok(pollwin_window(&w, PW_GUEST) == 32768, "20 us and 1 us idle periods: a window of 32.8 us covers them (%llu)",
+	   (unsigned long long)pollwin_window(&w, PW_GUEST));
 	feed(low_rate, 2, 40);
-	ok(pollwin_window(&w) == 0, "half of the periods 2 ms long (500 IOPS): it closes, the thread sleeps at once");
+	ok(pollwin_window(&w, PW_GUEST) == 0, "half of the periods 2 ms long (500 IOPS): it closes, the thread sleeps at once");
 	feed(qd1, 2, 40);
-	ok(pollwin_window(&w) == 32768, "back to the short periods: it opens again within 80 of them");
+	ok(pollwin_window(&w, PW_GUEST) == 32768, "back to the short periods: it opens again within 80 of them");
 	feed(seven_short, 8, 20);
-	ok(pollwin_window(&w) == 4096, "7 of 8 periods of 3 us: a window of 4.1 us (%llu)", (unsigned long long)pollwin_window(&w));
+	ok(pollwin_window(&w, PW_GUEST) == 4096, "7 of 8 periods of 3 us: a window of 4.1 us (%llu)", (unsigned long long)pollwin_window(&w, PW_GUEST));
 	feed(six_short, 8, 20);
-	ok(pollwin_window(&w) == 0, "6 of 8: closed (a poll would fail one time in four)");
+	ok(pollwin_window(&w, PW_GUEST) == 0, "6 of 8: closed (a poll would fail one time in four)");
 	feed(tiny, 1, 160);
-	ok(pollwin_window(&w) == 1024, "sub-microsecond periods: the smallest window, 1 us (%llu)",
-	   (unsigned long long)pollwin_window(&w));
+	ok(pollwin_window(&w, PW_GUEST) == 1024, "sub-microsecond periods: the smallest window, 1 us (%llu)",
+	   (unsigned long long)pollwin_window(&w, PW_GUEST));
 	start(POLL_ADAPTIVE, 20 * US);
 	feed(qd1, 2, 40);
-	ok(pollwin_window(&w) == 0, "a maximum of 20 us cannot cover the 20 us periods (its bucket ends at 32.8 us): closed");
+	ok(pollwin_window(&w, PW_GUEST) == 0, "a maximum of 20 us cannot cover the 20 us periods (its bucket ends at 32.8 us): closed");
 	start(POLL_ADAPTIVE, 200 * US);
 	feed(qd1, 2, 40);
-	ok(counter(PWC_window_now_ns) == pollwin_window(&w) && counter(PWC_idles) == 80,
+	ok(counter(PWC_window_now_ns) == pollwin_window(&w, PW_GUEST) && counter(PWC_idles) == 80,
 	   "the gauge follows the window; every period is counted");
+}
+
+static enum pollwin_wait waiting; /* what the thread under test waits for */
+
+static enum pollwin_wait what_for(const void *arg)
+{
+	(void)arg;
+	return waiting;
+}
+
+/* A wait of kind k of idle_ns, through pollwin_expired and pollwin_busy as a polling thread does it: true when the
+ * window said to sleep at its start. */
+static bool wait_for(enum pollwin_wait k)
+{
+	bool sleeps;
+
+	waiting = k;
+	sleeps = pollwin_expired(&w, what_for, NULL);
+	pollwin_busy(&w);
+	return sleeps;
+}
+
+/* The guest's next request and the device are learned apart: at 500 IOPS on a 20 us device the thread sleeps
+ * through the 2 ms gaps and polls through the device's 20 us, where one history of both would close the window for
+ * both (the test above): a sleep there would put a wake-up into every request's service time. */
+static void apart(void)
+{
+	static const uint64_t gap[] = { 1980 * US }, service[] = { 20 * US };
+
+	start(POLL_ADAPTIVE, 200 * US);
+	for (int i = 0; i < 40; i++) {
+		period(PW_DEVICE, service[0]);
+		period(PW_GUEST, gap[0]);
+	}
+	ok(pollwin_window(&w, PW_GUEST) == 0 && pollwin_window(&w, PW_DEVICE) == 32768,
+	   "500 IOPS on a 20 us device: closed for the guest, 32.8 us for the device (%llu, %llu)",
+	   (unsigned long long)pollwin_window(&w, PW_GUEST), (unsigned long long)pollwin_window(&w, PW_DEVICE));
+	ok(counter(PWC_window_now_ns) == 0 && counter(PWC_device_window_now_ns) == 32768 &&
+		   counter(PWC_idles) == 80 && counter(PWC_device_idles) == 40,
+	   "each gauge follows its window; device waits are counted apart");
+	ok(wait_for(PW_GUEST) && !wait_for(PW_DEVICE), "a wait for the guest sleeps at once, one for the device polls");
+	ok(counter(PWC_idles) == 82 && counter(PWC_device_idles) == 41, "pollwin_expired asked what each wait was for");
+}
+
+/* A wait for the device of probe_ns if it is a probe (its window is the maximum, 200 us), else of ns. */
+static void device_wait(uint64_t probe_ns, uint64_t ns)
+{
+	pollwin_start(&w, PW_DEVICE);
+	pollwin_idle_end(&w, w.in_force == 200 * US ? probe_ns : ns);
+}
+
+/* Device waits a sleep made longer than the maximum are not learned (the wake-up is in them: on PVM 100-250 us); every
+ * 16th wait for the device of a window below the maximum polls the maximum instead (a probe), and is learned. */
+static void probes(void)
+{
+	uint64_t probes;
+	int n;
+
+	start(POLL_ADAPTIVE, 200 * US);
+	for (n = 0; n < 40; n++)
+		period(PW_DEVICE, 20 * US);
+	ok(pollwin_window(&w, PW_DEVICE) == 32768, "a 20 us device: 32.8 us");
+	probes = counter(PWC_probes);
+	for (n = 0; n < 64; n++)
+		device_wait(3000 * US, 250 * US);
+	ok(pollwin_window(&w, PW_DEVICE) == 32768 && counter(PWC_probes) - probes == 4,
+	   "64 waits that outlast the maximum after a sleep: unlearned but for 4 probes, the window holds (%llu probes)",
+	   (unsigned long long)(counter(PWC_probes) - probes));
+	for (n = 0; n < 128 && pollwin_window(&w, PW_DEVICE); n++)
+		period(PW_DEVICE, 3000 * US);
+	ok(pollwin_window(&w, PW_DEVICE) == 0, "a device that stays slow: the probes close it (in %d more waits)", n);
+	for (n = 0; n < 4000 && !pollwin_window(&w, PW_DEVICE); n++)
+		device_wait(20 * US, 250 * US);
+	ok(pollwin_window(&w, PW_DEVICE) == 32768 && n < 1000,
+	   "fast again, but every sleep woken after the maximum: the probes alone open it (in %d waits)", n);
+	start(POLL_ADAPTIVE, 200 * US);
+	for (n = 0; n < 64; n++)
+		period(PW_GUEST, 20 * US);
+	ok(counter(PWC_probes) == 0, "waits for the guest never probe");
 }
 
 /* A wait for a deep queue: an adaptive window never sleeps through it (and starts no idle period); a fixed one does. */
@@ -91,22 +178,30 @@ static void deep(void)
 
 	start(POLL_ADAPTIVE, 200 * US);
 	feed(low_rate, 2, 40);
-	ok(pollwin_window(&w) == 0 && pollwin_expired(&w, false), "a closed window: a shallow wait sleeps at once");
+	waiting = PW_GUEST;
+	ok(pollwin_window(&w, PW_GUEST) == 0 && pollwin_expired(&w, what_for, NULL),
+	   "a closed window: a wait for the guest sleeps at once");
 	pollwin_busy(&w);
-	ok(pollwin_starting(&w) && !pollwin_expired(&w, true) && !pollwin_expired(&w, true) && pollwin_starting(&w),
+	waiting = PW_DEEP;
+	ok(!pollwin_expired(&w, what_for, NULL) && !pollwin_expired(&w, what_for, NULL) && !w.idle_from,
 	   "the same window, a deep queue: it polls on, and no idle period starts");
 	pollwin_busy(&w);
-	ok(counter(PWC_idles) == 81, "the shallow wait was counted, the deep one enters no history");
+	ok(counter(PWC_idles) == 81, "the wait for the guest was counted, the deep one enters no history");
 	start(POLL_FIXED, 0);
-	ok(pollwin_expired(&w, true), "a context that must sleep at once sleeps whatever the depth");
+	ok(pollwin_expired(&w, what_for, NULL), "a context that must sleep at once sleeps whatever the depth");
+	pollwin_busy(&w);
+	ok(counter(PWC_device_idles) == 1, "a fixed window counts a deep wait as one for the device");
 	start(POLL_NEVER_SLEEP, 0);
-	ok(!pollwin_starting(&w) && !pollwin_expired(&w, false), "--poll-us 0: never sleeps, and never asks the depth");
+	waiting = PW_GUEST;
+	ok(!pollwin_expired(&w, what_for, NULL) && !w.idle_from, "--poll-us 0: never sleeps, and starts no idle period");
 }
 
 int main(void)
 {
 	fixed();
 	adaptive();
+	apart();
+	probes();
 	deep();
 	return tap_done();
 }
