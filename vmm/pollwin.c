@@ -27,6 +27,12 @@
  * the gap to its next request), closed the window, the thread slept through every service time, each completion
  * reached the guest a wake-up late, later than the guest's own window, so the guest halted again: a loop that
  * kept both sides sleeping. The device's waits do not depend on the guest, so its window does not either.
+ * A sleep's wake-up counts in the period it ends, and where waking is slow (this host's nested scheduler: tens to
+ * hundreds of µs) a device wait slept through looks longer than the maximum however fast the device: learned, it
+ * would keep a closed window closed. So a device wait slept from a window below the maximum is not learned, and
+ * every POLLWIN_PROBE-th device wait of a window below the maximum polls the maximum instead (a probe, learned
+ * whatever it finds): the probes close the device's window when the device is slow, and open it again when it is
+ * fast. (The window for the guest keeps learning every period: its errors are on the side of sleeping.)
  *
  * A deep queue is the one wait an adaptive window never sleeps through: with POLLWIN_DEEP requests or more
  * outstanding at the thread's devices (as the guest's hybrid wait polls a deep queue to its next completion).
