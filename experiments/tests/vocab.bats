@@ -150,11 +150,14 @@ arg_after() {
 	[ "$output" = "run: /nonexistent/vmm is missing: run make" ]
 }
 
-@test "exit-table takes its transports and backends from build/vmm --switches" {
+@test "exit-table takes its transports, completions and backends from build/vmm --switches" {
 	[ -f "$ROOT/build/guest.elf" ] || skip "build/guest.elf is not built"
 	run "$ROOT/experiments/exit-table" --transports "mmio carrier-pigeon"
 	[ "$status" -eq 2 ]
 	[ "$output" = "exit-table: --transports mmio carrier-pigeon: carrier-pigeon is not one of $(jq '[.switches[] | select(.flag == "transport") | .modes[].name]' <<<"$SW" | or_list) (build/vmm --switches)" ]
+	run "$ROOT/experiments/exit-table" --completions "irq smoke-signal"
+	[ "$status" -eq 2 ]
+	[ "$output" = "exit-table: --completions irq smoke-signal: smoke-signal is not one of $(jq '[.switches[] | select(.flag == "completion") | .modes[].name]' <<<"$SW" | or_list) (build/vmm --switches)" ]
 	run "$ROOT/experiments/exit-table" --backend tape
 	[ "$status" -eq 2 ]
 	[ "$output" = "exit-table: --backend tape: tape is not one of $(jq .backends <<<"$SW" | or_list) (build/vmm --switches)" ]
