@@ -144,18 +144,12 @@ static void emu_idle(struct emu_ctx *c)
 	drain_fd(p[1].fd);
 }
 
-/* What context c (an emu_ctx) waits for (pollwin_expired): the furthest along of its queues' waits (queue_wait). */
+/* What context c (an emu_ctx) waits for (pollwin_expired). */
 static enum pollwin_wait emu_waits_for(const void *arg)
 {
 	const struct emu_ctx *c = arg;
-	enum pollwin_wait w = PW_GUEST;
 
-	for (int i = 0; i < c->nq && w != PW_DEEP; i++) {
-		enum pollwin_wait q = queue_wait(c->q[i]);
-
-		w = q > w ? q : w;
-	}
-	return w;
+	return queues_wait(c->q, c->nq);
 }
 
 /* Serves until stopped. An emulation thread on a CPU of its own polls its rings and its backend for its

@@ -161,18 +161,11 @@ static void iocore_spin(void)
 		__builtin_ia32_pause();
 }
 
-/* What the IOCore waits for (pollwin_expired): the furthest along of its queues' waits (queue_wait). */
+/* What the IOCore waits for (pollwin_expired). */
 static enum pollwin_wait iocore_waits_for(const void *unused)
 {
-	enum pollwin_wait w = PW_GUEST;
-
 	(void)unused;
-	for (int i = 0; i < io.cfg.nqueues && w != PW_DEEP; i++) {
-		enum pollwin_wait q = queue_wait(io.cfg.queues[i]);
-
-		w = q > w ? q : w;
-	}
-	return w;
+	return queues_wait(io.cfg.queues, io.cfg.nqueues);
 }
 
 /* Polls the rings; with a window (--poll-us N or adaptive) an idle period that outlasts it ends in a

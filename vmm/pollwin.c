@@ -147,7 +147,7 @@ void pollwin_idle_end(struct pollwin *w, uint64_t idle_ns)
 
 bool pollwin_expired(struct pollwin *w, enum pollwin_wait (*what_for)(const void *arg), const void *arg)
 {
-	if (w->learned[PW_GUEST].window_ns == POLLWIN_NEVER)
+	if (w->policy.kind == POLL_NEVER_SLEEP)
 		return false;
 	if (!w->idle_from) {
 		enum pollwin_wait k = what_for(arg);

@@ -365,6 +365,19 @@ static inline enum pollwin_wait queue_wait(struct vqueue *q)
 	return n >= POLLWIN_DEEP ? PW_DEEP : n > 0 ? PW_DEVICE : PW_GUEST;
 }
 
+/* What a thread serving the n queues q waits for: the furthest along of their waits (queue_wait). */
+static inline enum pollwin_wait queues_wait(struct vqueue *const *q, int n)
+{
+	enum pollwin_wait w = PW_GUEST;
+
+	for (int i = 0; i < n && w != PW_DEEP; i++) {
+		enum pollwin_wait qw = queue_wait(q[i]);
+
+		w = qw > w ? qw : w;
+	}
+	return w;
+}
+
 /* The window's numbers, by name: X a counter (the stats report its change over the measured window), G a gauge
  * (its value at the end). Counted where the thread may sleep (not with --poll-us 0: no clock is read there). */
 #define POLLWIN_COUNTERS(X, G)                                                                     \
