@@ -11,12 +11,17 @@
  *
  * The rule here: the window comes from the measured idle periods themselves. A histogram of the recent ones
  * (log2 buckets from 1 µs, halved every POLLWIN_DECAY = 32 periods: a period's weight halves with every 32
- * that follow it) gives the window that would have caught 7 of 8 of them (the upper edge of the bucket
- * holding that quantile). When it is at
- * most the maximum the thread polls that long: at a high rate (short periods) it practically never sleeps,
- * as with a fixed window. When it is longer (a low rate: most gaps outlast the maximum) it sleeps at once:
- * one wake-up per idle period, without first burning the maximum on a poll that would fail 7 times in 8.
- * Before any history the window is the maximum. The decision costs a bucket scan every 8 periods.
+ * that follow it) decides whether to poll: when a window within the maximum would have caught 7 of 8 of them
+ * (the upper edge of the bucket holding that quantile), the thread polls: at a high rate (short periods) it
+ * practically never sleeps, as with a fixed window. When that is longer (a low rate: most gaps outlast the
+ * maximum) it sleeps at once: one wake-up per idle period, without first burning the maximum on a poll that would
+ * fail 7 times in 8. How long it polls: long enough for every recent period the maximum can cover, not only 7 of
+ * 8: the upper edge of the highest bucket within the maximum that holds 1 in POLLWIN_TAIL = 64 of them (or the
+ * quantile's, if higher). A miss costs a wake-up, longer than the maximum on a nested host (100-250 µs), and for a
+ * wait for the guest a kick too; a poll that catches costs only the gap. (At the 7-of-8 edge alone, saturated
+ * queue-depth-1 reads on this machine's disk slept 0.025-0.03 times per I/O, each sleep a wake-up in a request's
+ * latency.) Gaps beyond the maximum do not move it: no window within the maximum catches them. Before any history
+ * the window is the maximum. The decision costs a bucket scan every 8 periods.
  *
  * Two windows, by what a period waits for (asked where it starts: the requests outstanding at the thread's
  * queues). A wait for the guest's next request (none outstanding) takes the window learned from every period, as
@@ -47,6 +52,7 @@
 
 #define POLLWIN_DECAY   32 /* halve the histogram every this many idle periods */
 #define POLLWIN_RECOMPUTE 8 /* choose the window again every this many */
+#define POLLWIN_TAIL    64 /* a window that polls at all covers the longest gaps within the maximum that 1 in this many recent periods had */
 #define POLLWIN_PROBE   16 /* every this many waits for the device with a window below the maximum, one polls the maximum */
 
 /* Bucket b holds idle periods in [2^(b+9), 2^(b+10)) ns (bucket 0: below 1.024 µs); the last is open. */
@@ -81,21 +87,25 @@ void pollwin_init(struct pollwin *w, const struct poll_policy *p)
 		set_window(w, (enum pollwin_wait)k, p->kind == POLL_NEVER_SLEEP ? POLLWIN_NEVER : p->ns);
 }
 
-/* The window that would have caught 7 of 8 recent idle periods of a kind, or 0 when that is longer than the
- * maximum. */
+/* 0 when a window within the maximum would not catch 7 of 8 recent idle periods of a kind; else the window that
+ * catches every recent one it can: the upper edge of the highest bucket within the maximum holding 1 in
+ * POLLWIN_TAIL of them, or of the 7-of-8 quantile's if that is higher. */
 static uint64_t choose(const struct pollwin *w, enum pollwin_wait k)
 {
 	const uint32_t *hist = w->learned[k].hist;
 	uint32_t total = 0, sum = 0;
+	uint64_t quantile = 0, tail = 0;
 
 	for (int b = 0; b < POLLWIN_BUCKETS; b++)
 		total += hist[b];
-	for (int b = 0; b < POLLWIN_BUCKETS; b++) {
+	for (int b = 0; b < POLLWIN_BUCKETS && bucket_edge(b) <= w->policy.ns; b++) {
 		sum += hist[b];
-		if (8ull * sum >= 7ull * total)
-			return bucket_edge(b) <= w->policy.ns ? bucket_edge(b) : 0;
+		if (!quantile && 8ull * sum >= 7ull * total)
+			quantile = bucket_edge(b);
+		if (hist[b] && (uint64_t)POLLWIN_TAIL * hist[b] >= total)
+			tail = bucket_edge(b);
 	}
-	return 0;
+	return !quantile ? 0 : tail > quantile ? tail : quantile;
 }
 
 /* Enters an idle period of idle_ns into history k and chooses its window again every POLLWIN_RECOMPUTE. */

@@ -1,6 +1,6 @@
 /* unit-pollwin.c - unit tests of the idle window (pollwin.c): fixed and never-ending windows, the adaptive
- * window that covers 7 of 8 recent idle periods or closes, its memory, the waits for the guest and for the device
- * learned apart, deep queues, and its counters. */
+ * window that opens when it would cover 7 of 8 recent idle periods and then covers every recent one within its
+ * maximum, its memory, the waits for the guest and for the device learned apart, deep queues, and its counters. */
 #include <stdio.h>
 
 #include "tap.h"
@@ -66,6 +66,12 @@ static void adaptive(void)
 	static const uint64_t seven_short[] = { 3 * US, 3 * US, 3 * US, 3 * US, 3 * US, 3 * US, 3 * US, 900 * US };
 	static const uint64_t six_short[] = { 3 * US, 3 * US, 3 * US, 3 * US, 3 * US, 3 * US, 900 * US, 900 * US };
 	static const uint64_t tiny[] = { 300 };
+	uint64_t slow_tail[16], far_tail[16];
+
+	for (int i = 0; i < 16; i++) {
+		slow_tail[i] = i ? 20 * US : 100 * US; /* a device's slower service times */
+		far_tail[i] = i ? 20 * US : 900 * US;
+	}
 
 	start(POLL_ADAPTIVE, 200 * US);
 	ok(pollwin_window(&w, PW_GUEST) == 200 * US, "adaptive, no history yet: the maximum");
@@ -80,7 +86,14 @@ static void adaptive(void)
 	ok(pollwin_window(&w, PW_GUEST) == 4096, "7 of 8 periods of 3 us: a window of 4.1 us (%llu)", (unsigned long long)pollwin_window(&w, PW_GUEST));
 	feed(six_short, 8, 20);
 	ok(pollwin_window(&w, PW_GUEST) == 0, "6 of 8: closed (a poll would fail one time in four)");
-	feed(tiny, 1, 160);
+	feed(slow_tail, 16, 20);
+	ok(pollwin_window(&w, PW_GUEST) == 131072,
+	   "15 of 16 periods of 20 us, 1 of 100 us: it covers the 100 us too, not 7 of 8 alone (%llu)",
+	   (unsigned long long)pollwin_window(&w, PW_GUEST));
+	feed(far_tail, 16, 20);
+	ok(pollwin_window(&w, PW_GUEST) == 32768, "1 of 16 beyond the maximum: no window catches it, 32.8 us (%llu)",
+	   (unsigned long long)pollwin_window(&w, PW_GUEST));
+	feed(tiny, 1, 320); /* the 20 us periods decay out of the tail (1 in 64) */
 	ok(pollwin_window(&w, PW_GUEST) == 1024, "sub-microsecond periods: the smallest window, 1 us (%llu)",
 	   (unsigned long long)pollwin_window(&w, PW_GUEST));
 	start(POLL_ADAPTIVE, 20 * US);
