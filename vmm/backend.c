@@ -154,8 +154,11 @@ static void nop_close(struct backend *b)
 
 /* backend=null,latency=US: a device with a fixed service time, as null_blk's completion_nsec: every
  * request completes latency_ns after it started, in the order started, so requests stay in flight
- * (queue depth, a stop while the device holds requests). A timerfd set to the oldest deadline wakes a
- * sleeping context; a polling one finds the due requests in reap. */
+ * (queue depth, a stop while the device holds requests). Requests that start together end together.
+ * With ,serial one request is in service at a time: each completes latency_ns after the later of its start
+ * and the completion of the one before (a device of fixed throughput, 1/latency: a deep queue completes one
+ * request at a time, as a disk does in parts). A timerfd set to the oldest deadline wakes a sleeping
+ * context; a polling one finds the due requests in reap. */
 struct delay_line {
 	int tfd;
 	unsigned first, n; /* FIFO of started requests: n slots from slot first, mod depth */
@@ -189,7 +192,8 @@ static int null_open(struct backend *b)
 		return err_set("backend=null: timerfd: %s", strerror(errno));
 	}
 	b->priv = d;
-	snprintf(b->info, sizeof(b->info), "null latency=%lluus", (unsigned long long)(b->latency_ns / 1000));
+	snprintf(b->info, sizeof(b->info), "null latency=%lluus%s", (unsigned long long)(b->latency_ns / 1000),
+		 b->serial ? " serial" : "");
 	return 0;
 }
 
@@ -201,9 +205,15 @@ static int null_submit(struct backend *b, struct blk_req *r)
 	if (!d)
 		return 1;
 	unsigned i = (d->first + d->n) % b->depth; /* never full: depth covers every head of the queues */
+	uint64_t start = mono_ns();
 
+	if (b->serial && d->n) { /* after the one before it */
+		uint64_t before = d->slot[(i + b->depth - 1) % b->depth].due;
+
+		start = before > start ? before : start;
+	}
 	d->slot[i].r = r;
-	d->slot[i].due = mono_ns() + b->latency_ns;
+	d->slot[i].due = start + b->latency_ns;
 	if (d->n++ == 0)
 		delay_arm(b);
 	return 0;

@@ -231,7 +231,8 @@ static int blk_ctx_open(struct emu_ctx *c)
 	if (!be)
 		return err_set("out of memory");
 	*be = (struct backend){ .ops = b->be_ops, .img = &b->img, .mem = c->dev->mem,
-				.depth = (unsigned)c->nq * VQ_MAX_SIZE, .latency_ns = b->cfg.latency_us * 1000ull };
+				.depth = (unsigned)c->nq * VQ_MAX_SIZE, .latency_ns = b->cfg.latency_us * 1000ull,
+				.serial = b->cfg.serial };
 	snprintf(be->info, sizeof(be->info), "%s", be->ops->name);
 	if (be->ops->open(be) < 0) {
 		free(be);

@@ -49,6 +49,7 @@ struct backend {
 	const struct guest_mem *mem;
 	unsigned depth;     /* requests the context may have in flight (its queues' sizes) */
 	uint64_t latency_ns; /* backend=null: each request's service time (0: completes at once) */
+	bool serial;        /* backend=null: one request in service at a time (else all at once) */
 	char info[48];      /* what the engine uses, for the stats ("uring fixed-buffers fixed-files") */
 	void *priv;        /* engine state (io_uring) */
 };

@@ -145,11 +145,11 @@ static void emu_idle(struct emu_ctx *c)
 }
 
 /* What context c (an emu_ctx) waits for (pollwin_expired). */
-static enum pollwin_wait emu_waits_for(const void *arg)
+static void emu_looks(const void *arg, struct pollwin_look *l)
 {
 	const struct emu_ctx *c = arg;
 
-	return queues_wait(c->q, c->nq);
+	queues_look(c->q, c->nq, l);
 }
 
 /* Serves until stopped. An emulation thread on a CPU of its own polls its rings and its backend for its
@@ -161,7 +161,7 @@ static void emu_loop(struct emu_ctx *c)
 	while (!atomic_load(&c->stop)) {
 		if (emu_ctx_service(c))
 			pollwin_busy(&c->win);
-		else if (!pollwin_expired(&c->win, emu_waits_for, c))
+		else if (!pollwin_expired(&c->win, emu_looks, c))
 			__builtin_ia32_pause();
 		else
 			emu_idle(c); /* the next round takes what woke it, and ends the idle period */

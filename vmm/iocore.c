@@ -162,10 +162,10 @@ static void iocore_spin(void)
 }
 
 /* What the IOCore waits for (pollwin_expired). */
-static enum pollwin_wait iocore_waits_for(const void *unused)
+static void iocore_looks(const void *unused, struct pollwin_look *l)
 {
 	(void)unused;
-	return queues_wait(io.cfg.queues, io.cfg.nqueues);
+	queues_look(io.cfg.queues, io.cfg.nqueues, l);
 }
 
 /* Polls the rings; with a window (--poll-us N or adaptive) an idle period that outlasts it ends in a
@@ -178,7 +178,7 @@ static void iocore_poll_loop(void)
 		if (iocore_pass(true)) {
 			COUNT(busy_polls, 1);
 			pollwin_busy(&io.win);
-		} else if (!pollwin_expired(&io.win, iocore_waits_for, NULL)) {
+		} else if (!pollwin_expired(&io.win, iocore_looks, NULL)) {
 			iocore_spin();
 		} else {
 			set_notify_all(true);
@@ -242,10 +242,19 @@ static int watch_all(void)
 	return 0;
 }
 
+/* Every queue's emulation runs on the IOCore: its sleep ends with their backends' completions (watch_all). */
+static bool all_inline(void)
+{
+	for (int i = 0; i < io.cfg.nqueues; i++)
+		if (!io.cfg.queues[i]->ctx->mode->on_iocore)
+			return false;
+	return true;
+}
+
 int iocore_start(const struct iocore_config *cfg)
 {
 	io.cfg = *cfg;
-	pollwin_init(&io.win, &cfg->poll);
+	pollwin_init(&io.win, &cfg->poll, all_inline());
 	io.epfd = epoll_create1(EPOLL_CLOEXEC);
 	io.stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (io.epfd < 0 || io.stop_fd < 0)

@@ -158,7 +158,7 @@ static void place_context(const struct vmm_config *c, struct emu_ctx *x)
 	bool shared = cpu < 0 || cpu == io || on_vcpu_cpu(c, cpu);
 
 	x->cpu = cpu;
-	pollwin_init(&x->win, x->mode->always_wake || shared ? &at_once : &c->poll);
+	pollwin_init(&x->win, x->mode->always_wake || shared ? &at_once : &c->poll, true); /* emu_idle: the backend's event */
 	x->realtime = shared && c->request->ioeventfd && !x->mode->on_iocore;
 }
 

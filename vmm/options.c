@@ -192,7 +192,7 @@ static void set_poll_us(struct vmm_config *c, const char *v, const char *name)
 		(max ? parse_number(max, "poll-us adaptive:MAX", 1, POLL_US_MAX) : POLL_ADAPTIVE_MAX_US) * 1000 };
 }
 
-/* --disk PATH[,backend=uring|sync|null|ram][,ro][,rw-device][,queues=Q][,latency=US][,transport=MODE] */
+/* --disk PATH[,backend=uring|sync|null|ram][,ro][,rw-device][,queues=Q][,latency=US[,serial]][,transport=MODE] */
 static void set_disk(struct vmm_config *c, const char *v, const char *name)
 {
 	struct disk_config *d = &c->disks[c->ndisks];
@@ -217,15 +217,21 @@ static void set_disk(struct vmm_config *c, const char *v, const char *name)
 			d->rw_device = true;
 		} else if (strncmp(opt, "latency=", 8) == 0) {
 			d->latency_us = (uint32_t)parse_number(opt + 8, "disk latency", 1, 1000000);
+		} else if (strcmp(opt, "serial") == 0) {
+			d->serial = true;
 		} else if (strncmp(opt, "transport=", 10) == 0) {
 			d->transport = choose_mode(opt + 10, "transport");
 		} else {
-			die(VMM_EXIT_USAGE, "--%s: unknown disk option '%s' (backend=, queues=, ro, rw-device, latency=, transport=)",
+			die(VMM_EXIT_USAGE,
+			    "--%s: unknown disk option '%s' (backend=, queues=, ro, rw-device, latency=, serial, transport=)",
 			    name, opt);
 		}
 	}
 	if (d->latency_us && strcmp(d->backend, "null") != 0)
 		die(VMM_EXIT_USAGE, "--%s %s: latency= is a property of backend=null (a device that moves no data)", name,
+		    d->path);
+	if (d->serial && !d->latency_us)
+		die(VMM_EXIT_USAGE, "--%s %s: serial needs backend=null,latency=US (the service time of each request)", name,
 		    d->path);
 	c->ndisks++;
 }
@@ -322,7 +328,8 @@ static const struct option_def option_defs[] = {
 	  set_timeout },
 	{ "disk", "PATH[,OPT]", "a virtio-blk disk (repeatable); OPT: backend=uring|sync|null|ram (default uring), "
 				"queues=Q (default one per vCPU), ro, rw-device (allow writes to a block device), "
-				"latency=US (backend=null: each request completes US µs after it started), transport=MODE", set_disk },
+				"latency=US (backend=null: each request completes US µs after it started), serial (with latency=: "
+				"one request in service at a time), transport=MODE", set_disk },
 	{ "request", "MODE", "how requests reach the device (default exitless; modes below)", set_switch },
 	{ "poll-us", "N|adaptive[:MAX]", "the IOCore sleeps after N µs without work (0: never sleeps; default 0), or "
 					 "after a window adapted to the traffic, at most MAX µs (default 200)", set_poll_us },

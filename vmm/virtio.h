@@ -350,7 +350,8 @@ extern const int n_request_modes, n_emu_modes, n_completion_modes, n_transport_m
 
 /* What an idle period waits for, from the requests outstanding at the thread's queues when it starts: the guest's
  * next request (none), the device (one: its service time), or a deep queue's next completion (POLLWIN_DEEP). An
- * adaptive window learns the first two apart and never sleeps through the third (pollwin.c). */
+ * adaptive window learns the first two apart; through the third it polls on, or polls the maximum and sleeps
+ * where sleeping has been seen to leave the device busy (pollwin.c). */
 enum pollwin_wait { PW_GUEST, PW_DEVICE, PW_DEEP };
 #define PW_LEARNED 2 /* the waits with a window of their own: PW_GUEST, PW_DEVICE */
 
@@ -365,17 +366,23 @@ static inline enum pollwin_wait queue_wait(struct vqueue *q)
 	return n >= POLLWIN_DEEP ? PW_DEEP : n > 0 ? PW_DEVICE : PW_GUEST;
 }
 
-/* What a thread serving the n queues q waits for: the furthest along of their waits (queue_wait). */
-static inline enum pollwin_wait queues_wait(struct vqueue *const *q, int n)
-{
-	enum pollwin_wait w = PW_GUEST;
+/* What the requests at a polling thread's queues say where an idle period starts (pollwin_expired). */
+struct pollwin_look {
+	enum pollwin_wait wait; /* what the thread waits for: the furthest along of its queues' waits (queue_wait) */
+	uint64_t completed;     /* requests completed so far, over its queues */
+};
+typedef void pollwin_look_fn(const void *arg, struct pollwin_look *l);
 
-	for (int i = 0; i < n && w != PW_DEEP; i++) {
+/* The look of a thread serving the n queues q. */
+static inline void queues_look(struct vqueue *const *q, int n, struct pollwin_look *l)
+{
+	*l = (struct pollwin_look){ PW_GUEST, 0 };
+	for (int i = 0; i < n; i++) {
 		enum pollwin_wait qw = queue_wait(q[i]);
 
-		w = qw > w ? qw : w;
+		l->wait = qw > l->wait ? qw : l->wait;
+		l->completed += atomic_load_explicit(&q[i]->c.completed, memory_order_relaxed);
 	}
-	return w;
 }
 
 /* The window's numbers, by name: X a counter (the stats report its change over the measured window), G a gauge
@@ -386,8 +393,10 @@ static inline enum pollwin_wait queues_wait(struct vqueue *const *q, int n)
 	X(window_ns)     /* sum of the window in force in each: / idles = the mean window */       \
 	X(device_idles)  /* those of them that waited for the device */                           \
 	X(probes)        /* waits for the device that polled the maximum to test a smaller window */ \
+	X(deep_idles)    /* waits for a deep queue that polled the maximum to sleep after it (adaptive) */ \
 	G(window_now_ns) /* the window for the guest's next request now (POLLWIN_NEVER: never sleeps) */ \
-	G(device_window_now_ns) /* the window for the device now */
+	G(device_window_now_ns) /* the window for the device now */                                \
+	G(deep_sleeps)   /* 1: waits for a deep queue sleep after the maximum now; 0: they poll on (adaptive) */
 enum pollwin_counter {
 #define X(name) PWC_##name,
 	POLLWIN_COUNTERS(X, X)
@@ -407,13 +416,24 @@ struct pollwin {
 	enum pollwin_wait wait;                  /* what the idle period in progress waits for */
 	uint64_t in_force;                       /* its window (a probe's: the maximum) */
 	uint32_t since_probe;                    /* waits for the device since the last probe */
-	uint64_t idle_from;                      /* mono_ns() of the first pass without work of this idle period, 0: busy */
+	bool device_wakes;                       /* its sleep ends with its devices' completions */
+	struct {                                 /* adaptive: how it waits for a deep queue, by phases (pollwin.c) */
+		bool sleeps;                     /* this phase: poll the maximum, then sleep (else poll on) */
+		bool choice;                     /* what the last comparison chose */
+		uint32_t waits;                  /* deep waits so far in this phase */
+		uint32_t phase;                  /* 0: measured polling on, 1: sleeping, then the choice's */
+		uint64_t from_ns, from_completed; /* where this phase started */
+		uint64_t poll_rate;              /* completions per second of the last phase polled on */
+	} deep;
+	uint64_t (*clock)(void);                 /* mono_ns (a test's clock in unit tests) */
+	uint64_t idle_from;                      /* clock() at the first pass without work of this idle period, 0: busy */
 	_Atomic uint64_t n[PWC_COUNT];
 };
 
-/* Starts a window with policy p (never sleep, fixed, adaptive up to p->ns). */
-void pollwin_init(struct pollwin *w, const struct poll_policy *p);
-/* An idle period waiting for `wait` (PW_GUEST, PW_DEVICE) starts now, with the window of such waits. */
+/* Starts a window with policy p (never sleep, fixed, adaptive up to p->ns). device_wakes: the thread's sleep ends
+ * with its devices' completions (their events are among what it sleeps on), so it may sleep through a deep wait. */
+void pollwin_init(struct pollwin *w, const struct poll_policy *p, bool device_wakes);
+/* An idle period waiting for `wait` starts now, with the window of such waits (PW_DEEP: the maximum). */
 void pollwin_start(struct pollwin *w, enum pollwin_wait wait);
 /* The idle period in progress has ended after idle_ns (from the first pass without work to the pass that found
  * work, sleeps included): counts it and, adaptive, moves the windows. */
@@ -425,14 +445,15 @@ static inline uint64_t pollwin_window(const struct pollwin *w, enum pollwin_wait
 }
 /* The thread's pass found no work: starts an idle period or goes on with it. True when the window is over
  * (sleep now); never for a window that never ends, and then without reading the clock. Where a period starts (only
- * there) it asks what_for(arg) what the wait is for and takes the window of that kind; an adaptive window never
- * sleeps through a wait for a deep queue, which starts no idle period (a fixed one counts it a wait for the device). */
-bool pollwin_expired(struct pollwin *w, enum pollwin_wait (*what_for)(const void *arg), const void *arg);
+ * there) it asks look(arg) what the wait is for and takes the window of that kind; an adaptive window polls on
+ * through a wait for a deep queue (no idle period starts) unless sleeping through one has been seen to leave the
+ * device busy (a fixed one counts it a wait for the device). */
+bool pollwin_expired(struct pollwin *w, pollwin_look_fn *look, const void *arg);
 /* The thread's pass found work: ends the idle period in progress, if any (pollwin_idle_end). */
 static inline void pollwin_busy(struct pollwin *w)
 {
 	if (w->idle_from)
-		pollwin_idle_end(w, mono_ns() - w->idle_from);
+		pollwin_idle_end(w, w->clock() - w->idle_from);
 }
 /* Snapshot of the window's counters into out[PWC_COUNT] (its owner publishes them with its own). */
 void pollwin_counters_read(const struct pollwin *w, uint64_t *out);

@@ -271,6 +271,7 @@ struct disk_config {
 	bool rw_device;      /* allow writes to a block device */
 	int queues;          /* request queues; 0: one per vCPU */
 	uint32_t latency_us; /* backend=null: every request completes this long after it started (0: at once) */
+	bool serial;         /* backend=null with latency=: one request in service at a time */
 	const struct transport_mode *transport; /* ,transport=: NULL takes --transport */
 };
 

@@ -26,12 +26,12 @@ static void tables(void)
 	const char *s;
 
 	s = names_of(iocore_counters().table);
-	ok(!strcmp(s, "polls busy_polls sleeps wakeups handoffs idles idle_ns window_ns device_idles probes window_now_ns* "
-			"device_window_now_ns*"),
+	ok(!strcmp(s, "polls busy_polls sleeps wakeups handoffs idles idle_ns window_ns device_idles probes deep_idles "
+			"window_now_ns* device_window_now_ns* deep_sleeps*"),
 	   "the IOCore publishes its counters, then its idle window's: %s", s);
 	s = names_of(emu_ctx_counters(&c).table);
-	ok(!strcmp(s, "wakeups idles idle_ns window_ns device_idles probes window_now_ns* "
-			"device_window_now_ns*"), "an emulation context: %s", s);
+	ok(!strcmp(s, "wakeups idles idle_ns window_ns device_idles probes deep_idles window_now_ns* "
+			"device_window_now_ns* deep_sleeps*"), "an emulation context: %s", s);
 	s = names_of(vqueue_counters(NULL).table);
 	ok(!strcmp(s, "requests completed errors unsupported bytes_read bytes_written flushes irqs notifies"),
 	   "a queue: %s", s);

@@ -10,11 +10,26 @@
 
 static struct pollwin w;
 
-static void start(enum poll_kind kind, uint64_t ns)
+/* A thread whose sleep ends with its devices' completions unless wakes is false. */
+static void start_wakes(enum poll_kind kind, uint64_t ns, bool wakes)
 {
 	struct poll_policy p = { kind, ns };
 
-	pollwin_init(&w, &p);
+	pollwin_init(&w, &p, wakes);
+}
+
+static void start(enum poll_kind kind, uint64_t ns)
+{
+	start_wakes(kind, ns, true);
+}
+
+static enum pollwin_wait waiting; /* what the thread under test waits for */
+static uint64_t completed;        /* the requests completed so far at its queues */
+
+static void look(const void *arg, struct pollwin_look *l)
+{
+	(void)arg;
+	*l = (struct pollwin_look){ waiting, completed };
 }
 
 /* An idle period of ns waiting for k. */
@@ -105,14 +120,6 @@ static void adaptive(void)
 	   "the gauge follows the window; every period is counted");
 }
 
-static enum pollwin_wait waiting; /* what the thread under test waits for */
-
-static enum pollwin_wait what_for(const void *arg)
-{
-	(void)arg;
-	return waiting;
-}
-
 /* A wait of kind k of idle_ns, through pollwin_expired and pollwin_busy as a polling thread does it: true when the
  * window said to sleep at its start. */
 static bool wait_for(enum pollwin_wait k)
@@ -120,7 +127,7 @@ static bool wait_for(enum pollwin_wait k)
 	bool sleeps;
 
 	waiting = k;
-	sleeps = pollwin_expired(&w, what_for, NULL);
+	sleeps = pollwin_expired(&w, look, NULL);
 	pollwin_busy(&w);
 	return sleeps;
 }
@@ -184,29 +191,74 @@ static void probes(void)
 	ok(counter(PWC_probes) == 0, "waits for the guest never probe");
 }
 
-/* A wait for a deep queue: an adaptive window never sleeps through it (and starts no idle period); a fixed one does. */
+static uint64_t fake_ns = 1;
+static uint64_t fake_clock(void)
+{
+	return fake_ns;
+}
+
+/* n deep waits, each ending with a completion: poll_ns long when polled on, sleep_ns when slept through (longer by
+ * what the sleep cost the device). How many slept. */
+static int deep_waits(int n, uint64_t poll_ns, uint64_t sleep_ns)
+{
+	int slept = 0;
+
+	waiting = PW_DEEP;
+	for (int i = 0; i < n; i++) {
+		bool sleeps;
+
+		pollwin_expired(&w, look, NULL);
+		sleeps = w.idle_from && w.in_force == 200 * US;
+		slept += sleeps;
+		fake_ns += sleeps ? sleep_ns : poll_ns;
+		completed++;
+		pollwin_busy(&w);
+	}
+	return slept;
+}
+
+/* A wait for a deep queue, adaptive: by phases of 32 deep waits, one polled on and one sleeping (polls the maximum,
+ * then sleeps), whose rates of completions choose how the next 16 phases wait: sleeping unless it lost more than
+ * 1/16 of the rate. A thread not woken by its devices never sleeps through one; a fixed window does. */
 static void deep(void)
 {
 	static const uint64_t low_rate[] = { 20 * US, 1980 * US };
+	int n;
 
 	start(POLL_ADAPTIVE, 200 * US);
+	w.clock = fake_clock;
 	feed(low_rate, 2, 40);
 	waiting = PW_GUEST;
-	ok(pollwin_window(&w, PW_GUEST) == 0 && pollwin_expired(&w, what_for, NULL),
+	ok(pollwin_window(&w, PW_GUEST) == 0 && pollwin_expired(&w, look, NULL),
 	   "a closed window: a wait for the guest sleeps at once");
 	pollwin_busy(&w);
-	waiting = PW_DEEP;
-	ok(!pollwin_expired(&w, what_for, NULL) && !pollwin_expired(&w, what_for, NULL) && !w.idle_from,
-	   "the same window, a deep queue: it polls on, and no idle period starts");
-	pollwin_busy(&w);
-	ok(counter(PWC_idles) == 81, "the wait for the guest was counted, the deep one enters no history");
+	n = deep_waits(32, 300 * US, 450 * US);
+	ok(n == 0 && counter(PWC_deep_sleeps) == 0 && counter(PWC_idles) == 81,
+	   "the same window, a deep queue: the first 32 waits poll on, and count as no idle period (%d slept)", n);
+	n = deep_waits(32, 300 * US, 450 * US);
+	ok(n == 32 && counter(PWC_deep_idles) == 32, "the next 32 poll the maximum and sleep (%d)", n);
+	n = deep_waits(16 * 32, 300 * US, 450 * US);
+	ok(n == 0 && counter(PWC_deep_sleeps) == 0,
+	   "a sleep that cost the device a third of its rate (a whole queue completing together): 16 phases polled on (%d)",
+	   n);
+	n = deep_waits(18 * 32, 1000 * US, 1000 * US);
+	ok(n == 17 * 32 && counter(PWC_deep_sleeps) == 1,
+	   "measured again: one that cost it nothing (a device completing in parts) sleeps 17 phases of 18 (%d)", n);
+	n = deep_waits(18 * 32, 1000 * US, 1050 * US);
+	ok(n == 17 * 32, "so does one that lost less than 1/16 (%d)", n);
+	n = deep_waits(18 * 32, 1000 * US, 1100 * US);
+	ok(n == 32, "one that lost more polls on but for its measured phase (%d)", n);
+	ok(pollwin_window(&w, PW_GUEST) == 0, "deep waits enter no history");
+	start_wakes(POLL_ADAPTIVE, 200 * US, false);
+	n = deep_waits(18 * 32, 1000 * US, 1000 * US);
+	ok(n == 0 && !w.idle_from, "a thread its devices do not wake never sleeps through a deep wait (%d)", n);
 	start(POLL_FIXED, 0);
-	ok(pollwin_expired(&w, what_for, NULL), "a context that must sleep at once sleeps whatever the depth");
+	ok(pollwin_expired(&w, look, NULL), "a context that must sleep at once sleeps whatever the depth");
 	pollwin_busy(&w);
 	ok(counter(PWC_device_idles) == 1, "a fixed window counts a deep wait as one for the device");
 	start(POLL_NEVER_SLEEP, 0);
 	waiting = PW_GUEST;
-	ok(!pollwin_expired(&w, what_for, NULL) && !w.idle_from, "--poll-us 0: never sleeps, and starts no idle period");
+	ok(!pollwin_expired(&w, look, NULL) && !w.idle_from, "--poll-us 0: never sleeps, and starts no idle period");
 }
 
 int main(void)
