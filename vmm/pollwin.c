@@ -40,22 +40,25 @@
  * fast. (The window for the guest keeps learning every period: its errors are on the side of sleeping.)
  *
  * A deep queue (POLLWIN_DEEP requests or more outstanding at the thread's devices; the guest's hybrid wait polls
- * one to its next completion) is polled on unless sleeping has been seen to pay. There the thread is the
- * turnaround of a saturated device, and whether a sleep costs throughput depends on the device: one that completes
- * its whole queue together (a device of fixed service time: requests that start together end together) stands
- * idle through the thread's wake-up (100-250 µs on PVM) after every batch, while one that completes in parts (a
- * disk at large blocks: about 10 of 32 requests at a time here) still has work, and the sleep costs nothing but
- * the CPU it saves (1.9 cores against 1.1 for the same throughput at 128 KiB and 1 MiB). What the thread sees
- * of one wait does not tell them apart (a quick wake-up finds part of a batch not yet due, and a batch once split
- * stays split; a disk's bursts are half a queue as often as a third), so it measures what a sleep costs: the rate
- * of completions. Deep waits go by phases of POLLWIN_DEEP_PHASE: one polled on, one sleeping (a deep wait polls
- * the maximum, which catches the guest's next requests, as it resubmits as soon as it sees its completions and a
- * sleep there would cost a kick, then sleeps), and then the way chosen holds for POLLWIN_DEEP_HOLD phases before
- * both are measured again: sleeping unless its rate fell more than 1/16 below polling's. Where a sleep costs the
- * device its wake-up, the rate falls by it (a quarter or more on PVM) and the thread polls on, but for one
- * sleeping phase in 18; where it costs nothing, the rates agree and the thread sleeps through the device's gaps. Only a thread whose sleep ends with its devices' completions sleeps through a deep wait (an IOCore
- * whose devices are emulated by threads of their own is woken by kicks alone). A deep wait enters no history;
- * with a fixed window (--poll-us N) the window holds whatever the depth. */
+ * one to its next completion) is polled on unless sleeping has been measured to cost nothing. There the thread
+ * is the turnaround of a saturated device, and whether a sleep costs throughput depends on the device: one that
+ * completes its whole queue together (a device of fixed service time: requests that start together end together)
+ * stands idle through the thread's wake-up after every batch, while one that completes in parts (a disk at large
+ * blocks) still has work, and the sleep costs nothing but the CPU it saves (1.9 cores against 1.1 for the same
+ * throughput at 128 KiB and 1 MiB on this machine's disk). What the thread sees of one wait does not tell them
+ * apart (a quick wake-up finds part of a batch not yet due, and a batch once split stays split), so it measures
+ * what a sleep costs: the rate of completions. Deep waits go by phases (POLLWIN_DEEP_PHASE waits and 20 ms at
+ * least): one polled on, one sleeping (a deep wait polls the maximum, which catches the guest's next requests, as it
+ * resubmits as soon as it sees its completions and a sleep there would cost a kick, then sleeps), and then the
+ * faster way holds for POLLWIN_DEEP_HOLD phases before both are measured again; sleeping counts as faster unless
+ * its rate is more than 1/32 below polling's (the CPU it saves is the point). The sleeping phase is tried only where
+ * one deep wait in 4 or more outlasted the maximum while polled on: at small blocks (4 KiB at depth 32 on a disk)
+ * the device's gaps are shorter, the few that outlast the maximum are stalls, a sleep would save little CPU and
+ * cost a wake-up where the device may have completed everything, and the waits are polled on as they were. Where a sleep costs the device its wake-up, the thread polls
+ * on but for one sleeping phase in 18; where it costs nothing, the rates agree and it sleeps through the device's
+ * gaps. Only a thread whose sleep ends with its devices' completions sleeps through a deep wait (an IOCore whose
+ * devices are emulated by threads of their own is woken by kicks alone). A deep wait enters no history; with a
+ * fixed window (--poll-us N) the window holds whatever the depth. */
 #include <string.h>
 
 #include "virtio.h"
@@ -64,7 +67,8 @@
 #define POLLWIN_RECOMPUTE 8 /* choose the window again every this many */
 #define POLLWIN_TAIL    64 /* a window that polls at all covers the longest gaps within the maximum that 1 in this many recent periods had */
 #define POLLWIN_PROBE   16 /* every this many waits for the device with a window below the maximum, one polls the maximum */
-#define POLLWIN_DEEP_PHASE 32 /* deep waits per phase (a rate measured polling on or sleeping) */
+#define POLLWIN_DEEP_PHASE 32 /* deep waits per phase (a rate measured polling on or sleeping), at least */
+#define POLLWIN_DEEP_PHASE_NS 20000000ull /* and its length, at least */
 #define POLLWIN_DEEP_HOLD  16 /* phases the faster way holds before both are measured again */
 
 /* Bucket b holds idle periods in [2^(b+9), 2^(b+10)) ns (bucket 0: below 1.024 µs); the last is open. */
@@ -150,28 +154,33 @@ void pollwin_start(struct pollwin *w, enum pollwin_wait k)
 	w->idle_from = w->clock();
 }
 
-/* A phase of POLLWIN_DEEP_PHASE deep waits has ended at now_ns with `completed` requests completed so far: its rate
- * of completions, and the next phase. Phase 0 polls on, phase 1 sleeps; after phase 1 the faster is chosen (sleeping
- * unless it lost more than 1/16 of the rate: the CPU it saves is the point), and holds POLLWIN_DEEP_HOLD phases. */
+/* A phase of deep waits has ended at now_ns with `completed` requests completed so far: its rate of completions, and
+ * the next phase. Phase 0 polls on; phase 1 sleeps, if in phase 0 one deep wait in 4 or more outlasted the maximum
+ * (else sleeping would save little, and phase 1 is skipped: polled on); after phase 1 the faster is chosen (sleeping
+ * unless it lost more than 1/32 of the rate: the CPU it saves is the point), and holds POLLWIN_DEEP_HOLD phases. */
 static void deep_phase_end(struct pollwin *w, uint64_t now_ns, uint64_t completed)
 {
 	uint64_t ns = now_ns - w->deep.from_ns, rate = ns ? (completed - w->deep.from_completed) * 1000000000ull / ns : 0;
 
-	if (w->deep.phase == 0)
+	if (w->deep.phase == 0) {
 		w->deep.poll_rate = rate;
-	else if (w->deep.phase == 1)
-		w->deep.choice = 32 * rate >= 31 * w->deep.poll_rate;
-	w->deep.phase = (w->deep.phase + 1) % (POLLWIN_DEEP_HOLD + 2);
+		w->deep.choice = false;
+		w->deep.phase = 4 * w->deep.long_waits >= w->deep.waits ? 1 : 2;
+	} else {
+		if (w->deep.phase == 1)
+			w->deep.choice = 32 * rate >= 31 * w->deep.poll_rate;
+		w->deep.phase = (w->deep.phase + 1) % (POLLWIN_DEEP_HOLD + 2);
+	}
 	w->deep.sleeps = w->deep.phase == 1 || (w->deep.phase >= 2 && w->deep.choice);
 	publish(w, PWC_deep_sleeps, w->deep.sleeps);
-	w->deep.waits = 0;
+	w->deep.waits = w->deep.long_waits = 0;
 }
 
-/* A wait for a deep queue starts (adaptive, a thread its devices wake): counted in its phase; true when it polls the
- * maximum and then sleeps, false when it polls on. */
+/* A wait for a deep queue starts (adaptive, a thread its devices wake): counted in its phase (POLLWIN_DEEP_PHASE of
+ * them over POLLWIN_DEEP_PHASE_NS at least); true when it polls the maximum and then sleeps, false when it polls on. */
 static bool deep_wait(struct pollwin *w, const struct pollwin_look *l, uint64_t now_ns)
 {
-	if (w->deep.waits == POLLWIN_DEEP_PHASE)
+	if (w->deep.waits >= POLLWIN_DEEP_PHASE && now_ns - w->deep.from_ns >= POLLWIN_DEEP_PHASE_NS)
 		deep_phase_end(w, now_ns, l->completed);
 	if (w->deep.waits++ == 0) {
 		w->deep.from_ns = now_ns;
@@ -186,6 +195,7 @@ void pollwin_idle_end(struct pollwin *w, uint64_t idle_ns)
 
 	if (w->in_force == POLLWIN_NEVER) { /* a deep wait polled on: no idle period to count */
 		w->idle_from = 0;
+		w->deep.long_waits += idle_ns >= w->policy.ns;
 		return;
 	}
 	publish(w, PWC_idles, w->n[PWC_idles] + 1);

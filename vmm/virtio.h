@@ -421,7 +421,8 @@ struct pollwin {
 		bool sleeps;                     /* this phase: poll the maximum, then sleep (else poll on) */
 		bool choice;                     /* what the last comparison chose */
 		uint32_t waits;                  /* deep waits so far in this phase */
-		uint32_t phase;                  /* 0: measured polling on, 1: sleeping, then the choice's */
+		uint32_t long_waits;             /* of them, polled on past the maximum */
+		uint32_t phase;                  /* 0: measured polling on, 1: sleeping (if worth trying), then the choice's */
 		uint64_t from_ns, from_completed; /* where this phase started */
 		uint64_t poll_rate;              /* completions per second of the last phase polled on */
 	} deep;

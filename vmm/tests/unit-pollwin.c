@@ -217,9 +217,10 @@ static int deep_waits(int n, uint64_t poll_ns, uint64_t sleep_ns)
 	return slept;
 }
 
-/* A wait for a deep queue, adaptive: by phases of 32 deep waits, one polled on and one sleeping (polls the maximum,
- * then sleeps), whose rates of completions choose how the next 16 phases wait: sleeping unless it lost more than
- * 1/16 of the rate. A thread not woken by its devices never sleeps through one; a fixed window does. */
+/* A wait for a deep queue, adaptive: by phases (32 deep waits and 20 ms at least), one polled on and, if one wait
+ * in 4 or more outlasted the maximum there, one sleeping (polls the maximum, then sleeps), whose rates of
+ * completions choose how the next 16 phases wait: sleeping unless it lost more than 1/32 of the rate. A thread not
+ * woken by its devices never sleeps through one; a fixed window does. */
 static void deep(void)
 {
 	static const uint64_t low_rate[] = { 20 * US, 1980 * US };
@@ -232,22 +233,25 @@ static void deep(void)
 	ok(pollwin_window(&w, PW_GUEST) == 0 && pollwin_expired(&w, look, NULL),
 	   "a closed window: a wait for the guest sleeps at once");
 	pollwin_busy(&w);
-	n = deep_waits(32, 300 * US, 450 * US);
+	n = deep_waits(32, 1000 * US, 1500 * US);
 	ok(n == 0 && counter(PWC_deep_sleeps) == 0 && counter(PWC_idles) == 81,
-	   "the same window, a deep queue: the first 32 waits poll on, and count as no idle period (%d slept)", n);
-	n = deep_waits(32, 300 * US, 450 * US);
-	ok(n == 32 && counter(PWC_deep_idles) == 32, "the next 32 poll the maximum and sleep (%d)", n);
-	n = deep_waits(16 * 32, 300 * US, 450 * US);
+	   "the same window, a deep queue: the first phase polls on, and counts as no idle period (%d slept)", n);
+	n = deep_waits(32, 1000 * US, 1500 * US);
+	ok(n == 32 && counter(PWC_deep_idles) == 32, "its waits outlasted the maximum: the next polls the maximum and sleeps (%d)",
+	   n);
+	n = deep_waits(16 * 32, 1000 * US, 1500 * US);
 	ok(n == 0 && counter(PWC_deep_sleeps) == 0,
 	   "a sleep that cost the device a third of its rate (a whole queue completing together): 16 phases polled on (%d)",
 	   n);
 	n = deep_waits(18 * 32, 1000 * US, 1000 * US);
 	ok(n == 17 * 32 && counter(PWC_deep_sleeps) == 1,
 	   "measured again: one that cost it nothing (a device completing in parts) sleeps 17 phases of 18 (%d)", n);
+	n = deep_waits(18 * 32, 1000 * US, 1020 * US);
+	ok(n == 17 * 32, "so does one that lost less than 1/32 (%d)", n);
 	n = deep_waits(18 * 32, 1000 * US, 1050 * US);
-	ok(n == 17 * 32, "so does one that lost less than 1/16 (%d)", n);
-	n = deep_waits(18 * 32, 1000 * US, 1100 * US);
 	ok(n == 32, "one that lost more polls on but for its measured phase (%d)", n);
+	n = deep_waits(17 * 400, 50 * US, 50 * US);
+	ok(n == 0, "deep waits within the maximum (a phase: 400 of 50 us): no sleeping phase is tried (%d)", n);
 	ok(pollwin_window(&w, PW_GUEST) == 0, "deep waits enter no history");
 	start_wakes(POLL_ADAPTIVE, 200 * US, false);
 	n = deep_waits(18 * 32, 1000 * US, 1000 * US);
