@@ -370,18 +370,21 @@ static inline enum pollwin_wait queue_wait(struct vqueue *q)
 struct pollwin_look {
 	enum pollwin_wait wait; /* what the thread waits for: the furthest along of its queues' waits (queue_wait) */
 	uint64_t completed;     /* requests completed so far, over its queues */
+	uint64_t bytes;         /* and the bytes they moved */
 };
 typedef void pollwin_look_fn(const void *arg, struct pollwin_look *l);
 
 /* The look of a thread serving the n queues q. */
 static inline void queues_look(struct vqueue *const *q, int n, struct pollwin_look *l)
 {
-	*l = (struct pollwin_look){ PW_GUEST, 0 };
+	*l = (struct pollwin_look){ PW_GUEST, 0, 0 };
 	for (int i = 0; i < n; i++) {
 		enum pollwin_wait qw = queue_wait(q[i]);
 
 		l->wait = qw > l->wait ? qw : l->wait;
 		l->completed += atomic_load_explicit(&q[i]->c.completed, memory_order_relaxed);
+		l->bytes += atomic_load_explicit(&q[i]->c.bytes_read, memory_order_relaxed) +
+			    atomic_load_explicit(&q[i]->c.bytes_written, memory_order_relaxed);
 	}
 }
 
@@ -423,7 +426,7 @@ struct pollwin {
 		uint32_t waits;                  /* deep waits so far in this phase */
 		uint32_t long_waits;             /* of them, polled on past the maximum */
 		uint32_t phase;                  /* 0: measured polling on, 1: sleeping (if worth trying), then the choice's */
-		uint64_t from_ns, from_completed; /* where this phase started */
+		uint64_t from_ns, from_completed, from_bytes; /* where this phase started */
 		uint64_t poll_rate;              /* completions per second of the last phase polled on */
 	} deep;
 	uint64_t (*clock)(void);                 /* mono_ns (a test's clock in unit tests) */

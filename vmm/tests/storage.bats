@@ -415,17 +415,17 @@ window_apart() {
 		{ grep '^virtio-blk: hybrid' "$BATS_TEST_TMPDIR/con"; false; }
 }
 
-@test "a deep queue on a device that completes one request at a time: the IOCore sleeps between completions, no kicks" {
+@test "a deep queue of 128k reads on a device that completes one at a time: the IOCore sleeps between completions, no kicks" {
 	host_only
-	printf '[deep]\nrw=randread\nbs=4k\niodepth=32\nnumber_ios=1500\n' >"$BATS_TEST_TMPDIR/deep.fio"
-	# one completion a millisecond with 31 requests left at the device: past the 200 us maximum the IOCore sleeps until
-	# the next (the test above: a device that completes its whole queue together, where it polls on), and the guest's
-	# next request comes within the maximum, so no kick: about one sleep per I/O, at most a kick in ten I/Os (a vCPU
-	# descheduled past the maximum on a busy host). Deep waits that never slept: no sleeps at all
+	printf '[deep]\nrw=randread\nbs=128k\niodepth=32\nruntime=2\ntime_based=1\n' >"$BATS_TEST_TMPDIR/deep.fio"
+	# one completion a millisecond with 31 requests left at the device: its rate is the same whether the IOCore sleeps
+	# past the 200 us maximum or polls on, so after the measured phases (pollwin.c) it sleeps until the next completion,
+	# and the guest's next request comes within the maximum, so no kick: about one sleep per I/O, at most a kick in ten
+	# I/Os (a vCPU descheduled past the maximum on a busy host). Deep waits that never slept: no sleeps at all
 	DISKOPT=,backend=null,latency=1000,serial vmm_job "$BATS_TEST_TMPDIR/deep.fio" --request exitless \
 		--completion hybrid --poll-us adaptive
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	jq -e '.ios == 1500 and .iocore.deep_idles >= 1000 and .iocore.sleeps >= 1000 and
+	jq -e '.ios >= 1500 and .iocore.deep_idles >= 1000 and .iocore.sleeps >= 1000 and
 		.notifies_per_io < 0.1' "$STATS" || { jq -c '[.ios, .notifies_per_io, .iocore]' "$STATS"; false; }
 }
 

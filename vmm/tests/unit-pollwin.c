@@ -25,11 +25,13 @@ static void start(enum poll_kind kind, uint64_t ns)
 
 static enum pollwin_wait waiting; /* what the thread under test waits for */
 static uint64_t completed;        /* the requests completed so far at its queues */
+static uint64_t bytes;            /* and the bytes they moved */
+static uint64_t request = 128 << 10; /* bytes per request */
 
 static void look(const void *arg, struct pollwin_look *l)
 {
 	(void)arg;
-	*l = (struct pollwin_look){ waiting, completed };
+	*l = (struct pollwin_look){ waiting, completed, bytes };
 }
 
 /* An idle period of ns waiting for k. */
@@ -212,15 +214,17 @@ static int deep_waits(int n, uint64_t poll_ns, uint64_t sleep_ns)
 		slept += sleeps;
 		fake_ns += sleeps ? sleep_ns : poll_ns;
 		completed++;
+		bytes += request;
 		pollwin_busy(&w);
 	}
 	return slept;
 }
 
-/* A wait for a deep queue, adaptive: by phases (32 deep waits and 20 ms at least), one polled on and, if one wait
- * in 4 or more outlasted the maximum there, one sleeping (polls the maximum, then sleeps), whose rates of
- * completions choose how the next 16 phases wait: sleeping unless it lost more than 1/32 of the rate. A thread not
- * woken by its devices never sleeps through one; a fixed window does. */
+/* A wait for a deep queue, adaptive: by phases (32 deep waits and 20 ms at least), one polled on and, if its requests
+ * averaged 64 KiB or more and one wait in 4 or more outlasted the maximum there, one sleeping (polls the maximum,
+ * then sleeps), whose rates of completions choose how the next 16 phases wait: sleeping unless it lost more than 1/32
+ * of the rate. A thread not woken by its devices never sleeps through one; a fixed window does. (128 KiB requests
+ * unless said.) */
 static void deep(void)
 {
 	static const uint64_t low_rate[] = { 20 * US, 1980 * US };
@@ -252,6 +256,12 @@ static void deep(void)
 	ok(n == 32, "one that lost more polls on but for its measured phase (%d)", n);
 	n = deep_waits(17 * 400, 50 * US, 50 * US);
 	ok(n == 0, "deep waits within the maximum (a phase: 400 of 50 us): no sleeping phase is tried (%d)", n);
+	request = 60 << 10;
+	n = deep_waits(17 * 32, 1000 * US, 1000 * US);
+	ok(n == 0, "nor with requests of 60 KiB (a latency-bound device), whatever the waits (%d)", n);
+	request = 64 << 10;
+	n = deep_waits(18 * 32, 1000 * US, 1000 * US);
+	ok(n == 17 * 32, "64 KiB: tried, and chosen (%d)", n);
 	ok(pollwin_window(&w, PW_GUEST) == 0, "deep waits enter no history");
 	start_wakes(POLL_ADAPTIVE, 200 * US, false);
 	n = deep_waits(18 * 32, 1000 * US, 1000 * US);
