@@ -51,24 +51,25 @@
  * least): one polled on, one sleeping (a deep wait polls the maximum, which catches the guest's next requests, as it
  * resubmits as soon as it sees its completions and a sleep there would cost a kick, then sleeps), and then the
  * faster way holds for POLLWIN_DEEP_HOLD phases before both are measured again; sleeping counts as faster unless
- * its rate is more than 1/32 below polling's (the CPU it saves is the point). The sleeping phase is tried only where
- * the requests average 64 KiB or more and one deep wait in 4 or more outlasted the maximum while polled on. Small
- * requests make a device latency-bound: its rate is depth / (service + turnaround), every wake-up lengthens the
- * turnaround, and a phase's rate is too noisy to see it (4 KiB random reads at depth 32 on this machine's disk,
- * whose completions come in bursts with gaps past the maximum: sleeping there lost 8 % of the IOPS, p = 0.05 in an
- * 8-round A/B, while half the phases chose it). Large ones make it bandwidth-bound, where requests queued behind
- * the one completing keep it busy through a wake-up. Waits that rarely outlast the maximum would save little. Where a sleep costs the device its wake-up, the thread polls
- * on but for one sleeping phase in 18; where it costs nothing, the rates agree and it sleeps through the device's
- * gaps. Only a thread whose sleep ends with its devices' completions sleeps through a deep wait (an IOCore whose
- * devices are emulated by threads of their own is woken by kicks alone). A deep wait enters no history; with a
- * fixed window (--poll-us N) the window holds whatever the depth. */
+ * its rate is more than 1/32 below polling's (the CPU it saves is the point). Where a sleep costs the device its
+ * wake-up, the thread polls on but for one sleeping phase in 18; where it costs nothing, the rates agree and it
+ * sleeps through the device's gaps. The sleeping phase is tried only where the requests average 64 KiB or more and
+ * one deep wait in 4 or more outlasted the maximum while polled on. Small requests make a device latency-bound: its
+ * rate is depth / (service + turnaround), every wake-up lengthens the turnaround, and a phase's rate is too noisy
+ * to see it (4 KiB random reads at depth 32 on this machine's disk, whose completions come in bursts with gaps past
+ * the maximum: sleeping there lost 8 % of the IOPS, p = 0.05 in an 8-round A/B, while half the phases chose it).
+ * Large ones make it bandwidth-bound: the requests queued behind the one completing keep it busy through a
+ * wake-up. Waits that rarely outlast the maximum would save little. Only a thread whose sleep ends with its
+ * devices' completions sleeps through a deep wait (an IOCore whose devices are emulated by threads of their own is
+ * woken by kicks alone). A deep wait enters no history; with a fixed window (--poll-us N) the window holds whatever
+ * the depth. */
 #include <string.h>
 
 #include "virtio.h"
 
 #define POLLWIN_DECAY   32 /* halve the histogram every this many idle periods */
 #define POLLWIN_RECOMPUTE 8 /* choose the window again every this many */
-#define POLLWIN_TAIL    64 /* a window that polls at all covers the longest gaps within the maximum that 1 in this many recent periods had */
+#define POLLWIN_TAIL    64 /* a window that polls covers the gaps within the maximum of 1 in this many recent periods */
 #define POLLWIN_PROBE   16 /* every this many waits for the device with a window below the maximum, one polls the maximum */
 #define POLLWIN_DEEP_PHASE 32 /* deep waits per phase (a rate measured polling on or sleeping), at least */
 #define POLLWIN_DEEP_PHASE_NS 20000000ull /* and its length, at least */

@@ -351,7 +351,7 @@ extern const int n_request_modes, n_emu_modes, n_completion_modes, n_transport_m
 /* What an idle period waits for, from the requests outstanding at the thread's queues when it starts: the guest's
  * next request (none), the device (one: its service time), or a deep queue's next completion (POLLWIN_DEEP). An
  * adaptive window learns the first two apart; through the third it polls on, or polls the maximum and sleeps
- * where sleeping has been seen to leave the device busy (pollwin.c). */
+ * where that has been measured to cost the device no rate (pollwin.c). */
 enum pollwin_wait { PW_GUEST, PW_DEVICE, PW_DEEP };
 #define PW_LEARNED 2 /* the waits with a window of their own: PW_GUEST, PW_DEVICE */
 
