@@ -48,7 +48,7 @@
  * throughput at 128 KiB and 1 MiB on this machine's disk). What the thread sees of one wait does not tell them
  * apart (a quick wake-up finds part of a batch not yet due, and a batch once split stays split), so it measures
  * what a sleep costs: the rate of completions. Deep waits go by phases (POLLWIN_DEEP_PHASE waits and 20 ms at
- * least): one polled on, one sleeping (a deep wait polls the maximum, which catches the guest's next requests, as it
+ * least; one that deep waits stop in for 20 ms starts again, so no rate spans a pause): one polled on, one sleeping (a deep wait polls the maximum, which catches the guest's next requests, as it
  * resubmits as soon as it sees its completions and a sleep there would cost a kick, then sleeps), and then the
  * faster way holds for POLLWIN_DEEP_HOLD phases before both are measured again; sleeping counts as faster unless
  * its rate is more than 1/32 below polling's (the CPU it saves is the point). Where a sleep costs the device its
@@ -189,6 +189,9 @@ static void deep_phase_end(struct pollwin *w, uint64_t now_ns, const struct poll
  * them over POLLWIN_DEEP_PHASE_NS at least); true when it polls the maximum and then sleeps, false when it polls on. */
 static bool deep_wait(struct pollwin *w, const struct pollwin_look *l, uint64_t now_ns)
 {
+	if (now_ns - w->deep.last_ns >= POLLWIN_DEEP_PHASE_NS)
+		w->deep.waits = w->deep.long_waits = 0; /* none for a phase's length: the phase in progress starts again */
+	w->deep.last_ns = now_ns;
 	if (w->deep.waits >= POLLWIN_DEEP_PHASE && now_ns - w->deep.from_ns >= POLLWIN_DEEP_PHASE_NS)
 		deep_phase_end(w, now_ns, l);
 	if (w->deep.waits++ == 0) {

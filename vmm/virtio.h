@@ -427,6 +427,7 @@ struct pollwin {
 		uint32_t long_waits;             /* of them, polled on past the maximum */
 		uint32_t phase;                  /* 0: measured polling on, 1: sleeping (if worth trying), then the choice's */
 		uint64_t from_ns, from_completed, from_bytes; /* where this phase started */
+		uint64_t last_ns;                /* where the last deep wait started */
 		uint64_t poll_rate;              /* completions per second of the last phase polled on */
 	} deep;
 	uint64_t (*clock)(void);                 /* mono_ns (a test's clock in unit tests) */

@@ -262,6 +262,13 @@ static void deep(void)
 	request = 64 << 10;
 	n = deep_waits(18 * 32, 1000 * US, 1000 * US);
 	ok(n == 17 * 32, "64 KiB: tried, and chosen (%d)", n);
+	request = 128 << 10;
+	n = deep_waits(16, 1000 * US, 1000 * US);
+	fake_ns += 50000 * US;
+	n += deep_waits(32 + 32, 1000 * US, 1500 * US);
+	ok(n == 32, "a phase that deep waits stop in for 50 ms starts again: its rate leaves the pause out (%d)", n);
+	n = deep_waits(16 * 32, 1000 * US, 1500 * US);
+	ok(n == 0, "and the sleeping phase that lost a third of the rate is not chosen (%d)", n);
 	ok(pollwin_window(&w, PW_GUEST) == 0, "deep waits enter no history");
 	start_wakes(POLL_ADAPTIVE, 200 * US, false);
 	n = deep_waits(18 * 32, 1000 * US, 1000 * US);
