@@ -113,8 +113,9 @@ first_boot() {
 	local n=300
 	vmm_read $n 1 --transport pci --request exitless --completion irq --hlt-exits off
 	# no exit the guest causes is left; KVM's kick of the running vCPU (an IPI without posted interrupts) is the
-	# host's interrupt exit, counted apart
-	holds $n '.config.hlt_exits_off and (.vcpus[0].kvm as $v | $v.halt_exits <= 2 and $v.irq_injections >= $n)
+	# host's interrupt exit, counted apart. Injections: one per I/O but for a few, as above (a completion the guest
+	# finds before it halts, its interrupt suppressed again before the VMM decided to signal: 299 of 300 seen once)
+	holds $n '.config.hlt_exits_off and (.vcpus[0].kvm as $v | $v.halt_exits <= 2 and $v.irq_injections >= $n - 3)
 		and .exits <= 8'
 }
 
